@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+import { stackGenerator } from '../../generators/stack.js';
+import { listDir } from '../engine/disk.js';
+import { MANIFEST_PATH } from '../engine/manifest.js';
+import { runPipeline } from '../engine/pipeline.js';
+import { generateSecrets } from '../engine/secrets.js';
+import { BUILTIN_TEMPLATES, loadTemplates } from '../engine/templates.js';
+import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
+import { UsageError } from '../model/errors.js';
+import { stackFileText } from '../model/stack-file.js';
+import { validateConfig, type RawConfig } from '../model/validate.js';
+import { COMMON_OPTIONS, parse } from './args.js';
+import { CREATE_HELP } from './help.js';
+import { finishRun, interactive } from './run.js';
+import type { StackConfig } from '../model/types.js';
+import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
+import { stackDiagram, terminalPrinter } from './output.js';
+import { initGit, installServices } from './post-create.js';
+import { VERSION } from '../version.js';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  services: { type: 'string' },
+  gateway: { type: 'string' },
+  queue: { type: 'string' },
+  search: { type: 'string' },
+  target: { type: 'string' },
+  domain: { type: 'string' },
+  database: { type: 'string' },
+  cache: { type: 'string' },
+  node: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  'no-git': { type: 'boolean' },
+  'no-install': { type: 'boolean' },
+  'no-sample': { type: 'boolean' },
+} as const;
+
+/** `create-infra-stack [dir]`: answers from flags and questions, then the pipeline. */
+export async function create(argv: string[]): Promise<number> {
+  const { values: flags, positionals } = parse(argv, OPTIONS, 'create-infra-stack');
+  if (flags.help) return print(CREATE_HELP);
+  if (flags.version) return print(VERSION);
+  if (positionals.length > 1) throw new UsageError(`Expected one directory, got ${positionals.length}: ${positionals.join(' ')}`);
+
+  const tty = interactive();
+  let dirArg = positionals[0];
+  if (dirArg === undefined) {
+    if (flags.yes) dirArg = 'infra-stack-app';
+    else if (tty) dirArg = await askDirectory();
+    else throw missingAnswers(['directory', ...QUESTIONS]);
+  }
+  const dir = resolve(dirArg);
+
+  // Answers given as flags, validated before any question so a typo fails at once.
+  const given: RawConfig = { name: nameFromDir(dir), sample: !flags['no-sample'] };
+  for (const key of ['gateway', 'queue', 'search', 'target', 'domain', 'database', 'cache', 'node'] as const) {
+    if (flags[key] !== undefined) given[key] = flags[key];
+  }
+  if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
+  const defaults = defaultAnswers(String(given.name));
+  validateConfig({ ...defaults, ...given });
+
+  const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
+  if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
+  await refuseExisting(dir, Boolean(flags.force));
+
+  const ask = async () => {
+    const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
+    return validateConfig({ ...defaults, ...answers });
+  };
+  const templates = loadTemplates([BUILTIN_TEMPLATES]);
+  const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
+  const dryRun = Boolean(flags['dry-run']);
+  // Questions to ask: node-plop drives prompts and actions. All answers given: the same
+  // generator runs without loading node-plop (see engine/generate.ts).
+  const viaPlop = missing.length > 0 && !flags.yes;
+  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop });
+
+  const steps: string[] = [];
+  if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config)));
+  if (!dryRun && !flags['no-git']) steps.push(await initGit(dir));
+  const code = finishRun(result, { command: 'create', dir, dryRun, json: Boolean(flags.json), steps });
+  if (!flags.json && !dryRun) printSummary(dirArg, result.config);
+  return code;
+}
+
+function printSummary(dirArg: string, config: StackConfig): void {
+  const p = terminalPrinter();
+  p.out(`\nCreated ${config.name}:\n${stackDiagram(config)}\n`);
+  p.out('Next steps:');
+  p.out(`  cd ${dirArg}`);
+  p.out('  docker compose up --build        # start everything (development)');
+  p.out('  curl http://localhost/healthz    # the gateway answers');
+  p.out('  npx infra-stack add service billing --kind api   # later: add a service');
+}
+
+function print(text: string): number {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  return 0;
+}
+
+function missingAnswers(missing: string[]): UsageError {
+  const flags = missing.map((q) => (q === 'directory' ? '  [dir]' : `  --${q}`)).join('\n');
+  return new UsageError(
+    `No terminal to ask questions on, and these answers are missing:\n${flags}\nPass them as flags, or --yes to take the defaults. See create-infra-stack --help.`,
+  );
+}
+
+/** A non-empty directory that this tool did not make is refused unless --force. */
+async function refuseExisting(dir: string, force: boolean): Promise<void> {
+  const names = await listDir(dir);
+  if (names === null || names.length === 0) return;
+  if (names.includes(MANIFEST_PATH.split('/')[0])) {
+    throw new UsageError(
+      `${dir} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
+    );
+  }
+  if (!force) {
+    throw new UsageError(
+      `${dir} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`,
+    );
+  }
+}

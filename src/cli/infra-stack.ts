@@ -1,0 +1,77 @@
+import { join, resolve } from 'node:path';
+import { stackGenerator } from '../../generators/stack.js';
+import { readText } from '../engine/disk.js';
+import { runPipeline } from '../engine/pipeline.js';
+import { generateSecrets } from '../engine/secrets.js';
+import { BUILTIN_TEMPLATES, loadTemplates } from '../engine/templates.js';
+import { InputError, UsageError } from '../model/errors.js';
+import { addServiceToStackFile, parseStackFile, STACK_FILE } from '../model/stack-file.js';
+import type { StackConfig } from '../model/types.js';
+import { validateConfig } from '../model/validate.js';
+import { VERSION } from '../version.js';
+import { COMMON_OPTIONS, parse } from './args.js';
+import { INFRA_STACK_HELP } from './help.js';
+import { finishRun } from './run.js';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  dir: { type: 'string' },
+  kind: { type: 'string' },
+  port: { type: 'string' },
+  path: { type: 'string' },
+} as const;
+
+/** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
+export async function infraStack(argv: string[]): Promise<number> {
+  const { values: flags, positionals } = parse(argv, OPTIONS, 'infra-stack');
+  if (flags.help || positionals.length === 0) {
+    process.stdout.write(INFRA_STACK_HELP);
+    return flags.help ? 0 : 2;
+  }
+  if (flags.version) {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  const dir = resolve(flags.dir ?? '.');
+  const text = await readText(join(dir, STACK_FILE));
+  if (text === undefined) {
+    throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
+  }
+  const current = parseStackFile(text);
+
+  const [command, ...rest] = positionals;
+  let config: StackConfig;
+  let stackFile: (config: StackConfig) => string;
+  if (command === 'update' && rest.length === 0) {
+    for (const flag of ['kind', 'port', 'path'] as const) {
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
+    }
+    config = current;
+    stackFile = () => text;
+  } else if (command === 'add' && rest[0] === 'service' && rest.length === 2) {
+    config = withService(current, rest[1], flags);
+    const added = config.services[config.services.length - 1];
+    stackFile = () => addServiceToStackFile(text, added);
+  } else {
+    throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
+  }
+
+  const templates = loadTemplates([BUILTIN_TEMPLATES]);
+  const generator = stackGenerator({ templates, secrets: generateSecrets, ask: async () => config, stackFile });
+  const dryRun = Boolean(flags['dry-run']);
+  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop: false });
+  return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
+}
+
+/** The stack with one more service, validated like everything else. */
+function withService(current: StackConfig, name: string, flags: { kind?: string; port?: string; path?: string }): StackConfig {
+  if (current.services.some((s) => s.name === name)) {
+    const names = current.services.map((s) => s.name).join(', ');
+    throw new InputError('service name', name, `a name not already in ${STACK_FILE} (it has ${names})`);
+  }
+  const raw: Record<string, unknown> = { name };
+  if (flags.kind !== undefined) raw.kind = flags.kind;
+  if (flags.port !== undefined) raw.port = flags.port;
+  if (flags.path !== undefined) raw.path = flags.path;
+  return validateConfig({ ...current, services: [...current.services, raw] });
+}

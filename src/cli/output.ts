@@ -1,0 +1,62 @@
+import { styleText } from 'node:util';
+import type { DataService } from '../model/data-services.js';
+import { buildModel } from '../model/stack-model.js';
+import type { StackConfig } from '../model/types.js';
+import type { Action, Plan } from '../engine/plan.js';
+
+const COLORS: Record<Action, Parameters<typeof styleText>[0]> = {
+  CREATE: 'green',
+  UPDATE: 'cyan',
+  DELETE: 'red',
+  CONFLICT: 'yellow',
+  KEPT: 'gray',
+  UNCHANGED: 'gray',
+};
+
+export interface Printer {
+  color: boolean;
+  out: (text: string) => void;
+}
+
+export function terminalPrinter(): Printer {
+  return { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, out: (t) => process.stdout.write(t + '\n') };
+}
+
+const paint = (p: Printer, color: Parameters<typeof styleText>[0], text: string) => (p.color ? styleText(color, text) : text);
+
+/** Counts per action, for the one-line summary and --json. */
+export function countActions(plan: Plan): Partial<Record<Action, number>> {
+  const counts: Partial<Record<Action, number>> = {};
+  for (const e of plan.entries) counts[e.action] = (counts[e.action] ?? 0) + 1;
+  return counts;
+}
+
+/** The plan as a table: every file that changes, then a count of the unchanged ones. */
+export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
+  const shown = plan.entries.filter((e) => e.action !== 'UNCHANGED');
+  for (const e of shown) {
+    const reason = e.reason ? paint(p, 'gray', `  (${e.reason})`) : '';
+    p.out(`  ${paint(p, COLORS[e.action], e.action.padEnd(9))} ${e.path}${reason}`);
+  }
+  const counts = countActions(plan);
+  const summary = (Object.keys(COLORS) as Action[])
+    .filter((a) => counts[a])
+    .map((a) => `${counts[a]} ${a.toLowerCase()}`)
+    .join(', ');
+  if (shown.length === 0) p.out(`Nothing to change: ${plan.entries.length} files already up to date.`);
+  else p.out(`${dryRun ? 'Would apply' : 'Applied'}: ${summary}.${dryRun ? ' (dry run: nothing written)' : ''}`);
+}
+
+/** The stack as a small text diagram. */
+export function stackDiagram(config: StackConfig): string {
+  const model = buildModel(config);
+  const gw = `${model.gateway.kind} :80`;
+  const lines = [`  client --> ${gw}`];
+  model.routes.forEach((s, i) => {
+    const branch = i === model.routes.length - 1 ? '└─' : '├─';
+    lines.push(`  ${' '.repeat(11 + gw.length - 4)}${branch} ${s.path!.padEnd(10)} --> ${s.name} :${s.port}`);
+  });
+  for (const w of model.workers) lines.push(`  ${w.name} :${w.port} (worker, health only)`);
+  lines.push(`  data: ${model.data.map((d: DataService) => `${d.name} :${d.port}`).join(' · ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,95 @@
+import { defaultAnswers, parseServicesFlag } from '../model/defaults.js';
+import { InputError } from '../model/errors.js';
+import { validateConfig, type RawConfig } from '../model/validate.js';
+
+/** The questions, in the order they are asked; each has a flag of the same name. */
+export const QUESTIONS = ['services', 'gateway', 'queue', 'search', 'target', 'domain'] as const;
+export type Question = (typeof QUESTIONS)[number];
+
+/** Asked when no directory was given on the command line. */
+export async function askDirectory(): Promise<string> {
+  const { input } = await import('@inquirer/prompts');
+  return input({ message: 'Project directory', default: 'infra-stack-app', required: true });
+}
+
+/**
+ * Asks each missing question with @inquirer/prompts (loaded only here). Free-text answers are
+ * validated as they are typed, with the same rules as flags.
+ */
+export async function askMissing(answers: RawConfig, missing: Question[]): Promise<RawConfig> {
+  const { input, select } = await import('@inquirer/prompts');
+  const result = { ...answers };
+  const defaults = defaultAnswers(String(answers.name));
+  const check = (patch: RawConfig): true | string => {
+    try {
+      validateConfig({ ...defaults, ...result, ...patch });
+      return true;
+    } catch (error) {
+      if (error instanceof InputError) return error.message;
+      throw error;
+    }
+  };
+  for (const question of missing) {
+    switch (question) {
+      case 'services': {
+        const text = await input({
+          message: 'Services (name[:kind[:port]], comma-separated; kind is api, web or worker)',
+          default: 'api:api,web:web,worker:worker',
+          validate: (value) => {
+            try {
+              return check({ services: parseServicesFlag(value) });
+            } catch (error) {
+              return (error as Error).message;
+            }
+          },
+        });
+        result.services = parseServicesFlag(text);
+        break;
+      }
+      case 'gateway':
+        result.gateway = await select({
+          message: 'Gateway',
+          choices: [
+            { name: 'Nginx', value: 'nginx', description: 'nginx reverse proxy: routes by path, gzip, security headers' },
+            { name: 'Kong', value: 'kong', description: 'Kong 3 DB-less: declarative routes and plugins (rate limiting, CORS)' },
+          ],
+        });
+        break;
+      case 'queue':
+        result.queue = await select({
+          message: 'Queue',
+          choices: [
+            { name: 'RabbitMQ', value: 'rabbitmq', description: 'RabbitMQ 4 with the management UI' },
+            { name: 'SQS', value: 'sqs', description: 'AWS SQS; ElasticMQ stands in for it locally' },
+          ],
+        });
+        break;
+      case 'search':
+        result.search = await select({
+          message: 'Search',
+          choices: [
+            { name: 'Meilisearch', value: 'meilisearch', description: 'small, fast, typo-tolerant search' },
+            { name: 'OpenSearch', value: 'opensearch', description: 'OpenSearch 3: full-text search and analytics' },
+          ],
+        });
+        break;
+      case 'target':
+        result.target = await select({
+          message: 'Deployment target',
+          choices: [
+            { name: 'Docker Compose', value: 'compose', description: 'one machine: compose.yaml and its overrides' },
+            { name: 'Kubernetes', value: 'k8s', description: 'kustomize base and overlays (compose stays for development)' },
+          ],
+        });
+        break;
+      case 'domain':
+        result.domain = await input({
+          message: 'Public domain',
+          default: String(defaults.domain),
+          validate: (value) => check({ domain: value }),
+        });
+        break;
+    }
+  }
+  return result;
+}

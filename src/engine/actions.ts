@@ -1,0 +1,44 @@
+import { createRenderer } from './render.js';
+import type { TemplateSet } from './templates.js';
+import type { Ownership, Tree } from './tree.js';
+
+/** Plop's `add` action, aimed at the in-memory tree instead of the disk. */
+export interface TreeAddAction {
+  type: 'tree-add';
+  path: string;
+  /** Template key: `<family>/<output path>` without `.hbs`. */
+  template: string;
+  context: object;
+  ownership: Ownership;
+}
+
+/** Puts content computed elsewhere (infra-stack.yaml) into the tree. */
+export interface TreeWriteAction {
+  type: 'tree-write';
+  path: string;
+  content: string;
+  ownership: Ownership;
+}
+
+export type TreeAction = TreeAddAction | TreeWriteAction;
+export type ActionType = (answers: unknown, action: TreeAction) => string;
+
+/** The custom plop action types, bound to one tree. */
+export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<TreeAction['type'], ActionType> {
+  const render = createRenderer(templates);
+  const put = (path: string, content: string, source: string, ownership: Ownership) => {
+    if (tree.has(path)) throw new Error(`${source} renders ${path}, which ${tree.get(path)!.source} renders too`);
+    tree.set(path, { content, source, ownership, ...(path.endsWith('.sh') ? { mode: 0o755 } : {}) });
+    return path;
+  };
+  return {
+    'tree-add': (_answers, action) => {
+      const a = action as TreeAddAction;
+      return put(a.path, render(a.template, a.context), `templates/${templates.templates.get(a.template)?.id}`, a.ownership);
+    },
+    'tree-write': (_answers, action) => {
+      const a = action as TreeWriteAction;
+      return put(a.path, a.content, a.path, a.ownership);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { parseAllDocuments } from 'yaml';
+import type { Tree } from './tree.js';
+
+type Prettier = typeof import('prettier/standalone');
+
+const PARSERS: Record<string, string> = { yaml: 'yaml', yml: 'yaml', json: 'json', md: 'markdown' };
+let prettier: Promise<{ format: Prettier['format']; plugins: unknown[] }> | undefined;
+
+/** prettier is loaded on first use only: most commands that print help never need it. */
+function loadPrettier() {
+  prettier ??= Promise.all([
+    import('prettier/standalone'),
+    import('prettier/plugins/yaml'),
+    import('prettier/plugins/markdown'),
+    import('prettier/plugins/babel'),
+    import('prettier/plugins/estree'),
+  ]).then(([standalone, ...plugins]) => ({ format: standalone.format, plugins }));
+  return prettier;
+}
+
+function parserFor(path: string): string | undefined {
+  const ext = path.slice(path.lastIndexOf('.') + 1);
+  return path.includes('.') ? PARSERS[ext] : undefined;
+}
+
+/**
+ * Formats YAML, JSON and Markdown with prettier and parses every YAML/JSON file back:
+ * a template that renders something unparsable is an error naming the template.
+ */
+export async function formatTree(tree: Tree): Promise<void> {
+  const jobs = [...tree].filter(([path]) => parserFor(path));
+  if (jobs.length === 0) return;
+  const { format, plugins } = await loadPrettier();
+  for (const [path, file] of jobs) {
+    const parser = parserFor(path)!;
+    assertParses(path, file.content, file.source);
+    try {
+      file.content = await format(file.content, { parser, plugins: plugins as never, printWidth: 100, proseWrap: 'preserve' });
+    } catch (error) {
+      throw new Error(`${file.source} rendered ${path}, which prettier cannot format: ${(error as Error).message}`);
+    }
+    assertParses(path, file.content, file.source);
+  }
+}
+
+function assertParses(path: string, content: string, source: string): void {
+  const parser = parserFor(path);
+  try {
+    if (parser === 'json') JSON.parse(content);
+    if (parser === 'yaml') {
+      for (const doc of parseAllDocuments(content, { merge: true })) {
+        if (doc.errors.length) throw doc.errors[0];
+      }
+    }
+  } catch (error) {
+    throw new Error(`${source} rendered ${path}, which does not parse: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The templates shipped with the package. */
+export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../../templates', import.meta.url));
+
+export interface Template {
+  /** `<family>/<output path>[.hbs]`, e.g. `docker/services/__service__/Dockerfile.hbs`. */
+  id: string;
+  family: string;
+  /** Output path with `__service__` still in it, without `.hbs`. */
+  output: string;
+  /** Rendered with Handlebars (`.hbs`) or copied as it is. */
+  handlebars: boolean;
+  text: string;
+}
+
+export interface TemplateSet {
+  templates: Map<string, Template>;
+  partials: Map<string, string>;
+}
+
+/**
+ * Loads every template from the given roots. An earlier root wins for the same id, so a
+ * team folder put before the built-in one overrides any single file by its path.
+ */
+export function loadTemplates(roots: string[]): TemplateSet {
+  const templates = new Map<string, Template>();
+  const partials = new Map<string, string>();
+  for (const root of [...roots].reverse()) {
+    for (const file of walk(root)) {
+      const id = relative(root, file).split(sep).join('/');
+      const text = readFileSync(file, 'utf8');
+      const [family, ...rest] = id.split('/');
+      if (family === 'partials') {
+        partials.set(rest.join('/').replace(/\.hbs$/, ''), text);
+        continue;
+      }
+      const handlebars = id.endsWith('.hbs');
+      templates.set(id.replace(/\.hbs$/, ''), {
+        id,
+        family,
+        output: rest.join('/').replace(/\.hbs$/, ''),
+        handlebars,
+        text,
+      });
+    }
+  }
+  return { templates, partials };
+}
+
+function walk(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}

@@ -1,0 +1,124 @@
+import type { DataServiceName } from './data-services.js';
+import type { StackConfig } from './types.js';
+
+/** How .env gets a value the first time: a random secret, or a plain default. */
+export type SecretKind = 'password' | 'key' | 'opensearch-password';
+
+export interface EnvVar {
+  key: string;
+  comment: string;
+  /** A plain default, or one built from other variables (a URL from a user and password). */
+  value: string | ((vars: Record<string, string>) => string);
+  /** Set for secrets: .env gets a fresh random value, .env.example an empty one. */
+  secret?: SecretKind;
+}
+
+export interface EnvGroup {
+  title: string;
+  vars: EnvVar[];
+}
+
+/** `${KEY:?...}`: compose refuses to start when a required variable is missing. */
+export function required(key: string): string {
+  return `\${${key}:?set ${key} in .env}`;
+}
+
+/**
+ * Every variable a generated file reads, grouped as .env.example shows them.
+ * Compose reads them from .env; a service run on the host (PM2, node --watch) reads the URLs.
+ */
+export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGroup[] {
+  const has = (name: DataServiceName) => data.includes(name);
+  const groups: EnvGroup[] = [
+    {
+      title: 'Images',
+      vars: [
+        { key: 'IMAGE_REGISTRY', value: `ghcr.io/your-org`, comment: 'Registry the service images are pushed to and pulled from' },
+        { key: 'IMAGE_TAG', value: 'dev', comment: 'Tag of the service images to run (a release tag or git sha in production)' },
+      ],
+    },
+  ];
+  if (has('postgres')) {
+    groups.push({
+      title: 'PostgreSQL',
+      vars: [
+        { key: 'POSTGRES_USER', value: 'app', comment: 'Database owner' },
+        { key: 'POSTGRES_PASSWORD', value: '', comment: 'Required: a long random string', secret: 'password' },
+        { key: 'POSTGRES_DB', value: config.name.replaceAll('-', '_'), comment: 'Database name' },
+        {
+          key: 'DATABASE_URL',
+          value: (v) => `postgres://${v.POSTGRES_USER}:${v.POSTGRES_PASSWORD}@127.0.0.1:5432/${v.POSTGRES_DB}`,
+          comment: 'For services run on the host; containers get theirs from compose',
+        },
+      ],
+    });
+  }
+  if (has('redis')) {
+    groups.push({
+      title: 'Redis',
+      vars: [
+        { key: 'REDIS_PASSWORD', value: '', comment: 'Required: a long random string', secret: 'password' },
+        { key: 'REDIS_URL', value: (v) => `redis://:${v.REDIS_PASSWORD}@127.0.0.1:6379/0`, comment: 'For services run on the host' },
+      ],
+    });
+  }
+  if (has('rabbitmq')) {
+    groups.push({
+      title: 'RabbitMQ',
+      vars: [
+        { key: 'RABBITMQ_DEFAULT_USER', value: 'app', comment: 'Broker user (the image has no *_FILE variables since 3.9)' },
+        { key: 'RABBITMQ_DEFAULT_PASS', value: '', comment: 'Required: a long random string', secret: 'password' },
+        { key: 'AMQP_URL', value: (v) => `amqp://${v.RABBITMQ_DEFAULT_USER}:${v.RABBITMQ_DEFAULT_PASS}@127.0.0.1:5672/`, comment: 'For services run on the host' },
+      ],
+    });
+  }
+  if (has('elasticmq')) {
+    groups.push({
+      title: 'SQS (ElasticMQ locally, AWS SQS in production)',
+      vars: [
+        { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queues' },
+        { key: 'AWS_ACCESS_KEY_ID', value: 'local', comment: 'Any value for ElasticMQ; use an IAM role in production, not keys' },
+        { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Any value for ElasticMQ' },
+        { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Unset in production to reach AWS SQS' },
+        { key: 'SQS_QUEUE_URL', value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`, comment: 'The jobs queue' },
+      ],
+    });
+  }
+  if (has('meilisearch')) {
+    groups.push({
+      title: 'Meilisearch',
+      vars: [
+        { key: 'MEILI_MASTER_KEY', value: '', comment: 'Required: at least 16 bytes; services should use scoped API keys', secret: 'key' },
+        { key: 'MEILI_URL', value: 'http://127.0.0.1:7700', comment: 'For services run on the host' },
+      ],
+    });
+  }
+  if (has('opensearch')) {
+    groups.push({
+      title: 'OpenSearch',
+      vars: [
+        {
+          key: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD',
+          value: '',
+          comment: 'Required: 8-100 characters with upper, lower, digit and special; must be strong',
+          secret: 'opensearch-password',
+        },
+        { key: 'OPENSEARCH_URL', value: 'https://127.0.0.1:9200', comment: 'For services run on the host' },
+      ],
+    });
+  }
+  return groups;
+}
+
+/**
+ * Resolves every variable in order: secrets from `secrets` (or `<KEY>` placeholders when
+ * absent, for .env.example), plain values as they are, derived values from the ones before.
+ */
+export function resolveEnv(groups: EnvGroup[], secrets: Record<string, string> | null): Map<string, string> {
+  const vars: Record<string, string> = {};
+  for (const v of groups.flatMap((g) => g.vars)) {
+    if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
+    else vars[v.key] = typeof v.value === 'function' ? v.value(vars) : v.value;
+  }
+  return new Map(Object.entries(vars));
+}

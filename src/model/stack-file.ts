@@ -1,0 +1,53 @@
+import { isMap, isSeq, parseDocument, stringify, YAMLMap } from 'yaml';
+import { InputError } from './errors.js';
+import type { ServiceConfig, StackConfig } from './types.js';
+import { validateConfig, type RawConfig } from './validate.js';
+
+export const STACK_FILE = 'infra-stack.yaml';
+
+const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure was generated from.
+# Edit it, then run \`npx infra-stack update\` to re-render every generated file.
+# Add a service with \`npx infra-stack add service <name>\`.
+# Files you changed by hand are never overwritten: the new version is written beside them.
+`;
+
+/** The text of a new infra-stack.yaml. */
+export function stackFileText(config: StackConfig): string {
+  const services = config.services.map(({ name, kind, port, path }) => (path ? { name, kind, port, path } : { name, kind, port }));
+  return HEADER + '\n' + stringify({ ...config, services }, { lineWidth: 0 });
+}
+
+/** Reads and validates infra-stack.yaml; errors name the file and the field. */
+export function parseStackFile(text: string): StackConfig {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new InputError(STACK_FILE, doc.errors[0].message.split('\n')[0], 'valid YAML');
+  }
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InputError(STACK_FILE, raw, 'a mapping of answers (name, services, gateway, ...)');
+  }
+  try {
+    return validateConfig(raw as RawConfig);
+  } catch (error) {
+    if (error instanceof InputError) {
+      throw new InputError(`${STACK_FILE} ${error.field}`, error.value, error.allowed);
+    }
+    throw error;
+  }
+}
+
+/** Appends a service to infra-stack.yaml, keeping the person's comments and layout. */
+export function addServiceToStackFile(text: string, service: ServiceConfig): string {
+  const doc = parseDocument(text);
+  const services = doc.get('services');
+  if (!isSeq(services)) throw new InputError(`${STACK_FILE} services`, services, 'a list of services');
+  const item = new YAMLMap();
+  item.set('name', service.name);
+  item.set('kind', service.kind);
+  item.set('port', service.port);
+  if (service.path) item.set('path', service.path);
+  services.items.push(item);
+  if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
+  return doc.toString({ lineWidth: 0 });
+}

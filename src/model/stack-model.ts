@@ -1,0 +1,130 @@
+import { IMAGES, NGINX_IMAGE_VERSION } from './catalog.js';
+import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
+import { envGroups, required, type EnvGroup } from './env.js';
+import type { ServiceConfig, StackConfig } from './types.js';
+
+export interface Service extends ServiceConfig {
+  /** Routed by the gateway (api and web services). */
+  public: boolean;
+  /** Image reference in compose: the registry and tag come from .env. */
+  image: string;
+  /** Environment of the service's container, values written for compose interpolation. */
+  environment: [string, string][];
+  /** Data services it connects to and must wait for. */
+  uses: DataServiceName[];
+  /** Host port the Node inspector is published on in development. */
+  debugPort: number;
+  /** Exec-form health probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
+  healthCommand: string[];
+}
+
+/** Everything templates present, computed once from the validated answers. */
+export interface StackModel {
+  config: StackConfig;
+  name: string;
+  domain: string;
+  nodeImage: string;
+  services: Service[];
+  /** Public services, most specific route first (the order gateways match in). */
+  routes: Service[];
+  workers: Service[];
+  data: DataService[];
+  /** Named volumes of the data services. */
+  volumes: string[];
+  images: typeof IMAGES;
+  /** Quick flags for templates: has.postgres, has.kong, ... */
+  has: Record<DataServiceName | StackConfig['gateway'], boolean>;
+  gateway: { kind: StackConfig['gateway']; image: string; nginxVersion: string };
+  env: EnvGroup[];
+  /** Template families rendered for this stack (folders under templates/). */
+  families: string[];
+}
+
+export function buildModel(config: StackConfig): StackModel {
+  const data = dataServicesOf(config);
+  const dataNames = data.map((d) => d.name);
+  const services = config.services.map((s, i): Service => ({
+    ...s,
+    public: s.kind !== 'worker',
+    image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
+    environment: serviceEnvironment(config, s, dataNames),
+    uses: dataNames,
+    debugPort: 9229 + i,
+    healthCommand: [
+      'node',
+      '-e',
+      `fetch('http://127.0.0.1:${s.port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+    ],
+  }));
+  const routes = services
+    .filter((s) => s.public)
+    .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
+  const has = Object.fromEntries(
+    (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'nginx', 'kong'] as const).map((n) => [
+      n,
+      dataNames.includes(n as DataServiceName) || config.gateway === n,
+    ]),
+  ) as StackModel['has'];
+
+  return {
+    config,
+    name: config.name,
+    domain: config.domain,
+    nodeImage: `node:${config.node}-alpine`,
+    services,
+    routes,
+    workers: services.filter((s) => !s.public),
+    data,
+    volumes: data.flatMap((d) => (d.volume ? [d.volume.name] : [])),
+    images: IMAGES,
+    has,
+    gateway: { kind: config.gateway, image: IMAGES[config.gateway], nginxVersion: NGINX_IMAGE_VERSION },
+    env: envGroups(config, dataNames),
+    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : [])],
+  };
+}
+
+/** Connection settings a service gets in compose, by the data services it uses. */
+function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataServiceName[]): [string, string][] {
+  const env: [string, string][] = [
+    ['NODE_ENV', 'production'],
+    ['PORT', String(s.port)],
+    ['SERVICE_NAME', s.name],
+    ['SERVICE_KIND', s.kind],
+  ];
+  if (uses.includes('postgres')) {
+    env.push([
+      'DATABASE_URL',
+      `postgres://${required('POSTGRES_USER')}:${required('POSTGRES_PASSWORD')}@postgres:5432/${required('POSTGRES_DB')}`,
+    ]);
+  }
+  if (uses.includes('redis')) env.push(['REDIS_URL', `redis://:${required('REDIS_PASSWORD')}@redis:6379/0`]);
+  if (uses.includes('rabbitmq')) {
+    env.push([
+      'AMQP_URL',
+      `amqp://${required('RABBITMQ_DEFAULT_USER')}:${required('RABBITMQ_DEFAULT_PASS')}@rabbitmq:5672/`,
+    ]);
+  }
+  if (uses.includes('elasticmq')) {
+    env.push(
+      ['AWS_REGION', required('AWS_REGION')],
+      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
+      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
+      ['AWS_ENDPOINT_URL_SQS', 'http://elasticmq:9324'],
+      ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${config.name}-jobs`],
+    );
+  }
+  if (uses.includes('meilisearch')) {
+    env.push(['MEILI_URL', 'http://meilisearch:7700'], ['MEILI_MASTER_KEY', required('MEILI_MASTER_KEY')]);
+  }
+  if (uses.includes('opensearch')) {
+    env.push(
+      ['OPENSEARCH_URL', 'https://opensearch:9200'],
+      ['OPENSEARCH_USERNAME', 'admin'],
+      ['OPENSEARCH_PASSWORD', required('OPENSEARCH_INITIAL_ADMIN_PASSWORD')],
+      // The single-node demo certificate is self-signed; mount real certificates and drop this in production.
+      ['OPENSEARCH_TLS_VERIFY', 'false'],
+    );
+  }
+  return env;
+}

@@ -1,0 +1,40 @@
+export const SERVICE_KINDS = ['api', 'web', 'worker'] as const;
+export const GATEWAYS = ['nginx', 'kong'] as const;
+export const QUEUES = ['rabbitmq', 'sqs'] as const;
+export const SEARCHES = ['meilisearch', 'opensearch'] as const;
+export const TARGETS = ['compose', 'k8s'] as const;
+export const DATABASES = ['postgres', 'none'] as const;
+export const CACHES = ['redis', 'none'] as const;
+
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
+export type Gateway = (typeof GATEWAYS)[number];
+export type Queue = (typeof QUEUES)[number];
+export type Search = (typeof SEARCHES)[number];
+export type Target = (typeof TARGETS)[number];
+export type Database = (typeof DATABASES)[number];
+export type Cache = (typeof CACHES)[number];
+
+/** One service as a person describes it (infra-stack.yaml `services[]`). */
+export interface ServiceConfig {
+  name: string;
+  kind: ServiceKind;
+  port: number;
+  /** Route behind the gateway; null for workers, which are not routed. */
+  path: string | null;
+}
+
+/** The answers: what infra-stack.yaml holds, validated. Input to every run. */
+export interface StackConfig {
+  name: string;
+  domain: string;
+  node: string;
+  gateway: Gateway;
+  queue: Queue;
+  search: Search;
+  target: Target;
+  database: Database;
+  cache: Cache;
+  /** Ship a runnable sample per service (src/index.js with /health). */
+  sample: boolean;
+  services: ServiceConfig[];
+}

@@ -1,0 +1,189 @@
+import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES } from './catalog.js';
+import { dataPortsOf } from './data-services.js';
+import { InputError } from './errors.js';
+import {
+  CACHES,
+  DATABASES,
+  GATEWAYS,
+  QUEUES,
+  SEARCHES,
+  SERVICE_KINDS,
+  TARGETS,
+  type ServiceConfig,
+  type ServiceKind,
+  type StackConfig,
+} from './types.js';
+
+/** What may arrive from flags, a preset or infra-stack.yaml before validation. */
+export type RawConfig = Record<string, unknown>;
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/;
+
+const STACK_FIELDS = [
+  'name',
+  'domain',
+  'node',
+  'gateway',
+  'queue',
+  'search',
+  'target',
+  'database',
+  'cache',
+  'sample',
+  'services',
+] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path'] as const;
+
+/**
+ * Turns raw answers into a StackConfig or throws an InputError naming the field,
+ * the value and what is allowed. Every string that reaches a template passes here.
+ */
+export function validateConfig(raw: RawConfig): StackConfig {
+  rejectUnknown(raw, STACK_FIELDS, '');
+  const name = label(raw.name, 'name');
+  const config: StackConfig = {
+    name,
+    domain: hostname(raw.domain, 'domain'),
+    node: oneOf(String(raw.node ?? ''), NODE_VERSIONS, 'node'),
+    gateway: oneOf(raw.gateway, GATEWAYS, 'gateway'),
+    queue: oneOf(raw.queue, QUEUES, 'queue'),
+    search: oneOf(raw.search, SEARCHES, 'search'),
+    target: oneOf(raw.target, TARGETS, 'target'),
+    database: oneOf(raw.database, DATABASES, 'database'),
+    cache: oneOf(raw.cache, CACHES, 'cache'),
+    sample: bool(raw.sample, 'sample'),
+    services: [],
+  };
+  config.services = services(raw.services, config);
+  return config;
+}
+
+function services(value: unknown, stack: StackConfig): ServiceConfig[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new InputError('services', value, 'a non-empty list of services (name, kind, port, path)');
+  }
+  const taken = new Map<number, string>(dataPortsOf(stack));
+  const paths = new Map<string, string>();
+  const names = new Set<string>();
+  const result: ServiceConfig[] = [];
+  const raws = value.map((item, i) => rawService(item, i));
+  // Ports asked for explicitly are kept free, so an auto-assigned port never takes one.
+  const explicit = new Set<number>();
+  for (const { raw, field } of raws) {
+    if (raw.port !== undefined) explicit.add(port(raw.port, `${field}.port`));
+  }
+
+  for (const { raw, field } of raws) {
+    const name = label(raw.name, `${field}.name`);
+    if ((RESERVED_NAMES as readonly string[]).includes(name)) {
+      throw new InputError(`${field}.name`, name, `a name not used by the stack itself (${RESERVED_NAMES.join(', ')})`);
+    }
+    if (names.has(name)) throw new InputError(`${field}.name`, name, 'a name used by no other service');
+    names.add(name);
+
+    const kind = raw.kind === undefined ? guessKind(name) : oneOf(raw.kind, SERVICE_KINDS, `${field}.kind`);
+    let p: number;
+    if (raw.port === undefined) {
+      p = FIRST_SERVICE_PORT;
+      while (taken.has(p) || explicit.has(p)) p++;
+    } else {
+      p = port(raw.port, `${field}.port`);
+      const owner = taken.get(p);
+      if (owner !== undefined) {
+        throw new InputError(`${field}.port`, p, `a port from 1024 to 65535 not used by ${owner}`);
+      }
+    }
+    taken.set(p, `service ${name}`);
+
+    const path = routePath(raw.path, kind, name, paths, `${field}.path`);
+    if (path) paths.set(path, name);
+    result.push({ name, kind, port: p, path });
+  }
+  return result;
+}
+
+function rawService(item: unknown, i: number): { raw: Record<string, unknown>; field: string } {
+  const field = `services[${i}]`;
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    throw new InputError(field, item, 'an object with name, kind, port and path');
+  }
+  rejectUnknown(item as Record<string, unknown>, SERVICE_FIELDS, field);
+  return { raw: item as Record<string, unknown>, field };
+}
+
+function routePath(
+  value: unknown,
+  kind: ServiceKind,
+  name: string,
+  taken: Map<string, string>,
+  field: string,
+): string | null {
+  if (kind === 'worker') {
+    if (value !== undefined && value !== null) {
+      throw new InputError(field, value, 'no path: workers are not routed by the gateway');
+    }
+    return null;
+  }
+  const path = value ?? (kind === 'web' && !taken.has('/') ? '/' : `/${name}`);
+  if (typeof path !== 'string' || !ROUTE_PATH.test(path)) {
+    throw new InputError(field, path, 'a path starting with "/" made of letters, digits and . _ ~ - (e.g. /api)');
+  }
+  const owner = taken.get(path);
+  if (owner) throw new InputError(field, path, `a path not already routed (service ${owner} has it)`);
+  return path;
+}
+
+/** `web`, `frontend`... are web services, `*worker*`/`jobs` workers, anything else an api. */
+export function guessKind(name: string): ServiceKind {
+  if (/^(web|frontend|ui|site|www)$/.test(name)) return 'web';
+  if (/worker|^jobs$|^cron$/.test(name)) return 'worker';
+  return 'api';
+}
+
+function rejectUnknown(raw: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) {
+      throw new InputError(prefix ? `${prefix}.${key}` : key, raw[key], `known fields only: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function label(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !DNS_LABEL.test(value)) {
+    throw new InputError(
+      field,
+      value,
+      'a DNS label: lowercase letters, digits and "-", starting with a letter, at most 63 characters',
+    );
+  }
+  return value;
+}
+
+function hostname(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !HOSTNAME.test(value)) {
+    throw new InputError(field, value, 'a hostname such as example.com or app.localhost (lowercase, no scheme or port)');
+  }
+  return value;
+}
+
+function port(value: unknown, field: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1024 || n > 65535) {
+    throw new InputError(field, value, 'an integer from 1024 to 65535');
+  }
+  return n;
+}
+
+function bool(value: unknown, field: string): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new InputError(field, value, 'true or false');
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InputError(field, value, allowed.join(', '));
+  }
+  return value as T;
+}

@@ -1,0 +1,342 @@
+// Runs the sample service that generated repos ship against real PostgreSQL,
+// Redis and RabbitMQ servers and checks /health, routing, WebSocket echo and
+// graceful shutdown over real sockets.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  startPostgres,
+  startRabbitMQ,
+  startRedis,
+  waitFor,
+  type RunningPostgres,
+  type RunningRabbitMQ,
+  type RunningRedis,
+} from './helpers/services.js';
+
+const SAMPLE = fileURLToPath(new URL('../templates/sample/services/__service__/src/index.js', import.meta.url));
+const HOOK = { timeout: 60_000 };
+
+interface Sample {
+  base: string;
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+const samples = new Set<Sample>();
+
+/** Starts the sample on a free port; resolves once it reported 'ready' over IPC (PM2 wait_ready). */
+async function startSample(env: Record<string, string>): Promise<Sample> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [SAMPLE], {
+    // A clean env: only what we pass, so the host's variables cannot leak in.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), HEALTH_TIMEOUT_MS: '3000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const sample: Sample = {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => out,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      samples.delete(sample);
+    },
+  };
+  samples.add(sample);
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on('message', (m) => m === 'ready' && resolve());
+    void exited.then(({ code }) => reject(new Error(`sample exited early (code ${code}):\n${out}`)));
+  });
+  await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error(`sample not ready:\n${out}`)), 10_000))]);
+  return sample;
+}
+
+async function getJson(url: string, init?: RequestInit) {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
+}
+
+let pg: RunningPostgres | undefined;
+let redis: RunningRedis | undefined;
+let rabbit: RunningRabbitMQ | undefined;
+
+beforeAll(async () => {
+  const results = await Promise.allSettled([startPostgres(), startRedis(`r-${randomBytes(6).toString('hex')}`), startRabbitMQ()]);
+  const failed = results.find((r) => r.status === 'rejected');
+  [pg, redis, rabbit] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [RunningPostgres, RunningRedis, RunningRabbitMQ];
+  if (failed) throw (failed as PromiseRejectedResult).reason; // afterAll still stops whatever did start
+}, HOOK);
+
+afterAll(async () => {
+  await Promise.all([...samples].map((s) => s.stop()));
+  await Promise.all([pg?.stop(), redis?.stop(), rabbit?.stop()]);
+}, HOOK);
+
+const withPassword = (url: string, password: string) => {
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
+};
+
+describe('sample service /health', () => {
+  it('is 200 with every configured dependency ok (PostgreSQL SCRAM, Redis AUTH, AMQP PLAIN)', async () => {
+    const s = await startSample({ SERVICE_NAME: 'orders', SERVICE_KIND: 'api', DATABASE_URL: pg!.url, REDIS_URL: redis!.url, AMQP_URL: rabbit!.url });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', service: 'orders', kind: 'api' });
+    expect(Object.keys(res.body.checks).sort()).toEqual(['cache', 'database', 'queue']);
+    for (const check of Object.values<{ ok: boolean; latencyMs: number; error?: string }>(res.body.checks)) {
+      expect(check).toEqual({ ok: true, latencyMs: expect.any(Number) });
+    }
+    const head = await fetch(`${s.base}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(s.output()).toContain(`orders (api) listening on 127.0.0.1:${s.port}`);
+  });
+
+  it('is 200 with empty checks when nothing is configured', async () => {
+    const s = await startSample({});
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', service: 'service', kind: 'api', checks: {} });
+  });
+
+  it('authenticates to PostgreSQL with trust, cleartext password and md5 too', async () => {
+    await pg!.sql(
+      "CREATE ROLE trust_user LOGIN; CREATE ROLE clear_user LOGIN PASSWORD 'clear-pw'; " +
+        "SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN PASSWORD 'md5-pw';",
+    );
+    const hba = join(pg!.dataDir, 'pg_hba.conf');
+    const rules = ['trust_user trust', 'clear_user password', 'md5_user md5'].map((r) => `host all ${r.replace(' ', ' 127.0.0.1/32 ')}`);
+    await writeFile(hba, `${rules.join('\n')}\n${await readFile(hba, 'utf8')}`); // first match wins
+    expect(await pg!.sql('SELECT pg_reload_conf()')).toBe('t');
+    const base = `127.0.0.1:${pg!.port}/${pg!.database}`;
+    const urls = { trust: `postgres://trust_user@${base}`, password: `postgres://clear_user:clear-pw@${base}`, md5: `postgres://md5_user:md5-pw@${base}`, badMd5: `postgres://md5_user:nope@${base}` };
+    const results = await Promise.all(
+      Object.entries(urls).map(async ([name, url]) => {
+        const s = await startSample({ DATABASE_URL: url });
+        return [name, await getJson(`${s.base}/health`)] as const;
+      }),
+    );
+    const byName = Object.fromEntries(results);
+    for (const name of ['trust', 'password', 'md5']) {
+      expect(byName[name].status, `${name}: ${byName[name].text}`).toBe(200);
+      expect(byName[name].body.checks.database.ok).toBe(true);
+    }
+    expect(byName.badMd5.status).toBe(503);
+    expect(byName.badMd5.body.checks.database.error).toMatch(/password authentication failed for user "md5_user"/);
+  });
+
+  it('is 503 naming the database when the PostgreSQL password is wrong, others still ok', async () => {
+    const s = await startSample({ DATABASE_URL: withPassword(pg!.url, 'wrong'), REDIS_URL: redis!.url, AMQP_URL: rabbit!.url });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('unavailable');
+    expect(res.body.checks.database).toMatchObject({ ok: false, error: expect.stringMatching(/28P01.*password authentication failed for user "app"/) });
+    expect(res.body.checks.cache.ok).toBe(true);
+    expect(res.body.checks.queue.ok).toBe(true);
+  });
+
+  it('is 503 naming cache and queue when the Redis and RabbitMQ credentials are wrong', async () => {
+    const s = await startSample({ DATABASE_URL: pg!.url, REDIS_URL: withPassword(redis!.url, 'wrong'), AMQP_URL: withPassword(rabbit!.url, 'wrong') });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status).toBe(503);
+    expect(res.body.checks.database).toEqual({ ok: true, latencyMs: expect.any(Number) });
+    expect(res.body.checks.cache).toMatchObject({ ok: false, error: expect.stringMatching(/WRONGPASS|invalid password/) });
+    expect(res.body.checks.queue).toMatchObject({ ok: false, error: expect.stringMatching(/^403 ACCESS_REFUSED/) });
+  });
+
+  it('turns 503 when Redis goes down while the service runs, and HEAD agrees', async () => {
+    const own = await startRedis();
+    try {
+      const s = await startSample({ DATABASE_URL: pg!.url, REDIS_URL: own.url, AMQP_URL: rabbit!.url });
+      expect((await getJson(`${s.base}/health`)).status).toBe(200);
+      await own.stop();
+      const res = await getJson(`${s.base}/health`);
+      expect(res.status).toBe(503);
+      expect(res.body.checks.cache).toMatchObject({ ok: false, error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(res.body.checks.database.ok).toBe(true);
+      expect(res.body.checks.queue.ok).toBe(true);
+      expect((await fetch(`${s.base}/health`, { method: 'HEAD' })).status).toBe(503);
+      await waitFor(() => s.output().includes('unhealthy: cache:'), 2000, { what: 'transition log line' });
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('times out a dependency that accepts but never answers', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const s = await startSample({ HEALTH_TIMEOUT_MS: '300', REDIS_URL: `redis://127.0.0.1:${port}`, DATABASE_URL: `postgres://app:x@127.0.0.1:${port}/app` });
+      const started = Date.now();
+      const res = await getJson(`${s.base}/health`);
+      expect(Date.now() - started).toBeLessThan(2000); // checks run in parallel, each bounded
+      expect(res.status).toBe(503);
+      expect(res.body.checks.cache).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
+      expect(res.body.checks.database).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('sample service routing', () => {
+  it('a worker answers /health but 404 on / and /whoami', async () => {
+    const s = await startSample({ SERVICE_NAME: 'mailer', SERVICE_KIND: 'worker' });
+    const health = await getJson(`${s.base}/health`);
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', service: 'mailer', kind: 'worker' });
+    for (const path of ['/', '/whoami', '/ws']) {
+      const res = await getJson(`${s.base}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.body).toMatchObject({ error: 'not found' });
+    }
+  });
+
+  it('an api answers /, /whoami (full or stripped prefix) and 404 JSON elsewhere', async () => {
+    const s = await startSample({ SERVICE_NAME: 'orders', SERVICE_KIND: 'api' });
+    for (const path of ['/', '/api/']) {
+      const root = await getJson(`${s.base}${path}`);
+      expect(root.status, path).toBe(200);
+      expect(root.type).toMatch(/^application\/json/);
+      expect(root.body).toMatchObject({ service: 'orders', kind: 'api' });
+    }
+    const headers = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'example.test', 'x-real-ip': '203.0.113.7' };
+    const who = await getJson(`${s.base}/api/whoami?x=1`, { headers });
+    expect(who.status).toBe(200);
+    expect(who.body).toEqual({ service: 'orders', path: '/api/whoami', headers: { host: `127.0.0.1:${s.port}`, ...headers } });
+    const stripped = await getJson(`${s.base}/whoami`);
+    expect(stripped.body).toMatchObject({ service: 'orders', path: '/whoami', headers: { 'x-forwarded-for': null } });
+    const missing = await getJson(`${s.base}/api/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: 'not found', path: '/api/nope' });
+    expect((await getJson(`${s.base}/health`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('a web service answers / with HTML naming it', async () => {
+    const s = await startSample({ SERVICE_NAME: 'storefront', SERVICE_KIND: 'web' });
+    const res = await getJson(`${s.base}/`);
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    expect(res.text).toContain('<h1>storefront</h1>');
+  });
+
+  it('refuses to start without a valid PORT', async () => {
+    const child = spawn(process.execPath, [SAMPLE], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(err).toContain('PORT must be an integer');
+  });
+});
+
+// ---------------------------------------------------------------- WebSocket
+
+/** Minimal RFC 6455 client: handshake, one masked text frame, collect the server's frames until it closes. */
+async function wsEcho(port: number, path: string, message: string) {
+  const key = randomBytes(16).toString('base64');
+  const sock = net.connect({ host: '127.0.0.1', port });
+  let buf = Buffer.alloc(0);
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+  sock.on('data', (c) => (buf = Buffer.concat([buf, c])));
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  await waitFor(() => buf.includes('\r\n\r\n'), 3000, { what: 'handshake response' });
+  const headEnd = buf.indexOf('\r\n\r\n') + 4;
+  const head = buf.subarray(0, headEnd).toString();
+  buf = buf.subarray(headEnd);
+  const payload = Buffer.from(message);
+  const mask = randomBytes(4);
+  const len = payload.length;
+  const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255]);
+  if (head.startsWith('HTTP/1.1 101')) sock.write(Buffer.concat([header, mask, payload.map((b, i) => b ^ mask[i & 3])]));
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+  sock.destroy();
+  const frames: { fin: boolean; opcode: number; masked: boolean; payload: Buffer }[] = [];
+  for (let off = 0; off < buf.length;) {
+    let n = buf[off + 1] & 0x7f;
+    let start = off + 2;
+    if (n === 126) {
+      n = buf.readUInt16BE(off + 2);
+      start = off + 4;
+    }
+    frames.push({ fin: !!(buf[off] & 0x80), opcode: buf[off] & 0x0f, masked: !!(buf[off + 1] & 0x80), payload: buf.subarray(start, start + n) });
+    off = start + n;
+  }
+  const expectedAccept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  return { head, frames, expectedAccept };
+}
+
+describe('sample service WebSocket echo', () => {
+  let s: Sample;
+  beforeAll(async () => {
+    s = await startSample({ SERVICE_NAME: 'chat', SERVICE_KIND: 'api' });
+  }, HOOK);
+
+  for (const [label, message] of [
+    ['a short', 'hello, ws ✓'],
+    ['a 16-bit-length', 'x'.repeat(300)],
+  ] as const) {
+    it(`completes the handshake on .../ws and echoes ${label} text frame`, async () => {
+      const { head, frames, expectedAccept } = await wsEcho(s.port, '/api/ws', message);
+      expect(head).toMatch(/^HTTP\/1\.1 101 /);
+      expect(head).toMatch(/\r\nupgrade: websocket\r\n/i);
+      expect(head).toContain(`\r\nSec-WebSocket-Accept: ${expectedAccept}\r\n`);
+      expect(frames[0]).toMatchObject({ fin: true, opcode: 1, masked: false });
+      expect(frames[0].payload.toString()).toBe(message);
+      expect(frames[1]).toMatchObject({ opcode: 8, masked: false }); // then a normal close
+      expect(frames[1].payload.readUInt16BE(0)).toBe(1000);
+    });
+  }
+
+  it('rejects an upgrade on a path not ending in /ws', async () => {
+    const { head, frames } = await wsEcho(s.port, '/api/chat', 'hi');
+    expect(head).toMatch(/^HTTP\/1\.1 404 /);
+    expect(frames).toEqual([]);
+  });
+});
+
+describe('sample service shutdown', () => {
+  it('exits 0 quickly on SIGTERM, even with an idle keep-alive connection open', async () => {
+    const s = await startSample({ SERVICE_NAME: 'orders' });
+    const sock = net.connect({ host: '127.0.0.1', port: s.port });
+    let response = '';
+    sock.on('data', (c) => (response += c));
+    sock.on('error', () => {});
+    sock.write(`GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`);
+    await waitFor(() => response.includes('"status":"ok"'), 3000, { what: 'keep-alive response' });
+    const started = Date.now();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(s.output()).toContain('SIGTERM received');
+    sock.destroy();
+  });
+
+  it('exits 0 on SIGINT as well', async () => {
+    const s = await startSample({ SERVICE_KIND: 'worker' });
+    s.child.kill('SIGINT');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+  });
+});
