@@ -20,7 +20,7 @@ import {
 } from './helpers/services.js';
 
 const SAMPLE = fileURLToPath(new URL('../templates/sample/services/__service__/src/index.js', import.meta.url));
-const HOOK = { timeout: 60_000 };
+const HOOK_MS = 60_000; // vitest 4 hooks take the timeout as a number
 
 interface Sample {
   base: string;
@@ -77,18 +77,22 @@ async function getJson(url: string, init?: RequestInit) {
 let pg: RunningPostgres | undefined;
 let redis: RunningRedis | undefined;
 let rabbit: RunningRabbitMQ | undefined;
+let starting: Promise<PromiseSettledResult<{ stop(): Promise<void> }>[]> | undefined;
 
 beforeAll(async () => {
-  const results = await Promise.allSettled([startPostgres(), startRedis(`r-${randomBytes(6).toString('hex')}`), startRabbitMQ()]);
-  const failed = results.find((r) => r.status === 'rejected');
+  starting = Promise.allSettled([startPostgres(), startRedis(`r-${randomBytes(6).toString('hex')}`), startRabbitMQ()]);
+  const results = await starting;
   [pg, redis, rabbit] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [RunningPostgres, RunningRedis, RunningRabbitMQ];
-  if (failed) throw (failed as PromiseRejectedResult).reason; // afterAll still stops whatever did start
-}, HOOK);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason; // afterAll still stops whatever did start
+}, HOOK_MS);
 
 afterAll(async () => {
   await Promise.all([...samples].map((s) => s.stop()));
-  await Promise.all([pg?.stop(), redis?.stop(), rabbit?.stop()]);
-}, HOOK);
+  // Await the starts even if beforeAll timed out, so late starters are stopped too.
+  const results = (await starting) ?? [];
+  await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+}, HOOK_MS);
 
 const withPassword = (url: string, password: string) => {
   const u = new URL(url);
@@ -292,7 +296,7 @@ describe('sample service WebSocket echo', () => {
   let s: Sample;
   beforeAll(async () => {
     s = await startSample({ SERVICE_NAME: 'chat', SERVICE_KIND: 'api' });
-  }, HOOK);
+  }, HOOK_MS);
 
   for (const [label, message] of [
     ['a short', 'hello, ws ✓'],

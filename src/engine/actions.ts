@@ -26,19 +26,21 @@ export type ActionType = (answers: unknown, action: TreeAction) => string;
 /** The custom plop action types, bound to one tree. */
 export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<TreeAction['type'], ActionType> {
   const render = createRenderer(templates);
-  const put = (path: string, content: string, source: string, ownership: Ownership) => {
+  const put = (path: string, content: string, source: string, ownership: Ownership, format: boolean) => {
     if (tree.has(path)) throw new Error(`${source} renders ${path}, which ${tree.get(path)!.source} renders too`);
-    tree.set(path, { content, source, ownership, ...(path.endsWith('.sh') ? { mode: 0o755 } : {}) });
+    tree.set(path, { content, source, ownership, format, ...(path.endsWith('.sh') ? { mode: 0o755 } : {}) });
     return path;
   };
   return {
     'tree-add': (_answers, action) => {
       const a = action as TreeAddAction;
-      return put(a.path, render(a.template, a.context), `templates/${templates.templates.get(a.template)?.id}`, a.ownership);
+      const template = templates.templates.get(a.template);
+      if (!template) throw new Error(`No template ${a.template}`);
+      return put(a.path, render(a.template, a.context), `templates/${template.id}`, a.ownership, !template.builtin);
     },
     'tree-write': (_answers, action) => {
       const a = action as TreeWriteAction;
-      return put(a.path, a.content, a.path, a.ownership);
+      return put(a.path, a.content, a.path, a.ownership, false);
     },
   };
 }

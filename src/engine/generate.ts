@@ -16,7 +16,12 @@ export interface Generated {
  * same actions run here directly: node-plop loads inquirer 9 and rxjs (~200 ms), which a run
  * with every answer given should not pay.
  */
-export async function generate(generator: Generator, templates: TemplateSet, viaPlop: boolean): Promise<Generated> {
+export async function generate(
+  generator: Generator,
+  templates: TemplateSet,
+  viaPlop: boolean,
+  formatAll = false,
+): Promise<Generated> {
   const tree: Tree = new Map();
   const types = treeActionTypes(tree, templates);
   let config: StackConfig;
@@ -33,6 +38,6 @@ export async function generate(generator: Generator, templates: TemplateSet, via
     config = await generator.prompts();
     for (const action of generator.actions(config)) types[action.type](config, action);
   }
-  await formatTree(tree);
+  await formatTree(tree, formatAll);
   return { config, tree };
 }

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../version.js';
 
 /** The templates shipped with the package. */
-export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../../templates', import.meta.url));
+export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
 
 export interface Template {
   /** `<family>/<output path>[.hbs]`, e.g. `docker/services/__service__/Dockerfile.hbs`. */
@@ -13,6 +13,8 @@ export interface Template {
   output: string;
   /** Rendered with Handlebars (`.hbs`) or copied as it is. */
   handlebars: boolean;
+  /** Shipped with the package (its output is known to be prettier-clean). */
+  builtin: boolean;
   text: string;
 }
 
@@ -43,6 +45,7 @@ export function loadTemplates(roots: string[]): TemplateSet {
         family,
         output: rest.join('/').replace(/\.hbs$/, ''),
         handlebars,
+        builtin: root === BUILTIN_TEMPLATES,
         text,
       });
     }

@@ -13,6 +13,8 @@ export interface TreeFile {
   ownership: Ownership;
   /** Unix mode for scripts; files default to 0o644. */
   mode?: number;
+  /** Needs prettier: rendered by a template from outside the package. */
+  format?: boolean;
 }
 
 /** The generated repository in memory: relative POSIX path -> file. Nothing on disk yet. */

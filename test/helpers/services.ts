@@ -117,9 +117,18 @@ function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => live.delete(child));
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.once('exit', () => {
+    const killAll = () => {
       for (const c of live) killGroup(c, 'SIGKILL');
-    });
+    };
+    process.once('exit', killAll);
+    // Test runners stop workers with SIGTERM, which skips 'exit' handlers:
+    // clean up, then let the signal take its default course.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        killAll();
+        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      });
+    }
   }
   return child;
 }
@@ -284,6 +293,20 @@ export async function startPostgres(): Promise<RunningPostgres> {
 // ----------------------------------------------------------------------------
 // Redis
 
+/** Resolves true if a TCP connection to 127.0.0.1:`port` succeeds. */
+export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const finish = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => finish(false));
+    sock.on('connect', () => finish(true));
+    sock.on('error', () => finish(false));
+  });
+}
+
 /** Resolves true when a RESP `PING` (after `AUTH` if a password is given) answers `+PONG`. */
 export function redisPing(port: number, password?: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -396,7 +419,10 @@ export async function startRabbitMQ({ timeoutMs = 60_000 }: { timeoutMs?: number
       RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
       RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'), // ignore /etc/rabbitmq/rabbitmq-env.conf
       RABBITMQ_PID_FILE: join(dir, 'rabbit.pid'),
+      // Keep Erlang distribution on loopback too (it listens on all interfaces by default).
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
     };
+    const deadline = Date.now() + timeoutMs;
     server = start(serverBin, [], { env, cwd: dir });
     const s = server;
     await waitFor(
@@ -414,6 +440,9 @@ export async function startRabbitMQ({ timeoutMs = 60_000 }: { timeoutMs?: number
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${s.output()}`);
     });
+    // `ping` answers once the Erlang node is up; the AMQP listener opens a
+    // second or two later, after the default user exists.
+    await waitFor(() => tcpOpen(port), Math.max(5000, deadline - Date.now()), { what: `RabbitMQ AMQP listener on port ${port}` });
     return { url: `amqp://${user}:${password}@127.0.0.1:${port}/`, port, user, password, stop };
   }, stop);
 }

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { stackGenerator } from '../../generators/stack.js';
+import { generate } from '../../src/engine/generate.js';
+import { runPipeline } from '../../src/engine/pipeline.js';
+import { BUILTIN_TEMPLATES, loadTemplates } from '../../src/engine/templates.js';
+import type { Tree } from '../../src/engine/tree.js';
+import { defaultAnswers } from '../../src/model/defaults.js';
+import { stackFileText } from '../../src/model/stack-file.js';
+import type { StackConfig } from '../../src/model/types.js';
+import { validateConfig, type RawConfig } from '../../src/model/validate.js';
+import type { EnvGroup } from '../../src/model/env.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CREATE_BIN = join(ROOT, 'bin', 'create-infra-stack.js');
+export const INFRA_STACK_BIN = join(ROOT, 'bin', 'infra-stack.js');
+export const templates = loadTemplates([BUILTIN_TEMPLATES]);
+
+/** The 8 gateway x queue x search combinations. */
+export const COMBINATIONS = (['nginx', 'kong'] as const).flatMap((gateway) =>
+  (['rabbitmq', 'sqs'] as const).flatMap((queue) =>
+    (['meilisearch', 'opensearch'] as const).map((search) => ({ gateway, queue, search })),
+  ),
+);
+
+/** A validated config: the defaults for `name`, with `overrides` on top. */
+export function configOf(overrides: RawConfig = {}, name = 'demo'): StackConfig {
+  return validateConfig({ ...defaultAnswers(name), ...overrides });
+}
+
+/** Deterministic secrets, so tests can compare runs. */
+export function fixedSecrets(env: EnvGroup[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of env.flatMap((g) => g.vars)) if (v.secret) out[v.key] = `Test1-${v.key.toLowerCase().replaceAll('_', '-')}-secret`;
+  return out;
+}
+
+/** The rendered tree for a config, in memory (no disk). */
+export async function renderTree(config: StackConfig, formatAll = false): Promise<Tree> {
+  const generator = stackGenerator({ templates, secrets: fixedSecrets, ask: async () => config, stackFile: stackFileText });
+  const { tree } = await generate(generator, templates, false, formatAll);
+  return tree;
+}
+
+/** Writes a stack for `config` into `dir` (a fresh temp dir by default) through the real pipeline. */
+export async function writeStack(config: StackConfig, dir = mkdtempSync(join(tmpdir(), 'infra-stack-test-'))): Promise<string> {
+  const generator = stackGenerator({ templates, secrets: fixedSecrets, ask: async () => config, stackFile: stackFileText });
+  await runPipeline(generator, templates, { dir, dryRun: false, viaPlop: false });
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a bin (create-infra-stack or infra-stack) as a person would, without a terminal. */
+export function runCli(bin: string, args: string[], cwd = ROOT): CliResult {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function sh(command: string, args: string[], cwd?: string): string {
+  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
