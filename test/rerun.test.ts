@@ -1,0 +1,158 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CREATE_BIN, INFRA_STACK_BIN, runCli } from './helpers/stack.js';
+
+/** path -> content of every file in a generated repo. */
+function files(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.set(relative(dir, path), readFileSync(path, 'utf8'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
+  const paths = new Set([...before.keys(), ...after.keys()]);
+  return [...paths].filter((p) => before.get(p) !== after.get(p)).sort();
+}
+
+function create(args: string[] = []): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'infra-stack-rerun-')), 'shop');
+  const r = runCli(CREATE_BIN, [dir, '--yes', '--no-git', '--no-install', ...args]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return dir;
+}
+
+const infraStack = (dir: string, args: string[]) => runCli(INFRA_STACK_BIN, [...args, '--dir', dir]);
+const read = (dir: string, path: string) => readFileSync(join(dir, path), 'utf8');
+
+describe('re-running', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = create();
+  });
+
+  it('changes nothing the second time, and says so', () => {
+    const before = files(dir);
+    const r = infraStack(dir, ['update']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Nothing to change/);
+    expect(changedPaths(before, files(dir))).toEqual([]);
+  });
+
+  it('add service updates every file the service touches, and only those', () => {
+    const before = files(dir);
+    const r = infraStack(dir, ['add', 'service', 'billing', '--kind', 'api', '--port', '3100']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(changedPaths(before, files(dir))).toEqual([
+      '.infra-stack/manifest.json',
+      'README.md',
+      'compose.override.yaml',
+      'compose.prod.yaml',
+      'compose.yaml',
+      'infra-stack.yaml',
+      'nginx/conf.d/default.conf',
+      'services/billing/.dockerignore',
+      'services/billing/Dockerfile',
+      'services/billing/package-lock.json',
+      'services/billing/package.json',
+      'services/billing/src/index.js',
+    ]);
+    const compose = parse(read(dir, 'compose.yaml'), { merge: true });
+    expect(compose.services.billing.environment.PORT).toBe('3100');
+    expect(read(dir, 'nginx/conf.d/default.conf')).toMatch(/upstream billing \{\s+server billing:3100;/);
+    expect(read(dir, 'nginx/conf.d/default.conf')).toContain('location /billing/ {');
+    expect(read(dir, 'README.md')).toContain('| billing | api | 3100 | `/billing` |');
+    expect(parse(read(dir, 'infra-stack.yaml')).services.at(-1)).toEqual({ name: 'billing', kind: 'api', port: 3100, path: '/billing' });
+
+    // The same command again is a clear error that changes nothing.
+    const after = files(dir);
+    const again = infraStack(dir, ['add', 'service', 'billing']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/Invalid service name: "billing".*not already in infra-stack.yaml/);
+    expect(changedPaths(after, files(dir))).toEqual([]);
+  });
+
+  it('never overwrites a file the person edited: the new version goes beside it, exit 1', () => {
+    const edited = read(dir, 'compose.yaml') + '# our own note\n';
+    writeFileSync(join(dir, 'compose.yaml'), edited);
+    const r = infraStack(dir, ['add', 'service', 'billing']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml/);
+    expect(read(dir, 'compose.yaml')).toBe(edited);
+    expect(read(dir, 'compose.yaml.infra-stack-new')).toContain('billing:');
+    // Everything else was applied.
+    expect(read(dir, 'nginx/conf.d/default.conf')).toContain('upstream billing');
+    // Still theirs on the next run: reported again, never overwritten.
+    const next = infraStack(dir, ['update']);
+    expect(next.code).toBe(1);
+    expect(read(dir, 'compose.yaml')).toBe(edited);
+  });
+
+  it('keeps an edited file quietly when the generator has nothing new for it', () => {
+    const dockerfile = read(dir, 'services/api/Dockerfile') + '# our tweak\n';
+    writeFileSync(join(dir, 'services/api/Dockerfile'), dockerfile);
+    const r = infraStack(dir, ['add', 'service', 'mailer', '--kind', 'worker']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/KEPT\s+services\/api\/Dockerfile/);
+    expect(read(dir, 'services/api/Dockerfile')).toBe(dockerfile);
+    expect(existsSync(join(dir, 'services/api/Dockerfile.infra-stack-new'))).toBe(false);
+  });
+
+  it('follows a hand edit of infra-stack.yaml, keeping the secrets in .env', () => {
+    const env = read(dir, '.env');
+    const answers = read(dir, 'infra-stack.yaml').replace('gateway: nginx', 'gateway: kong').replace('search: meilisearch', 'search: opensearch');
+    writeFileSync(join(dir, 'infra-stack.yaml'), answers);
+    const r = infraStack(dir, ['update']);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(dir, 'kong/kong.yml'))).toBe(true);
+    expect(existsSync(join(dir, 'nginx/nginx.conf'))).toBe(false);
+    expect(r.stdout).toMatch(/DELETE\s+nginx\/nginx\.conf/);
+    const newEnv = read(dir, '.env');
+    expect(newEnv.startsWith(env)).toBe(true);
+    expect(newEnv).toMatch(/\nOPENSEARCH_INITIAL_ADMIN_PASSWORD=Os1-\S{20,}\n/);
+    expect(read(dir, 'infra-stack.yaml')).toBe(answers);
+  });
+
+  it('--dry-run prints the plan and writes nothing; --json is machine-readable', () => {
+    const before = files(dir);
+    const r = infraStack(dir, ['add', 'service', 'billing', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.dryRun).toBe(true);
+    expect(json.files).toContainEqual({ path: 'services/billing/Dockerfile', action: 'CREATE' });
+    expect(json.files).toContainEqual({ path: 'compose.yaml', action: 'UPDATE' });
+    expect(changedPaths(before, files(dir))).toEqual([]);
+  });
+
+  it('refuses a bad hand edit with the field named, changing nothing', () => {
+    writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml').replace('port: 3000', 'port: 80'));
+    const before = files(dir);
+    const r = infraStack(dir, ['update']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Invalid infra-stack.yaml services[0].port: "80". Allowed: an integer from 1024 to 65535');
+    expect(changedPaths(before, files(dir))).toEqual([]);
+  });
+});
+
+describe('add service with the kong gateway', () => {
+  it('adds the route to kong.yml', () => {
+    const dir = create(['--gateway', 'kong']);
+    const r = infraStack(dir, ['add', 'service', 'billing', '--path', '/pay']);
+    expect(r.code).toBe(0);
+    const kong = parse(read(dir, 'kong/kong.yml'));
+    const billing = kong.services.find((s: { name: string }) => s.name === 'billing');
+    expect(billing.url).toMatch(/^http:\/\/billing:\d+$/);
+    expect(billing.routes[0].paths).toEqual(['/pay']);
+  });
+});
