@@ -32,28 +32,30 @@ export async function infraStack(argv: string[]): Promise<number> {
     process.stdout.write(VERSION + '\n');
     return 0;
   }
+  const [command, ...rest] = positionals;
+  const isUpdate = command === 'update' && rest.length === 0;
+  const isAddService = command === 'add' && rest[0] === 'service' && rest.length === 2;
+  if (!isUpdate && !isAddService) {
+    throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
+  }
+  if (isUpdate) {
+    for (const flag of ['kind', 'port', 'path'] as const) {
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
+    }
+  }
+
   const dir = resolve(flags.dir ?? '.');
   const text = await readText(join(dir, STACK_FILE));
   if (text === undefined) {
     throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
   }
   const current = parseStackFile(text);
-
-  const [command, ...rest] = positionals;
-  let config: StackConfig;
-  let stackFile: (config: StackConfig) => string;
-  if (command === 'update' && rest.length === 0) {
-    for (const flag of ['kind', 'port', 'path'] as const) {
-      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
-    }
-    config = current;
-    stackFile = () => text;
-  } else if (command === 'add' && rest[0] === 'service' && rest.length === 2) {
+  let config = current;
+  let stackFile = (_config: StackConfig) => text;
+  if (isAddService) {
     config = withService(current, rest[1], flags);
     const added = config.services[config.services.length - 1];
     stackFile = () => addServiceToStackFile(text, added);
-  } else {
-    throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
   }
 
   const templates = loadTemplates([BUILTIN_TEMPLATES]);
