@@ -1,27 +1,53 @@
-import Handlebars from 'handlebars';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type HandlebarsRuntime from 'handlebars/runtime';
 import { required } from '../model/env.js';
+import { PACKAGE_ROOT } from '../version.js';
 import type { TemplateSet } from './templates.js';
+
+const require = createRequire(import.meta.url);
+
+/** Built at `npm run build` by scripts/precompile-templates.js: template key -> hash and spec. */
+export const PRECOMPILED_PATH = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
+export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
+
+type Spec = { hash: string; spec: TemplateSpecification };
+type TemplateSpecification = Parameters<typeof HandlebarsRuntime.template>[0];
+
+export function templateHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
 
 /**
  * A Handlebars environment of our own: strict (a missing field is an error, not an empty
  * string) and without HTML escaping (we write config files, not pages).
+ *
+ * The built-in templates come precompiled, so only the small runtime loads. A template
+ * without a matching precompiled spec (a team's own, or a stale build) loads the compiler.
  */
 export function createRenderer(set: TemplateSet): (templateKey: string, data: object) => string {
-  const hb = Handlebars.create();
+  const hb = (require('handlebars/runtime') as { default: typeof HandlebarsRuntime }).default.create();
   registerHelpers(hb);
-  for (const [name, text] of set.partials) hb.registerPartial(name, text);
-  const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  const precompiled = loadPrecompiled();
+  const toFunction = (key: string, text: string) => {
+    const ready = precompiled.templates[key];
+    const spec = ready && ready.hash === templateHash(text) ? ready.spec : compileSpec(text);
+    return hb.template(spec);
+  };
+  for (const [name, text] of set.partials) hb.registerPartial(name, toFunction(`partials/${name}`, text));
+  const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
   return (key, data) => {
     const template = set.templates.get(key);
     if (!template) throw new Error(`No template ${key}`);
     if (!template.handlebars) return template.text;
-    let fn = compiled.get(key);
-    if (!fn) {
-      fn = hb.compile(template.text, { strict: true, noEscape: true });
-      compiled.set(key, fn);
-    }
     try {
+      let fn = compiled.get(key);
+      if (!fn) {
+        fn = toFunction(key, template.text);
+        compiled.set(key, fn);
+      }
       return fn(data);
     } catch (error) {
       throw new Error(`templates/${template.id}: ${(error as Error).message}`);
@@ -29,7 +55,24 @@ export function createRenderer(set: TemplateSet): (templateKey: string, data: ob
   };
 }
 
-function registerHelpers(hb: typeof Handlebars): void {
+type HandlebarsTemplateDelegate = ReturnType<typeof HandlebarsRuntime.template>;
+
+function loadPrecompiled(): { templates: Record<string, Spec> } {
+  try {
+    return require(PRECOMPILED_PATH) as { templates: Record<string, Spec> };
+  } catch {
+    return { templates: {} };
+  }
+}
+
+/** The full compiler (parser included): loaded only for a template that was not precompiled. */
+function compileSpec(text: string): TemplateSpecification {
+  const compiler = require('handlebars') as typeof import('handlebars');
+  const source = compiler.precompile(text, COMPILE_OPTIONS) as string;
+  return new Function(`return ${source}`)() as TemplateSpecification;
+}
+
+function registerHelpers(hb: typeof HandlebarsRuntime): void {
   /** A YAML/JSON double-quoted string: safe for any value. */
   hb.registerHelper('quote', (value: unknown) => JSON.stringify(String(value)));
   hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
@@ -37,16 +80,7 @@ function registerHelpers(hb: typeof Handlebars): void {
     items.join(typeof separator === 'string' ? separator : ', '),
   );
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  hb.registerHelper('includes', (items: unknown[], item: unknown) => items.includes(item));
   hb.registerHelper('prepend', (first: unknown, items: unknown[]) => [first, ...items]);
   /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */
   hb.registerHelper('env', (key: string) => required(key));
-  hb.registerHelper('upper', (value: unknown) => String(value).toUpperCase());
-  /** `{{#unless @last}}`-free lists: renders block between items. */
-  hb.registerHelper('indent', (spaces: number, text: string) =>
-    text
-      .split('\n')
-      .map((line) => (line ? ' '.repeat(spaces) + line : line))
-      .join('\n'),
-  );
 }
