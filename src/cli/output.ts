@@ -50,13 +50,15 @@ export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
 /** The stack as a small text diagram. */
 export function stackDiagram(config: StackConfig): string {
   const model = buildModel(config);
-  const gw = `${model.gateway.kind} :80`;
-  const lines = [`  client --> ${gw}`];
+  const gateway = `${model.gateway.kind} :80`;
+  const indent = ' '.repeat('  client --> '.length + 2);
+  const width = Math.max(...model.routes.map((s) => s.path!.length));
+  const lines = [`  client --> ${gateway}`];
   model.routes.forEach((s, i) => {
     const branch = i === model.routes.length - 1 ? '└─' : '├─';
-    lines.push(`  ${' '.repeat(11 + gw.length - 4)}${branch} ${s.path!.padEnd(10)} --> ${s.name} :${s.port}`);
+    lines.push(`${indent}${branch} ${s.path!.padEnd(width)} --> ${s.name} :${s.port}`);
   });
-  for (const w of model.workers) lines.push(`  ${w.name} :${w.port} (worker, health only)`);
+  for (const w of model.workers) lines.push(`  ${w.name} :${w.port} (worker: health endpoint only, not routed)`);
   lines.push(`  data: ${model.data.map((d: DataService) => `${d.name} :${d.port}`).join(' · ')}`);
   return lines.join('\n');
 }

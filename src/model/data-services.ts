@@ -15,14 +15,25 @@ export interface DataService {
   devPorts: number[];
   /** Named volume and where the image keeps its data; null when it keeps none. */
   volume: { name: string; mount: string } | null;
+  /** Environment added in development only (dashboards, debug modes). */
+  devEnvironment: [string, string][];
 }
 
-const CATALOG: Record<DataServiceName, Omit<DataService, 'name' | 'image'>> = {
+type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment'> & Partial<Pick<DataService, 'devEnvironment'>>;
+
+const CATALOG: Record<DataServiceName, Entry> = {
   postgres: { role: 'database', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
   redis: { role: 'cache', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
   rabbitmq: { role: 'queue', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
   elasticmq: { role: 'queue', port: 9324, devPorts: [9325], volume: null },
-  meilisearch: { role: 'search', port: 7700, devPorts: [], volume: { name: 'meilisearch-data', mount: '/meili_data' } },
+  meilisearch: {
+    role: 'search',
+    port: 7700,
+    devPorts: [],
+    volume: { name: 'meilisearch-data', mount: '/meili_data' },
+    // Development mode serves the search preview dashboard on the same port.
+    devEnvironment: [['MEILI_ENV', 'development']],
+  },
   opensearch: {
     role: 'search',
     port: 9200,
@@ -38,7 +49,7 @@ export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | '
   if (stack.cache === 'redis') names.push('redis');
   names.push(stack.queue === 'sqs' ? 'elasticmq' : 'rabbitmq');
   names.push(stack.search);
-  return names.map((name) => ({ name, image: IMAGES[name], ...CATALOG[name] }));
+  return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], ...CATALOG[name] }));
 }
 
 /** Ports the data services hold on a developer's host: a service may not take them. */

@@ -57,7 +57,26 @@ export function validateConfig(raw: RawConfig): StackConfig {
     services: [],
   };
   config.services = services(raw.services, config);
+  assertTemplateSafe(config, '');
   return config;
+}
+
+/** Characters that could end a directive, a YAML scalar or a shell word, or start interpolation. */
+const UNSAFE = /[\n\r;{}"'`$\\]/;
+
+/**
+ * The last line of defence behind the field rules above: no string that reaches a template
+ * may carry a character that could break out of the file it is written into.
+ */
+function assertTemplateSafe(value: unknown, field: string): void {
+  if (typeof value === 'string' && UNSAFE.test(value)) {
+    throw new InputError(field, value, 'no newline, ";", "{", "}", quotes, "$" or "\\"');
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      assertTemplateSafe(inner, Array.isArray(value) ? `${field}[${key}]` : field ? `${field}.${key}` : key);
+    }
+  }
 }
 
 function services(value: unknown, stack: StackConfig): ServiceConfig[] {

@@ -15,7 +15,7 @@ const TIMEOUT_MS = Number(env.HEALTH_TIMEOUT_MS) || 2000;
 
 const log = (msg) => console.log(`${NAME} ${msg}`); // plain lines; Docker/PM2 add timestamps
 
-if (env.PORT === undefined || env.PORT === '' || !Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
+if (!/^\d+$/.test(env.PORT ?? '') || PORT > 65535) {
   console.error(`${NAME}: PORT must be an integer between 0 and 65535 (got ${JSON.stringify(env.PORT)})`);
   process.exit(1);
 }
@@ -98,10 +98,8 @@ const hmac = (key, data) => createHmac('sha256', key).update(data).digest();
 
 function pgError(body) {
   const fields = {}; // 'E' body: (code byte, cstring)* terminated by 0
-  for (let i = 0; i < body.length && body[i] !== 0;) {
-    const end = body.indexOf(0, i + 1);
+  for (let i = 0, end; body[i] && (end = body.indexOf(0, i + 1)) > 0; i = end + 1) {
     fields[String.fromCharCode(body[i])] = body.toString('utf8', i + 1, end);
-    i = end + 1;
   }
   return new Error(`${fields.S || 'ERROR'} ${fields.C || ''}: ${fields.M || 'unknown error'}`.replace(' :', ':'));
 }
@@ -231,7 +229,7 @@ function checkAmqp(url, signal) {
         const props = table(shortstr('product'), Buffer.from('S'), longstr(Buffer.from(`${NAME}-health`)),
           shortstr('capabilities'), Buffer.from('F'), caps);
         const payload = Buffer.concat([Buffer.from([0, 10, 0, 11]), props, shortstr('PLAIN'),
-          longstr(Buffer.from(`\0${user || 'guest'}\0${u.password ? pass : 'guest'}`)), shortstr('en_US')]);
+          longstr(Buffer.from(u.username ? `\0${user}\0${pass}` : '\0guest\0guest')), shortstr('en_US')]);
         const frame = Buffer.concat([Buffer.from([1, 0, 0]), int32(payload.length), payload, Buffer.from([0xce])]);
         sock.write(frame);
       } else if (method === '10.30') { // Connection.Tune: credentials accepted
@@ -247,16 +245,16 @@ function checkAmqp(url, signal) {
 
 // ---------------------------------------------------------------- HTTP-based dependencies
 
-async function checkSqs(endpoint, signal) {
-  const res = await httpGet(`${endpoint.replace(/\/+$/, '')}/?Action=ListQueues`, signal);
-  if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
-  return true; // 4xx (e.g. missing signature) still proves the endpoint is reachable
+const trimSlash = (s) => s.replace(/\/+$/, '');
+
+async function checkSqs(endpoint, signal) { // any status < 500 (even "missing signature") proves it is reachable
+  const { status } = await httpGet(`${trimSlash(endpoint)}/?Action=ListQueues`, signal);
+  if (status >= 500) throw new Error(`HTTP ${status}`);
 }
 
 async function checkMeili(base, signal) {
-  const res = await httpGet(`${base.replace(/\/+$/, '')}/health`, signal);
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  return true;
+  const { status } = await httpGet(`${trimSlash(base)}/health`, signal);
+  if (status !== 200) throw new Error(`HTTP ${status}`);
 }
 
 async function checkOpenSearch(base, signal) {
@@ -266,11 +264,10 @@ async function checkOpenSearch(base, signal) {
     headers.authorization = `Basic ${token}`;
   }
   const rejectUnauthorized = env.OPENSEARCH_TLS_VERIFY !== 'false'; // demo cluster uses a self-signed cert
-  const res = await httpGet(`${base.replace(/\/+$/, '')}/_cluster/health`, signal, { headers, rejectUnauthorized });
+  const res = await httpGet(`${trimSlash(base)}/_cluster/health`, signal, { headers, rejectUnauthorized });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  const status = JSON.parse(res.body).status;
+  const { status } = JSON.parse(res.body);
   if (status !== 'green' && status !== 'yellow') throw new Error(`cluster status ${status}`);
-  return true;
 }
 
 // Only configured dependencies are checked. If two share a name (e.g. both
@@ -327,7 +324,8 @@ function send(req, res, status, body, type = 'application/json; charset=utf-8') 
 
 // The gateway may forward "/api/whoami" or strip it to "/whoami": route on the last segment.
 function route(req) {
-  const path = new URL(req.url, 'http://localhost').pathname;
+  let path;
+  try { path = new URL(req.url, 'http://localhost').pathname; } catch { return { path: req.url, last: '' }; } // -> 404
   const last = path.slice(path.lastIndexOf('/') + 1);
   return { path, last: last === '' ? '/' : last };
 }
@@ -361,7 +359,7 @@ const wsFrame = (opcode, payload) => {
   const len = payload.length; // server frames are never masked
   const head = len < 126 ? Buffer.from([0x80 | opcode, len])
     : len < 65536 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 255])
-      : Buffer.concat([Buffer.from([0x80 | opcode, 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(len)); return b; })()]);
+      : Buffer.concat([Buffer.from([0x80 | opcode, 127, 0, 0, 0, 0]), int32(len)]); // we never send > 1 MiB
   return Buffer.concat([head, payload]);
 };
 
