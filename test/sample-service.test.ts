@@ -1,15 +1,19 @@
 // Runs the sample service that generated repos ship against real PostgreSQL,
 // Redis and RabbitMQ servers and checks /health, routing, WebSocket echo and
 // graceful shutdown over real sockets.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
+  killOnExit,
   startPostgres,
   startRabbitMQ,
   startRedis,
@@ -36,11 +40,14 @@ const samples = new Set<Sample>();
 /** Starts the sample on a free port; resolves once it reported 'ready' over IPC (PM2 wait_ready). */
 async function startSample(env: Record<string, string>): Promise<Sample> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SAMPLE], {
-    // A clean env: only what we pass, so the host's variables cannot leak in.
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), HEALTH_TIMEOUT_MS: '3000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = killOnExit(
+    spawn(process.execPath, [SAMPLE], {
+      // A clean env: only what we pass, so the host's variables cannot leak in.
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), HEALTH_TIMEOUT_MS: '3000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    }),
+  );
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
@@ -204,6 +211,83 @@ describe('sample service /health', () => {
   });
 });
 
+describe('sample service HTTP-based checks (SQS, Meilisearch, OpenSearch) against local fakes', () => {
+  const servers: net.Server[] = [];
+  const listen = async (srv: net.Server) => {
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return (srv.address() as net.AddressInfo).port;
+  };
+  let good: string; // ListQueues -> 400 (unsigned request; still reachable), /health -> 200
+  let bad: string; // everything -> 503
+  let search: string; // HTTPS with a self-signed certificate
+  let clusterStatus = 'yellow';
+  const seen: { url?: string; authorization?: string }[] = [];
+
+  beforeAll(async () => {
+    good = `http://127.0.0.1:${await listen(
+      http.createServer((req, res) => {
+        if (req.url === '/?Action=ListQueues') return res.writeHead(400).end('<ErrorResponse/>');
+        if (req.url === '/health') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"available"}');
+        res.writeHead(404).end();
+      }),
+    )}`;
+    bad = `http://127.0.0.1:${await listen(http.createServer((_req, res) => res.writeHead(503).end()))}`;
+    const dir = await mkdtemp(join(tmpdir(), 'sample-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+      const [key, cert] = await Promise.all([readFile(join(dir, 'key.pem')), readFile(join(dir, 'cert.pem'))]);
+      search = `https://127.0.0.1:${await listen(
+        https.createServer({ key, cert }, (req, res) => {
+          seen.push({ url: req.url, authorization: req.headers.authorization });
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cluster_name: 'test', status: clusterStatus }));
+        }),
+      )}`;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, HOOK_MS);
+
+  afterAll(() => {
+    for (const srv of servers) srv.close();
+  });
+
+  it('is 200 for a reachable SQS endpoint and a yellow OpenSearch cluster (basic auth, TLS verify off)', async () => {
+    const s = await startSample({
+      AWS_ENDPOINT_URL_SQS: `${good}/`, OPENSEARCH_URL: search, OPENSEARCH_USERNAME: 'admin', OPENSEARCH_PASSWORD: 's3cret:x', OPENSEARCH_TLS_VERIFY: 'false',
+    });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status, res.text).toBe(200);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['queue', 'search']);
+    expect(seen.at(-1)).toEqual({ url: '/_cluster/health', authorization: `Basic ${Buffer.from('admin:s3cret:x').toString('base64')}` });
+    clusterStatus = 'red';
+    try {
+      const red = await getJson(`${s.base}/health`);
+      expect(red.status).toBe(503);
+      expect(red.body.checks.search).toMatchObject({ ok: false, error: 'cluster status red' });
+      expect(red.body.checks.queue.ok).toBe(true);
+    } finally {
+      clusterStatus = 'yellow';
+    }
+  });
+
+  it('verifies TLS by default, so a self-signed OpenSearch certificate fails', async () => {
+    const s = await startSample({ MEILI_URL: good, OPENSEARCH_URL: search });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status).toBe(503);
+    expect(res.body.checks.search).toEqual({ ok: true, latencyMs: expect.any(Number) }); // Meilisearch /health
+    expect(res.body.checks['search:OPENSEARCH_URL']).toMatchObject({ ok: false, error: expect.stringMatching(/self[- ]signed/i) });
+  });
+
+  it('is 503 when SQS answers 5xx or Meilisearch /health is not 200', async () => {
+    const s = await startSample({ AWS_ENDPOINT_URL_SQS: bad, MEILI_URL: bad });
+    const res = await getJson(`${s.base}/health`);
+    expect(res.status).toBe(503);
+    expect(res.body.checks).toMatchObject({ queue: { ok: false, error: 'HTTP 503' }, search: { ok: false, error: 'HTTP 503' } });
+  });
+});
+
 describe('sample service routing', () => {
   it('a worker answers /health but 404 on / and /whoami', async () => {
     const s = await startSample({ SERVICE_NAME: 'mailer', SERVICE_KIND: 'worker' });
@@ -273,7 +357,10 @@ async function wsEcho(port: number, path: string, message: string) {
   const payload = Buffer.from(message);
   const mask = randomBytes(4);
   const len = payload.length;
-  const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255]);
+  const header =
+    len < 126 ? Buffer.from([0x81, 0x80 | len])
+    : len < 65536 ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255])
+      : Buffer.concat([Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0]), Buffer.from([len >>> 24, (len >> 16) & 255, (len >> 8) & 255, len & 255])]);
   if (head.startsWith('HTTP/1.1 101')) sock.write(Buffer.concat([header, mask, payload.map((b, i) => b ^ mask[i & 3])]));
   await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
   sock.destroy();
@@ -284,6 +371,9 @@ async function wsEcho(port: number, path: string, message: string) {
     if (n === 126) {
       n = buf.readUInt16BE(off + 2);
       start = off + 4;
+    } else if (n === 127) {
+      n = buf.readUInt32BE(off + 6);
+      start = off + 10;
     }
     frames.push({ fin: !!(buf[off] & 0x80), opcode: buf[off] & 0x0f, masked: !!(buf[off + 1] & 0x80), payload: buf.subarray(start, start + n) });
     off = start + n;
@@ -301,6 +391,7 @@ describe('sample service WebSocket echo', () => {
   for (const [label, message] of [
     ['a short', 'hello, ws ✓'],
     ['a 16-bit-length', 'x'.repeat(300)],
+    ['a 64-bit-length', 'y'.repeat(70_000)],
   ] as const) {
     it(`completes the handshake on .../ws and echoes ${label} text frame`, async () => {
       const { head, frames, expectedAccept } = await wsEcho(s.port, '/api/ws', message);

@@ -2,7 +2,7 @@
 // loopback ports, each in its own temp dir, and tear them down completely.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -93,16 +93,19 @@ export function requireBinary(name: string, candidates: string[] = []): string {
 
 // ----------------------------------------------------------------------------
 // Process bookkeeping: everything we spawn is detached into its own process
-// group, tracked here, and SIGKILLed on worker exit as a last resort so that
-// a crashed test never leaves servers behind.
+// group and tracked here. On worker exit (or SIGTERM/SIGINT/SIGHUP, which a
+// test runner uses to stop workers and which skip 'exit' handlers) tracked
+// groups are SIGKILLed and temp dirs removed, so that a crashed or timed-out
+// test never leaves servers behind.
 
 const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 let exitHookInstalled = false;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-child.pid, signal); // works when the child leads its own group (detached)
   } catch {
     try {
       child.kill(signal);
@@ -112,25 +115,45 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function track(child: ChildProcess): ChildProcess {
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const cleanup = () => {
+    for (const c of live) killGroup(c, 'SIGKILL');
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  };
+  process.once('exit', cleanup);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      cleanup();
+      // Then let the signal take its default course, unless someone else handles it.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
+}
+
+/**
+ * Registers a child process (ideally spawned with `detached: true`) to be
+ * SIGKILLed, with its process group, if this process exits or is signalled
+ * before the child has exited.
+ */
+export function killOnExit<T extends ChildProcess>(child: T): T {
+  installExitHook();
   live.add(child);
   child.once('exit', () => live.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    const killAll = () => {
-      for (const c of live) killGroup(c, 'SIGKILL');
-    };
-    process.once('exit', killAll);
-    // Test runners stop workers with SIGTERM, which skips 'exit' handlers:
-    // clean up, then let the signal take its default course.
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      process.once(sig, () => {
-        killAll();
-        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-      });
-    }
-  }
   return child;
+}
+
+async function makeTempDir(prefix: string, base = tmpdir()): Promise<string> {
+  installExitHook();
+  const dir = await mkdtemp(join(base, prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  tempDirs.delete(dir);
 }
 
 interface Spawned {
@@ -142,7 +165,7 @@ interface Spawned {
 }
 
 function start(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Spawned {
-  const child = track(
+  const child = killOnExit(
     spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let out = '';
@@ -231,7 +254,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
   const user = 'app';
   const database = 'app';
   const password = randomId(12);
-  const dir = await mkdtemp(join(tmpdir(), 'pgtest-'));
+  // As root the postgres user must be able to reach the dir: /tmp is world-traversable, $TMPDIR may not be.
+  const dir = await makeTempDir('pgtest-', root ? '/tmp' : tmpdir());
   const data = join(dir, 'data');
   let server: Spawned | undefined;
 
@@ -249,7 +273,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
       }
       await terminate(server, pid > 0 ? undefined : 'SIGINT', 10_000); // SIGKILL after 10 s
     }
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   };
 
   return orCleanup(async () => {
@@ -319,7 +343,8 @@ export function redisPing(port: number, password?: string, timeoutMs = 1000): Pr
     sock.setTimeout(timeoutMs, () => finish(false));
     sock.on('error', () => finish(false));
     sock.on('close', () => finish(false));
-    sock.on('connect', () => sock.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`));
+    const auth = password ? `*2\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(password)}\r\n${password}\r\n` : '';
+    sock.on('connect', () => sock.write(`${auth}*1\r\n$4\r\nPING\r\n`));
     sock.on('data', (chunk) => {
       buf += chunk.toString();
       if (buf.includes('+PONG\r\n')) finish(true);
@@ -331,11 +356,11 @@ export function redisPing(port: number, password?: string, timeoutMs = 1000): Pr
 /** Starts a throwaway redis-server on 127.0.0.1 (no persistence), with `requirepass` when a password is given. */
 export async function startRedis(password?: string): Promise<RunningRedis> {
   const bin = requireBinary('redis-server', ['/usr/bin/redis-server']);
-  const dir = await mkdtemp(join(tmpdir(), 'redistest-'));
+  const dir = await makeTempDir('redistest-');
   let server: Spawned | undefined;
   const stop = async () => {
     if (server) await terminate(server, 'SIGTERM', 5000);
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   };
   return orCleanup(async () => {
     const port = await freePort();
@@ -370,7 +395,7 @@ export async function startRabbitMQ({ timeoutMs = 60_000 }: { timeoutMs?: number
   const diagnostics = requireBinary('rabbitmq-diagnostics', [`${RABBIT_BIN}/rabbitmq-diagnostics`]);
   const epmdBin = requireBinary('epmd', ['/usr/bin/epmd', '/usr/lib/erlang/bin/epmd']);
 
-  const dir = await mkdtemp(join(tmpdir(), 'rabbittest-'));
+  const dir = await makeTempDir('rabbittest-');
   const user = `u${randomId(4)}`;
   const password = randomId(12);
   const nodename = `rabbit-${randomId(4)}@localhost`;
@@ -381,7 +406,7 @@ export async function startRabbitMQ({ timeoutMs = 60_000 }: { timeoutMs?: number
     // The server script execs beam.smp, which spawns helpers in the same group.
     if (server) await terminate(server, 'SIGTERM', 10_000);
     if (epmd) await terminate(epmd, 'SIGTERM', 2000);
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   };
 
   return orCleanup(async () => {
