@@ -8,23 +8,24 @@ const ENV_FILE = '.env';
 
 /**
  * One `tree-add` action per generated file: every template of the stack's families, with
- * `__service__` in a path expanded once per service.
+ * `__service__` in a path expanded once per service and `__domain__` replaced by the domain.
  */
 export function renderActions(model: StackModel, templates: TemplateSet, secrets: Record<string, string>): TreeAction[] {
   const shared = { ...model, envExample: envLines(model.env, null) };
   const actions: TreeAction[] = [];
   for (const [key, t] of [...templates.templates].sort(([a], [b]) => a.localeCompare(b))) {
     if (!model.families.includes(t.family)) continue;
-    if (t.output.includes('__service__')) {
+    const output = t.output.replaceAll('__domain__', model.domain);
+    if (output.includes('__service__')) {
       for (const service of model.services) {
-        const path = t.output.replaceAll('__service__', service.name);
+        const path = output.replaceAll('__service__', service.name);
         actions.push({ type: 'tree-add', path, template: key, context: { ...shared, service }, ownership: 'generated' });
       }
-    } else if (t.output === ENV_FILE) {
+    } else if (output === ENV_FILE) {
       const context = { ...model, envLocal: envLines(model.env, secrets) };
-      actions.push({ type: 'tree-add', path: t.output, template: key, context, ownership: 'env' });
+      actions.push({ type: 'tree-add', path: output, template: key, context, ownership: 'env' });
     } else {
-      actions.push({ type: 'tree-add', path: t.output, template: key, context: shared, ownership: 'generated' });
+      actions.push({ type: 'tree-add', path: output, template: key, context: shared, ownership: 'generated' });
     }
   }
   return actions;

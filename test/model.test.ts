@@ -20,9 +20,9 @@ describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {
     const config = configOf();
     expect(config.services).toEqual([
-      { name: 'api', kind: 'api', port: 3000, path: '/api' },
-      { name: 'web', kind: 'web', port: 3001, path: '/' },
-      { name: 'worker', kind: 'worker', port: 3002, path: null },
+      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false },
+      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false },
+      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false },
     ]);
   });
 
@@ -50,6 +50,8 @@ describe('validateConfig', () => {
     ['bad kind', { services: [{ name: 'a', kind: 'cron' }] }, 'services[0].kind', 'api, web, worker'],
     ['relative path', { services: [{ name: 'a', path: 'api' }] }, 'services[0].path', 'starting with "/"'],
     ['duplicate path', { services: [{ name: 'a', path: '/x' }, { name: 'b', path: '/x' }] }, 'services[1].path', 'service a'],
+    ['cached web service', { services: [{ name: 'w', kind: 'web', cache: true }] }, 'services[0].cache', 'only api services'],
+    ['nginx version', { nginxVersion: '1.25; evil' }, 'nginxVersion', 'nginx version'],
     ['routed worker', { services: [{ name: 'w', kind: 'worker', path: '/w' }] }, 'services[0].path', 'workers are not routed'],
     ['unknown service field', { services: [{ name: 'a', prot: 1 }] }, 'services[0].prot', 'name, kind, port, path'],
   ])('refuses %s, naming the field and what is allowed', (_label, overrides, field, allowed) => {
@@ -136,9 +138,9 @@ describe('infra-stack.yaml', () => {
 
   it('adds a service and keeps the person comments', () => {
     const text = stackFileText(configOf()).replace('gateway: nginx', 'gateway: nginx # chosen by the platform team');
-    const added = addServiceToStackFile(text, { name: 'billing', kind: 'api', port: 3100, path: '/billing' });
+    const added = addServiceToStackFile(text, { name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true });
     expect(added).toContain('# chosen by the platform team');
-    expect(parseStackFile(added).services.at(-1)).toEqual({ name: 'billing', kind: 'api', port: 3100, path: '/billing' });
+    expect(parseStackFile(added).services.at(-1)).toEqual({ name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true });
   });
 });
 

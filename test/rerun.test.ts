@@ -61,7 +61,7 @@ describe('re-running', () => {
       'compose.prod.yaml',
       'compose.yaml',
       'infra-stack.yaml',
-      'nginx/conf.d/default.conf',
+      'nginx/conf.d/shop.localhost.conf',
       'services/billing/.dockerignore',
       'services/billing/Dockerfile',
       'services/billing/package-lock.json',
@@ -70,9 +70,9 @@ describe('re-running', () => {
     ]);
     const compose = parse(read(dir, 'compose.yaml'), { merge: true });
     expect(compose.services.billing.environment.PORT).toBe('3100');
-    expect(read(dir, 'nginx/conf.d/default.conf')).toMatch(/upstream billing \{\s+server billing:3100;/);
-    expect(read(dir, 'nginx/conf.d/default.conf')).toContain('location /billing/ {');
-    expect(read(dir, 'README.md')).toContain('| billing | api | 3100 | `/billing` |');
+    expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toMatch(/upstream billing \{\s+server billing:3100;/);
+    expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toContain('location /billing/ {');
+    expect(read(dir, 'README.md')).toContain('- `billing` (api, port 3100): routed at `/billing`');
     expect(parse(read(dir, 'infra-stack.yaml')).services.at(-1)).toEqual({ name: 'billing', kind: 'api', port: 3100, path: '/billing' });
 
     // The same command again is a clear error that changes nothing.
@@ -92,7 +92,7 @@ describe('re-running', () => {
     expect(read(dir, 'compose.yaml')).toBe(edited);
     expect(read(dir, 'compose.yaml.infra-stack-new')).toContain('billing:');
     // Everything else was applied.
-    expect(read(dir, 'nginx/conf.d/default.conf')).toContain('upstream billing');
+    expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toContain('upstream billing');
     // Still theirs on the next run: reported again, never overwritten.
     const next = infraStack(dir, ['update']);
     expect(next.code).toBe(1);

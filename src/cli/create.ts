@@ -15,7 +15,7 @@ import { finishRun, interactive } from './run.js';
 import type { StackConfig } from '../model/types.js';
 import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
 import { stackDiagram, terminalPrinter } from './output.js';
-import { initGit, installServices } from './post-create.js';
+import { initGit, installServices, makeDevCertificate } from './post-create.js';
 import { VERSION } from '../version.js';
 
 const OPTIONS = {
@@ -29,6 +29,7 @@ const OPTIONS = {
   database: { type: 'string' },
   cache: { type: 'string' },
   node: { type: 'string' },
+  'nginx-version': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   force: { type: 'boolean' },
   'no-git': { type: 'boolean' },
@@ -57,6 +58,7 @@ export async function create(argv: string[]): Promise<number> {
   for (const key of ['gateway', 'queue', 'search', 'target', 'domain', 'database', 'cache', 'node'] as const) {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
+  if (flags['nginx-version'] !== undefined) given.nginxVersion = flags['nginx-version'];
   if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
   const defaults = defaultAnswers(String(given.name));
   validateConfig({ ...defaults, ...given });
@@ -79,6 +81,7 @@ export async function create(argv: string[]): Promise<number> {
 
   const steps: string[] = [];
   if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config)));
+  if (!dryRun) steps.push(await makeDevCertificate(dir));
   if (!dryRun && !flags['no-git']) steps.push(await initGit(dir));
   const code = finishRun(result, { command: 'create', dir, dryRun, json: Boolean(flags.json), steps });
   if (!flags.json && !dryRun) printSummary(dirArg, result.config);
@@ -91,7 +94,7 @@ function printSummary(dirArg: string, config: StackConfig): void {
   p.out('Next steps:');
   p.out(`  cd ${dirArg}`);
   p.out('  docker compose up --build        # start everything (development)');
-  p.out('  curl http://localhost/healthz    # the gateway answers');
+  p.out('  curl -k https://localhost/healthz   # the gateway answers');
   p.out('  npx infra-stack add service billing --kind api   # later: add a service');
 }
 

@@ -20,6 +20,8 @@ Answers
   --database <name>      postgres | none                      default: postgres
   --cache <name>         redis | none                         default: redis
   --node <major>         20 | 22 | 24 | 26 (Node.js image)    default: 24
+  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1)
+                         default: the pinned image's
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Behaviour

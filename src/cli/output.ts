@@ -50,7 +50,7 @@ export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
 /** The stack as a small text diagram. */
 export function stackDiagram(config: StackConfig): string {
   const model = buildModel(config);
-  const gateway = `${model.gateway.kind} :80`;
+  const gateway = `${model.gateway.kind} :443 (:80 redirects)`;
   const indent = ' '.repeat('  client --> '.length + 2);
   const width = Math.max(...model.routes.map((s) => s.path!.length));
   const lines = [`  client --> ${gateway}`];

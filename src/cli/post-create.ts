@@ -19,6 +19,15 @@ export async function installServices(dir: string, config: StackConfig): Promise
   return steps;
 }
 
+/** A self-signed certificate through the generated scripts/dev-certs.sh, so the gateway starts at once. */
+export async function makeDevCertificate(dir: string): Promise<string> {
+  const { execa } = await import('execa');
+  const result = await execa('sh', ['scripts/dev-certs.sh'], { cwd: dir, reject: false });
+  return result.exitCode === 0
+    ? 'certs: a self-signed certificate in certs/ (scripts/dev-certs.sh; git-ignored)'
+    : `certs: scripts/dev-certs.sh failed (${String(result.stderr || result.message).split('\n')[0]}): run it before docker compose up`;
+}
+
 /** `git init` and a first commit; a missing git or identity is reported, not fatal. */
 export async function initGit(dir: string): Promise<string> {
   const { execa } = await import('execa');

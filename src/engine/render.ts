@@ -80,6 +80,7 @@ function registerHelpers(hb: typeof HandlebarsRuntime): void {
     items.join(typeof separator === 'string' ? separator : ', '),
   );
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hb.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
   hb.registerHelper('prepend', (first: unknown, items: unknown[]) => [first, ...items]);
   /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */
   hb.registerHelper('env', (key: string) => required(key));

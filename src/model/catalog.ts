@@ -11,6 +11,7 @@ export const IMAGES = {
   opensearch: 'opensearchproject/opensearch:3',
   nginx: 'nginx:1.30-alpine',
   kong: 'kong:3.9',
+  certbot: 'certbot/certbot:v5.8.0',
 } as const;
 
 /** The nginx version inside IMAGES.nginx: templates render directives for it. */

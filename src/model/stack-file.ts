@@ -13,7 +13,14 @@ const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure
 
 /** The text of a new infra-stack.yaml. */
 export function stackFileText(config: StackConfig): string {
-  const services = config.services.map(({ name, kind, port, path }) => (path ? { name, kind, port, path } : { name, kind, port }));
+  // Only what differs from the defaults, so the file stays short.
+  const services = config.services.map(({ name, kind, port, path, cache }) => ({
+    name,
+    kind,
+    port,
+    ...(path ? { path } : {}),
+    ...(cache ? { cache } : {}),
+  }));
   return HEADER + '\n' + stringify({ ...config, services }, { lineWidth: 0 });
 }
 
@@ -47,6 +54,7 @@ export function addServiceToStackFile(text: string, service: ServiceConfig): str
   item.set('kind', service.kind);
   item.set('port', service.port);
   if (service.path) item.set('path', service.path);
+  if (service.cache) item.set('cache', true);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });

@@ -1,11 +1,14 @@
-import { IMAGES, NGINX_IMAGE_VERSION } from './catalog.js';
+import { IMAGES } from './catalog.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
 import { envGroups, required, type EnvGroup } from './env.js';
+import { nginxFacts, type NginxFacts } from './nginx.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
 export interface Service extends ServiceConfig {
   /** Routed by the gateway (api and web services). */
   public: boolean;
+  /** The path with a trailing slash ("/api/", or "/"): what a gateway matches as a prefix. */
+  prefix: string | null;
   /** Image reference in compose: the registry and tag come from .env. */
   image: string;
   /** Environment of the service's container, values written for compose interpolation. */
@@ -29,12 +32,12 @@ export interface StackModel {
   routes: Service[];
   workers: Service[];
   data: DataService[];
-  /** Named volumes of the data services. */
+  /** Named volumes of compose.yaml: the data services', and the gateway's ACME webroot. */
   volumes: string[];
   images: typeof IMAGES;
   /** Quick flags for templates: has.postgres, has.kong, ... */
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
-  gateway: { kind: StackConfig['gateway']; image: string; nginxVersion: string };
+  gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts };
   env: EnvGroup[];
   /** Template families rendered for this stack (folders under templates/). */
   families: string[];
@@ -46,6 +49,7 @@ export function buildModel(config: StackConfig): StackModel {
   const services = config.services.map((s, i): Service => ({
     ...s,
     public: s.kind !== 'worker',
+    prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
     image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
     environment: serviceEnvironment(config, s, dataNames),
     uses: dataNames,
@@ -75,10 +79,11 @@ export function buildModel(config: StackConfig): StackModel {
     routes,
     workers: services.filter((s) => !s.public),
     data,
-    volumes: data.flatMap((d) => (d.volume ? [d.volume.name] : [])),
+    // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
+    volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
     images: IMAGES,
     has,
-    gateway: { kind: config.gateway, image: IMAGES[config.gateway], nginxVersion: NGINX_IMAGE_VERSION },
+    gateway: { kind: config.gateway, image: IMAGES[config.gateway], nginx: nginxFacts(config) },
     env: envGroups(config, dataNames),
     families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : [])],
   };

@@ -21,6 +21,8 @@ export interface ServiceConfig {
   port: number;
   /** Route behind the gateway; null for workers, which are not routed. */
   path: string | null;
+  /** Opt-in: the gateway caches this api's GET responses briefly (nginx proxy_cache). */
+  cache: boolean;
 }
 
 /** The answers: what infra-stack.yaml holds, validated. Input to every run. */
@@ -36,5 +38,7 @@ export interface StackConfig {
   cache: Cache;
   /** Ship a runnable sample per service (src/index.js with /health). */
   sample: boolean;
+  /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
+  nginxVersion?: string;
   services: ServiceConfig[];
 }

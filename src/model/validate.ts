@@ -32,9 +32,10 @@ const STACK_FIELDS = [
   'database',
   'cache',
   'sample',
+  'nginxVersion',
   'services',
 ] as const;
-const SERVICE_FIELDS = ['name', 'kind', 'port', 'path'] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache'] as const;
 
 /**
  * Turns raw answers into a StackConfig or throws an InputError naming the field,
@@ -56,6 +57,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
     sample: bool(raw.sample, 'sample'),
     services: [],
   };
+  if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
   config.services = services(raw.services, config);
   assertTemplateSafe(config, '');
   return config;
@@ -118,7 +120,9 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
 
     const path = routePath(raw.path, kind, name, paths, `${field}.path`);
     if (path) paths.set(path, name);
-    result.push({ name, kind, port: p, path });
+    const cache = raw.cache === undefined ? false : bool(raw.cache, `${field}.cache`);
+    if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
+    result.push({ name, kind, port: p, path, cache });
   }
   return result;
 }
@@ -193,6 +197,13 @@ function port(value: unknown, field: string): number {
     throw new InputError(field, value, 'an integer from 1024 to 65535');
   }
   return n;
+}
+
+/** An nginx version such as 1.22.1 (a bare 1.22 means 1.22.0). */
+function version(value: unknown, field: string): string {
+  const text = String(value);
+  if (!/^1\.\d{1,2}(\.\d{1,2})?$/.test(text)) throw new InputError(field, value, 'an nginx version such as 1.30.0 or 1.22.1');
+  return text.split('.').length === 2 ? `${text}.0` : text;
 }
 
 function bool(value: unknown, field: string): boolean {
