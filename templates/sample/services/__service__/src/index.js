@@ -316,9 +316,10 @@ async function health() {
 
 // ---------------------------------------------------------------- HTTP server
 
-function send(req, res, status, body, type = 'application/json; charset=utf-8') {
+// Health and diagnostics are never cached; the root page may be, briefly (a gateway cache can show it).
+function send(req, res, status, body, type = 'application/json; charset=utf-8', cache = 'no-store') {
   const data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  res.writeHead(status, { 'content-type': type, 'content-length': data.length, 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': type, 'content-length': data.length, 'cache-control': cache });
   res.end(req.method === 'HEAD' ? undefined : data);
 }
 
@@ -347,9 +348,9 @@ async function onRequest(req, res) {
   }
   if (KIND === 'web') {
     const n = escapeHtml(NAME);
-    return send(req, res, 200, `<!doctype html><html><head><meta charset="utf-8"><title>${n}</title></head><body><h1>${n}</h1><p>Web service is running.</p></body></html>\n`, 'text/html; charset=utf-8');
+    return send(req, res, 200, `<!doctype html><html><head><meta charset="utf-8"><title>${n}</title></head><body><h1>${n}</h1><p>Web service is running.</p></body></html>\n`, 'text/html; charset=utf-8', 'public, max-age=10');
   }
-  return send(req, res, 200, { service: NAME, kind: KIND, message: `${NAME} is running` });
+  return send(req, res, 200, { service: NAME, kind: KIND, message: `${NAME} is running` }, undefined, 'public, max-age=10');
 }
 
 // ---------------------------------------------------------------- WebSocket echo (RFC 6455)
