@@ -158,8 +158,10 @@ describe.skipIf(!available)('nginx gateway, running', () => {
   });
 
   it('caches GET responses of an api that opted in, and says so', () => {
-    const first = headers(curl('-D', '-', '-o', '/dev/null', https('/api/?cache-test')).stdout);
-    const second = headers(curl('-D', '-', '-o', '/dev/null', https('/api/?cache-test')).stdout);
+    // A fresh key each run: the cache lives in /tmp, which this nginx shares with the host.
+    const url = https(`/api/?cache-test=${process.pid}-${Date.now()}`);
+    const first = headers(curl('-D', '-', '-o', '/dev/null', url).stdout);
+    const second = headers(curl('-D', '-', '-o', '/dev/null', url).stdout);
     expect(first.get('x-cache-status')).toBe('MISS');
     expect(second.get('x-cache-status')).toBe('HIT');
     // A response the service marks no-store is never served from the cache.
