@@ -132,6 +132,14 @@ describe('infra-stack.yaml', () => {
     expect(error.value).toBe('apache');
   });
 
+  it('gives answers a newer generator added their defaults, so an upgrade re-renders', () => {
+    const text = stackFileText(configOf({ gateway: 'kong' })).replace(/^node: .*\n/m, '').replace(/^cache: .*\n/m, '');
+    const config = parseStackFile(text);
+    expect(config.node).toBe('24');
+    expect(config.cache).toBe('redis');
+    expect(config.gateway).toBe('kong');
+  });
+
   it('refuses broken YAML with its parser message', () => {
     expect(inputError(() => parseStackFile('name: [unclosed')).field).toBe('infra-stack.yaml');
   });

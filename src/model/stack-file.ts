@@ -1,4 +1,5 @@
 import { isMap, isSeq, parseDocument, stringify, YAMLMap } from 'yaml';
+import { defaultAnswers } from './defaults.js';
 import { InputError } from './errors.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 import { validateConfig, type RawConfig } from './validate.js';
@@ -34,8 +35,10 @@ export function parseStackFile(text: string): StackConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(STACK_FILE, raw, 'a mapping of answers (name, services, gateway, ...)');
   }
+  // Answers added by a later generator version take their defaults, so an upgrade re-renders.
+  const { services: _defaultServices, ...defaults } = defaultAnswers(String((raw as RawConfig).name ?? ''));
   try {
-    return validateConfig(raw as RawConfig);
+    return validateConfig({ ...defaults, ...(raw as RawConfig) });
   } catch (error) {
     if (error instanceof InputError) {
       throw new InputError(`${STACK_FILE} ${error.field}`, error.value, error.allowed);
