@@ -33,7 +33,7 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
     switch (question) {
       case 'services': {
         const text = await input({
-          message: 'Services (name[:kind[:port]], comma-separated; kind is api, web or worker)',
+          message: 'Services (name:kind:port, comma-separated)',
           default: 'api:api,web:web,worker:worker',
           validate: (value) => {
             try {

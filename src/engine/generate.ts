@@ -33,7 +33,10 @@ export async function generate(
     const plopGenerator = plop.getGenerator(generator.name);
     config = (await plopGenerator.runPrompts()) as StackConfig;
     const { failures } = await plopGenerator.runActions(config as never);
-    if (failures.length > 0) throw new Error(`${failures[0].path}: ${failures[0].error}`);
+    // node-plop records an action that throws at once as the Error itself, otherwise as {path, error}.
+    const failure = failures[0] as unknown;
+    if (failure instanceof Error) throw failure;
+    if (failure) throw new Error(`${(failure as { path: string }).path}: ${(failure as { error: string }).error}`);
   } else {
     config = await generator.prompts();
     for (const action of generator.actions(config)) types[action.type](config, action);

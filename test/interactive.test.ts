@@ -1,0 +1,301 @@
+// Drives the real `create-infra-stack` CLI through a real pseudo-terminal, as a person would:
+// each test waits for a question on screen, then types its answer (arrow keys, Enter, Ctrl-C).
+// Runs the compiled CLI: `npm test` builds first; for a direct `npx vitest run`, `npm run build`.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { killAllPtys, spawnPty, type PtyProcess } from './helpers/pty.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'create-infra-stack.js');
+const TEST_MS = 30_000;
+const PROMPT_MS = 10_000; // a question must show up within this after the previous answer
+
+const DOWN = '\x1b[B';
+const ENTER = '\r';
+const CTRL_C = '\x03';
+const CTRL_U = '\x15';
+
+/** The environment of a person at a terminal: no CI flag, no NO_COLOR, a real TERM. */
+function personEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  for (const key of ['CI', 'NO_COLOR', 'FORCE_COLOR', 'NODE_OPTIONS', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) {
+    delete env[key];
+  }
+  return env;
+}
+
+let work: string;
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'create.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
+  }
+});
+
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'cis-interactive-'));
+});
+
+afterEach(async () => {
+  killAllPtys();
+  await rm(work, { recursive: true, force: true });
+});
+
+function runCli(args: string[]): PtyProcess {
+  return spawnPty(process.execPath, [BIN, ...args], { cwd: work, env: personEnv(), cols: 160, rows: 50 });
+}
+
+/** A select question: waits for it, moves down `downs` times (waiting for each move), then Enter. */
+async function choose(cli: PtyProcess, question: string, downs: number, choice: string): Promise<void> {
+  await cli.waitFor(`? ${question}`, PROMPT_MS);
+  for (let i = 0; i < downs; i++) cli.write(DOWN);
+  await cli.waitFor(`❯ ${choice}`, PROMPT_MS);
+  cli.write(ENTER);
+  await cli.waitFor(`✔ ${question} ${choice}`, PROMPT_MS);
+}
+
+/** A text question: waits for it (and its default, if given), types `text`, then Enter. */
+async function answer(cli: PtyProcess, question: string, text: string, shownDefault?: string): Promise<void> {
+  await cli.waitFor(`? ${question}`, PROMPT_MS);
+  if (shownDefault !== undefined) await cli.waitFor(`(${shownDefault})`, PROMPT_MS);
+  cli.write(text + ENTER);
+  await cli.waitFor(`✔ ${question}`, PROMPT_MS);
+}
+
+async function readStack(dir: string): Promise<Record<string, any>> {
+  return parse(await readFile(join(dir, 'infra-stack.yaml'), 'utf8')) as Record<string, any>;
+}
+
+const SERVICES_Q = 'Services (name:kind:port, comma-separated)';
+
+describe('create-infra-stack on a terminal', () => {
+  it(
+    'asks each question in order and writes what was answered',
+    async () => {
+      const dir = join(work, 'shop');
+      const cli = runCli([dir, '--no-git', '--no-install']);
+
+      // The directory was given, so the first question is Services, with its default shown.
+      await answer(cli, SERVICES_Q, 'api:api:3000,billing:api:3100,jobs:worker', 'api:api,web:web,worker:worker');
+      expect(cli.output()).not.toContain('Project directory');
+      await choose(cli, 'Gateway', 1, 'Kong');
+      await choose(cli, 'Queue', 1, 'SQS');
+      await choose(cli, 'Search', 0, 'Meilisearch');
+      await choose(cli, 'Deployment target', 0, 'Docker Compose');
+      await answer(cli, 'Public domain', 'shop.example.com', 'shop.localhost');
+      await cli.waitFor('Created shop', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      const screen = cli.output();
+      // The questions came in the documented order.
+      const order = ['? Services', '? Gateway', '? Queue', '? Search', '? Deployment target', '? Public domain'];
+      const at = order.map((q) => screen.indexOf(q));
+      expect(at.every((i) => i >= 0)).toBe(true);
+      expect([...at].sort((a, b) => a - b)).toEqual(at);
+      expect(screen).toContain('CREATE    infra-stack.yaml');
+
+      const stack = await readStack(dir);
+      expect(stack).toMatchObject({
+        name: 'shop',
+        gateway: 'kong',
+        queue: 'sqs',
+        search: 'meilisearch',
+        target: 'compose',
+        domain: 'shop.example.com',
+      });
+      const services = (stack.services as Array<Record<string, unknown>>).map(({ name, kind, port }) => ({ name, kind, port }));
+      expect(services).toEqual([
+        { name: 'api', kind: 'api', port: 3000 },
+        { name: 'billing', kind: 'api', port: 3100 },
+        { name: 'jobs', kind: 'worker', port: expect.any(Number) },
+      ]);
+      expect(existsSync(join(dir, 'kong', 'kong.yml'))).toBe(true);
+      expect(existsSync(join(dir, 'nginx'))).toBe(false);
+      expect(existsSync(join(dir, 'elasticmq', 'elasticmq.conf'))).toBe(true);
+      expect(existsSync(join(dir, 'services', 'billing', 'Dockerfile'))).toBe(true);
+      expect(existsSync(join(dir, '.git'))).toBe(false); // --no-git
+    },
+    TEST_MS,
+  );
+
+  it(
+    'refuses an invalid answer inline and keeps the question open',
+    async () => {
+      const dir = join(work, 'app');
+      const cli = runCli([dir, '--no-git', '--no-install']);
+
+      await cli.waitFor(`? ${SERVICES_Q}`, PROMPT_MS);
+      cli.write('api:api:80' + ENTER);
+      const screen = await cli.waitFor(/port.*80.*1024 to 65535/, PROMPT_MS);
+      // Still on the Services question: nothing accepted, no next question.
+      expect(screen).not.toContain(`✔ ${SERVICES_Q}`);
+      expect(screen).not.toContain('Gateway');
+      expect(existsSync(dir)).toBe(false);
+
+      // Clear the line, as a person would, and give a valid answer.
+      cli.write(CTRL_U);
+      await cli.waitFor(/\(api:api,web:web,worker:worker\)/, PROMPT_MS); // the empty line shows the default again
+      cli.write('api:api:8080' + ENTER);
+      await cli.waitFor(`✔ ${SERVICES_Q}`, PROMPT_MS);
+      for (const question of ['Gateway', 'Queue', 'Search', 'Deployment target', 'Public domain']) {
+        await cli.waitFor(`? ${question}`, PROMPT_MS);
+        cli.write(ENTER);
+        await cli.waitFor(`✔ ${question}`, PROMPT_MS);
+      }
+      await cli.waitFor('Created app', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      const stack = await readStack(dir);
+      expect(stack).toMatchObject({
+        gateway: 'nginx',
+        queue: 'rabbitmq',
+        search: 'meilisearch',
+        target: 'compose',
+        domain: 'app.localhost',
+      });
+      expect(stack.services).toHaveLength(1);
+      expect(stack.services[0]).toMatchObject({ name: 'api', kind: 'api', port: 8080 });
+    },
+    TEST_MS,
+  );
+
+  it(
+    'Ctrl-C at a question exits 130 and writes nothing',
+    async () => {
+      const dir = join(work, 'app');
+      const cli = runCli([dir, '--no-git', '--no-install']);
+
+      await cli.waitFor(`? ${SERVICES_Q}`, PROMPT_MS);
+      cli.write(ENTER);
+      await cli.waitFor('? Gateway', PROMPT_MS);
+      await cli.waitFor('❯ Nginx', PROMPT_MS);
+      cli.write(CTRL_C);
+      await cli.waitFor('Interrupted: nothing was written.', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 130, signal: null });
+      expect(cli.output()).not.toContain('? Queue');
+      expect(cli.output()).not.toContain('CREATE');
+      expect(existsSync(dir)).toBe(false);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'asks only what the flags left out',
+    async () => {
+      const dir = join(work, 'shop');
+      const cli = runCli([
+        dir,
+        '--gateway',
+        'nginx',
+        '--queue',
+        'rabbitmq',
+        '--search',
+        'opensearch',
+        '--target',
+        'compose',
+        '--no-git',
+        '--no-install',
+      ]);
+
+      await answer(cli, SERVICES_Q, 'api:api:3000,web:web:3200', 'api:api,web:web,worker:worker');
+      // Next comes the domain, with the default made from the directory's name: take it.
+      await answer(cli, 'Public domain', '', 'shop.localhost');
+      await cli.waitFor('Created shop', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      const screen = cli.output();
+      for (const skipped of ['Gateway', 'Queue', 'Search', 'Deployment target']) {
+        expect(screen).not.toMatch(new RegExp(`[?✔] ${skipped}`));
+      }
+      const stack = await readStack(dir);
+      expect(stack).toMatchObject({
+        gateway: 'nginx',
+        queue: 'rabbitmq',
+        search: 'opensearch',
+        target: 'compose',
+        domain: 'shop.localhost',
+      });
+      expect((stack.services as Array<{ name: string }>).map((s) => s.name)).toEqual(['api', 'web']);
+      expect(existsSync(join(dir, 'nginx'))).toBe(true);
+      expect(existsSync(join(dir, 'kong'))).toBe(false);
+    },
+    TEST_MS,
+  );
+});
+
+describe('create-infra-stack without a terminal', () => {
+  /** Runs the CLI on plain pipes; stdin stays open, so waiting for input would hang (and time out). */
+  function runPiped(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+    const started = Date.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: personEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        child.stdin.destroy();
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      });
+    });
+  }
+
+  it(
+    'exits 2 at once, lists the missing flags and writes nothing',
+    async () => {
+      const dir = join(work, 'app');
+      const result = await runPiped([dir, '--no-git', '--no-install']);
+
+      expect(result.code).toBe(2);
+      expect(result.ms).toBeLessThan(10_000);
+      for (const flag of ['--services', '--gateway', '--queue', '--search', '--target', '--domain']) {
+        expect(result.stderr).toMatch(new RegExp(`^\\s+${flag}$`, 'm'));
+      }
+      expect(result.stderr).toContain('--yes');
+      expect(result.stdout).not.toContain('?');
+      expect(existsSync(dir)).toBe(false);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'lists only the answers that no flag gave',
+    async () => {
+      const dir = join(work, 'app');
+      const result = await runPiped([dir, '--gateway', 'kong', '--target', 'k8s', '--no-git', '--no-install']);
+
+      expect(result.code).toBe(2);
+      for (const flag of ['--services', '--queue', '--search', '--domain']) {
+        expect(result.stderr).toMatch(new RegExp(`^\\s+${flag}$`, 'm'));
+      }
+      expect(result.stderr).not.toMatch(/^\s+--gateway$/m);
+      expect(result.stderr).not.toMatch(/^\s+--target$/m);
+      expect(result.stderr).not.toMatch(/^\s+\[dir\]$/m);
+      expect(existsSync(dir)).toBe(false);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'without a directory argument, lists [dir] among the missing answers',
+    async () => {
+      const result = await runPiped(['--no-git', '--no-install']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^\s+\[dir\]$/m);
+      expect(result.stderr).toMatch(/^\s+--services$/m);
+      expect(existsSync(join(work, 'infra-stack-app'))).toBe(false);
+    },
+    TEST_MS,
+  );
+});
