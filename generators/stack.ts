@@ -37,7 +37,8 @@ export function stackGenerator(input: StackGeneratorInput, description = 'Every 
       const model = buildModel(config);
       return [
         { type: 'tree-write', path: STACK_FILE, content: input.stackFile(config), ownership: 'answers' },
-        ...renderActions(model, input.templates, input.secrets(model.env)),
+        // Each k8s environment gets secrets of its own: a fresh set per call.
+        ...renderActions(model, input.templates, input.secrets(model.env), () => input.secrets(model.env)),
       ];
     },
   };

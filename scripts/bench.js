@@ -49,12 +49,12 @@ const results = {
   fiftyServicesMs: timeCreate('fifty', ['--services', fifty]),
 };
 
-const pack = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))[0];
+const pack = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))[0];
 results.package = { files: pack.entryCount, packedKiB: Math.round(pack.size / 1024), unpackedKiB: Math.round(pack.unpackedSize / 1024) };
 
 if (!args.includes('--no-install-size')) {
   // What `npm create infra-stack` really installs: the package and its production dependencies.
-  const tgz = execFileSync('npm', ['pack', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop();
+  const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop();
   const prefix = join(work, 'install');
   execFileSync('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', join(work, tgz)], { stdio: 'ignore' });
   results.package.installedMiB = +(dirSize(join(prefix, 'node_modules')) / 1024 / 1024).toFixed(1);

@@ -55,13 +55,19 @@ describe('re-running', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(changedPaths(before, files(dir))).toEqual([
+      // The per-service matrices of CI and image builds, the PM2 apps, `make migrate` and the health check.
+      '.github/workflows/ci.yml',
+      '.github/workflows/docker.yml',
       '.infra-stack/manifest.json',
+      'Makefile',
       'README.md',
       'compose.override.yaml',
       'compose.prod.yaml',
       'compose.yaml',
+      'ecosystem.config.cjs',
       'infra-stack.yaml',
       'nginx/conf.d/shop.localhost.conf',
+      'scripts/health-check.sh',
       'services/billing/.dockerignore',
       'services/billing/Dockerfile',
       'services/billing/package-lock.json',

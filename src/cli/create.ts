@@ -30,6 +30,9 @@ const OPTIONS = {
   cache: { type: 'string' },
   node: { type: 'string' },
   'nginx-version': { type: 'string' },
+  registry: { type: 'string' },
+  'process-manager': { type: 'string' },
+  hooks: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   force: { type: 'boolean' },
   'no-git': { type: 'boolean' },
@@ -49,7 +52,7 @@ export async function create(argv: string[]): Promise<number> {
   if (dirArg === undefined) {
     if (flags.yes) dirArg = 'infra-stack-app';
     else if (tty) dirArg = await askDirectory();
-    else throw missingAnswers(['directory', ...QUESTIONS]);
+    else throw missingAnswers(['directory', ...QUESTIONS.filter((q) => flags[q] === undefined)]);
   }
   const dir = resolve(dirArg);
 
@@ -59,6 +62,9 @@ export async function create(argv: string[]): Promise<number> {
     if (flags[key] !== undefined) given[key] = flags[key];
   }
   if (flags['nginx-version'] !== undefined) given.nginxVersion = flags['nginx-version'];
+  if (flags.registry !== undefined) given.registry = flags.registry;
+  if (flags['process-manager'] !== undefined) given.processManager = flags['process-manager'];
+  if (flags.hooks !== undefined) given.hooks = flags.hooks;
   if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
   const defaults = defaultAnswers(String(given.name));
   validateConfig({ ...defaults, ...given });
@@ -92,10 +98,16 @@ function printSummary(dirArg: string, config: StackConfig): void {
   const p = terminalPrinter();
   p.out(`\nCreated ${config.name}:\n${stackDiagram(config)}\n`);
   p.out('Next steps:');
-  p.out(`  cd ${dirArg}`);
+  p.out(`  cd ${shellQuote(dirArg)}`);
   p.out('  docker compose up --build        # start everything (development)');
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
-  p.out('  npx infra-stack add service billing --kind api   # later: add a service');
+  const example = ['billing', 'payments', 'orders'].find((n) => !config.services.some((s) => s.name === n)) ?? 'another';
+  p.out(`  npx infra-stack add service ${example} --kind api   # later: add a service`);
+}
+
+/** A path as a person can paste it into a POSIX shell. */
+function shellQuote(path: string): string {
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 function print(text: string): number {

@@ -42,7 +42,7 @@ export async function initGit(dir: string): Promise<string> {
   const { execa } = await import('execa');
   if (existsSync(join(dir, '.git'))) return 'git: already a repository, nothing committed';
   const run = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
-  const init = await run(['init', '-q']);
+  const init = await run(['init', '-q', '-b', 'main']);
   if (init.exitCode !== 0) return `git init failed: ${String(init.stderr || init.message).split('\n')[0]}`;
   await run(['add', '-A']);
   const commit = await run(['commit', '-q', '-m', 'Initial infrastructure from create-infra-stack']);

@@ -36,3 +36,32 @@ export const RESERVED_NAMES = [
 
 /** First port handed out to a service given without one. */
 export const FIRST_SERVICE_PORT = 3000;
+
+/**
+ * GitHub Actions the generated workflows use (REFERENCE.md section 6: current majors). A third-party
+ * action is pinned to a full commit SHA: trivy-action's tags were force-pushed to malicious commits
+ * in March 2026 (aquasecurity/trivy-action#541), and a SHA cannot be moved.
+ */
+export const ACTIONS = {
+  checkout: 'actions/checkout@v7',
+  setupNode: 'actions/setup-node@v7',
+  setupBuildx: 'docker/setup-buildx-action@v4',
+  login: 'docker/login-action@v4',
+  metadata: 'docker/metadata-action@v6',
+  buildPush: 'docker/build-push-action@v7',
+  trivy: 'aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25',
+  trivyVersion: 'v0.36.0',
+} as const;
+
+/** Tools the generated day-2 files pin (REFERENCE.md sections 7 and 8). */
+export const TOOLS = {
+  pm2: '7.0.4',
+  husky: '9.1.7',
+  /** lint-staged 17 needs Node >= 22.22.1 (REFERENCE.md section 7); 16.4 runs on Node >= 20.17. */
+  lintStaged: { version: '17.6.1', node: '>=22.22.1' },
+  lintStagedForOlderNode: { version: '16.4.0', node: '>=20.17' },
+  prettier: '3.10.1',
+  preCommitHooks: 'v6.0.0',
+  hadolint: 'v2.15.1',
+  shellcheckPy: 'v0.11.0.1',
+} as const;

@@ -15,6 +15,8 @@ export function defaultAnswers(name: string): RawConfig {
     database: 'postgres',
     cache: 'redis',
     sample: true,
+    processManager: 'node',
+    hooks: 'pre-commit',
     services: [
       { name: 'api', kind: 'api' },
       { name: 'web', kind: 'web' },

@@ -1,6 +1,8 @@
 import { IMAGES } from './catalog.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
+import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
+import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
@@ -17,6 +19,8 @@ export interface Service extends ServiceConfig {
   uses: DataServiceName[];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
+  /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
+  pm2: Pm2App;
   /** Exec-form health probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
   healthCommand: string[];
 }
@@ -39,6 +43,10 @@ export interface StackModel {
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
   gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts };
   env: EnvGroup[];
+  /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
+  ops: DayTwo;
+  /** The Kubernetes target's facts (src/model/k8s.ts); null for target compose. */
+  k8s: K8sFacts | null;
   /** Template families rendered for this stack (folders under templates/). */
   families: string[];
 }
@@ -54,6 +62,7 @@ export function buildModel(config: StackConfig): StackModel {
     environment: serviceEnvironment(config, s, dataNames),
     uses: dataNames,
     debugPort: 9229 + i,
+    pm2: pm2App(s.kind, config.sample),
     healthCommand: [
       'node',
       '-e',
@@ -85,7 +94,9 @@ export function buildModel(config: StackConfig): StackModel {
     has,
     gateway: { kind: config.gateway, image: IMAGES[config.gateway], nginx: nginxFacts(config) },
     env: envGroups(config, dataNames),
-    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : [])],
+    ops: dayTwo(config, has.postgres, has.redis),
+    k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
+    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames)],
   };
 }
 

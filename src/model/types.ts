@@ -5,6 +5,8 @@ export const SEARCHES = ['meilisearch', 'opensearch'] as const;
 export const TARGETS = ['compose', 'k8s'] as const;
 export const DATABASES = ['postgres', 'none'] as const;
 export const CACHES = ['redis', 'none'] as const;
+export const PROCESS_MANAGERS = ['node', 'pm2'] as const;
+export const HOOKS = ['pre-commit', 'husky'] as const;
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export type Gateway = (typeof GATEWAYS)[number];
@@ -13,6 +15,8 @@ export type Search = (typeof SEARCHES)[number];
 export type Target = (typeof TARGETS)[number];
 export type Database = (typeof DATABASES)[number];
 export type Cache = (typeof CACHES)[number];
+export type ProcessManager = (typeof PROCESS_MANAGERS)[number];
+export type Hooks = (typeof HOOKS)[number];
 
 /** One service as a person describes it (infra-stack.yaml `services[]`). */
 export interface ServiceConfig {
@@ -38,7 +42,13 @@ export interface StackConfig {
   cache: Cache;
   /** Ship a runnable sample per service (src/index.js with /health). */
   sample: boolean;
+  /** What runs a service inside its image: `node` directly, or `pm2-runtime` (ecosystem.config.cjs). */
+  processManager: ProcessManager;
+  /** Git hooks: the pre-commit framework (.pre-commit-config.yaml) or husky + lint-staged (package.json). */
+  hooks: Hooks;
   /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
   nginxVersion?: string;
+  /** Registry (and namespace) the service images are pushed to; k8s default: ghcr.io/<name>. */
+  registry?: string;
   services: ServiceConfig[];
 }

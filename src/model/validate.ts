@@ -5,6 +5,8 @@ import {
   CACHES,
   DATABASES,
   GATEWAYS,
+  HOOKS,
+  PROCESS_MANAGERS,
   QUEUES,
   SEARCHES,
   SERVICE_KINDS,
@@ -32,7 +34,10 @@ const STACK_FIELDS = [
   'database',
   'cache',
   'sample',
+  'processManager',
+  'hooks',
   'nginxVersion',
+  'registry',
   'services',
 ] as const;
 const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache'] as const;
@@ -55,9 +60,13 @@ export function validateConfig(raw: RawConfig): StackConfig {
     database: oneOf(raw.database, DATABASES, 'database'),
     cache: oneOf(raw.cache, CACHES, 'cache'),
     sample: bool(raw.sample, 'sample'),
+    // Added after the first release: an infra-stack.yaml written before them gets the defaults.
+    processManager: oneOf(raw.processManager ?? 'node', PROCESS_MANAGERS, 'processManager'),
+    hooks: oneOf(raw.hooks ?? 'pre-commit', HOOKS, 'hooks'),
     services: [],
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
+  if (raw.registry !== undefined) config.registry = registry(raw.registry, 'registry');
   config.services = services(raw.services, config);
   assertTemplateSafe(config, '');
   return config;
@@ -197,6 +206,16 @@ function port(value: unknown, field: string): number {
     throw new InputError(field, value, 'an integer from 1024 to 65535');
   }
   return n;
+}
+
+/** An image registry with an optional namespace: ghcr.io/acme, registry.example.com:5000/team/app. */
+function registry(value: unknown, field: string): string {
+  const host = String.raw`[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?`;
+  const path = String.raw`(\/[a-z0-9]+([._-][a-z0-9]+)*)*`;
+  if (typeof value !== 'string' || value.length > 200 || !new RegExp(`^${host}${path}$`).test(value)) {
+    throw new InputError(field, value, 'a registry host with an optional path, lowercase, e.g. ghcr.io/acme (no tag, no scheme)');
+  }
+  return value;
 }
 
 /** An nginx version such as 1.22.1 (a bare 1.22 means 1.22.0). */

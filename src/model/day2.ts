@@ -1,0 +1,111 @@
+import { ACTIONS, IMAGES, TOOLS } from './catalog.js';
+import type { ServiceKind, StackConfig } from './types.js';
+
+/** How PM2 runs one service (ecosystem.config.cjs on a host, pm2-runtime in its image). */
+export interface Pm2App {
+  /** api/web services are HTTP servers PM2 can load-balance; a worker runs one process. */
+  execMode: 'cluster' | 'fork';
+  /** Processes on a host: 2 keeps one serving while `pm2 reload` restarts the other. */
+  instances: number;
+  /** Processes in a container: one, scaled with replicas (the container's memory limit is shared). */
+  containerInstances: number;
+  /** Restart above this memory on a host (and in a container without a memory limit). */
+  maxMemoryRestart: string;
+  /** In a container: restart at this share (%) of the container's memory limit, before the OOM killer. */
+  memoryLimitPercent: number;
+  /** ms between SIGINT and SIGKILL: the sample drains requests for up to 2 s, then closes. */
+  killTimeout: number;
+  /** ms to wait for `ready` (wait_ready) or `listening` before PM2 counts the start as failed. */
+  listenTimeout: number;
+  /** The sample calls process.send('ready') once it listens; code without it would wait listenTimeout. */
+  waitReady: boolean;
+}
+
+export interface DeployEnvironment {
+  name: string;
+  /** Shown on the deployment in GitHub; null where the address is not known. */
+  url: string | null;
+  /** Jobs of deploy.yml that must succeed first: production waits for staging. */
+  needs: string[];
+}
+
+/** Facts for CI, hooks, PM2, the Makefile and the scripts: computed once here. */
+export interface DayTwo {
+  processManager: StackConfig['processManager'];
+  pm2: boolean;
+  pm2Version: string;
+  hooks: StackConfig['hooks'];
+  husky: boolean;
+  preCommit: boolean;
+  actions: typeof ACTIONS;
+  tools: typeof TOOLS;
+  /** lint-staged for husky: the newest that runs on the stack's Node major. */
+  lintStaged: { version: string; node: string };
+  /** Node major CI sets up (the services' image). */
+  ciNode: string;
+  /** Service containers of the CI test job. */
+  ciServices: { any: boolean; postgres: string | null; redis: string | null };
+  /** Where deploy.yml deploys: over SSH with compose, or kubectl apply -k. */
+  deploy: { compose: boolean; k8s: boolean; environments: DeployEnvironment[] };
+  /** pg_dump backups and restores (postgres only). */
+  backups: boolean;
+  /** Backup file prefix and retention. */
+  backup: { prefix: string; retentionDays: number };
+}
+
+export function pm2App(kind: ServiceKind, sample: boolean): Pm2App {
+  const http = kind !== 'worker';
+  return {
+    execMode: http ? 'cluster' : 'fork',
+    instances: http ? 2 : 1,
+    containerInstances: 1,
+    maxMemoryRestart: '400M',
+    memoryLimitPercent: 80,
+    killTimeout: 5000,
+    listenTimeout: 10000,
+    waitReady: sample,
+  };
+}
+
+export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: boolean): DayTwo {
+  const modernNode = Number(config.node) >= 24;
+  return {
+    processManager: config.processManager,
+    pm2: config.processManager === 'pm2',
+    pm2Version: TOOLS.pm2,
+    hooks: config.hooks,
+    husky: config.hooks === 'husky',
+    preCommit: config.hooks === 'pre-commit',
+    actions: ACTIONS,
+    tools: TOOLS,
+    // lint-staged 17 needs Node >= 22.22.1: a Node 20 or 22 team may run an older 22 locally.
+    lintStaged: modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode,
+    ciNode: config.node,
+    ciServices: {
+      any: hasPostgres || hasRedis,
+      postgres: hasPostgres ? IMAGES.postgres : null,
+      redis: hasRedis ? IMAGES.redis : null,
+    },
+    deploy: {
+      compose: config.target === 'compose',
+      k8s: config.target === 'k8s',
+      environments: [
+        { name: 'staging', url: null, needs: ['release'] },
+        { name: 'production', url: `https://${config.domain}`, needs: ['release', 'staging'] },
+      ],
+    },
+    backups: hasPostgres,
+    backup: { prefix: config.name, retentionDays: 14 },
+  };
+}
+
+/** Template families of the day-2 files, beside the always-on `ci` and `ops`. */
+export function dayTwoFamilies(config: StackConfig, hasPostgres: boolean): string[] {
+  return [
+    'ci',
+    config.hooks === 'husky' ? 'hooks-husky' : 'hooks-pre-commit',
+    ...(config.processManager === 'pm2' ? ['pm2-runtime'] : []),
+    ...(hasPostgres ? ['postgres-ops'] : []),
+    ...(config.target === 'compose' ? ['deploy-compose'] : []),
+  ];
+}

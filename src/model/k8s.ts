@@ -1,0 +1,458 @@
+import type { DataService, DataServiceName } from './data-services.js';
+import { resolveEnv, type EnvGroup } from './env.js';
+import type { StackConfig } from './types.js';
+
+/**
+ * Facts of the Kubernetes target (k8s/): computed once here, so the templates under
+ * templates/k8s* only present them. Compose stays generated beside it for local development.
+ */
+
+/** The uid/gid app containers run as: above 10000 (kube-score), not the node image's `node` (1000). */
+export const APP_UID = 10001;
+/** Tag the overlays start from; CI replaces it (`kustomize edit set image`) with a release or sha. */
+export const INITIAL_IMAGE_TAG = '0.1.0';
+/** Label key prefix of the flows the NetworkPolicies allow (`infra-stack/uses-postgres: "true"`). */
+const FLOW = 'infra-stack';
+
+export interface K8sResources {
+  cpu: string;
+  memory: string;
+  memoryLimit: string;
+}
+
+/** An environment: one kustomize overlay. */
+export interface K8sOverlay {
+  name: 'staging' | 'production';
+  namespace: string;
+  domain: string;
+  /** cert-manager ClusterIssuer the Gateway's certificate comes from. */
+  issuer: string;
+  replicas: { min: number; max: number };
+  resources: K8sResources;
+  /** Merged into the stack-config ConfigMap: settings that differ per environment. */
+  config: [string, string][];
+}
+
+/** An environment variable: a literal (may use `$(VAR)` of earlier ones) or a key of the Secret. */
+export type K8sEnv = { name: string; value: string } | { name: string; secretKey: string };
+
+export interface K8sProbe {
+  /** One of: an HTTP GET path, a TCP connect, or a shell script (`sh -c`, in the container). */
+  httpGet: { path: string; scheme: 'HTTP' | 'HTTPS' } | null;
+  tcpSocket: boolean;
+  script: string | null;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+}
+
+export interface K8sProbes {
+  startup: K8sProbe;
+  readiness: K8sProbe;
+  liveness: K8sProbe;
+}
+
+export interface K8sSecurity {
+  uid: number;
+  gid: number;
+  readOnlyRootFilesystem: boolean;
+  /** Why this workload departs from the app's settings (uid <= 10000, writable root). */
+  exemption: string | null;
+}
+
+export interface K8sService {
+  name: string;
+  kind: string;
+  public: boolean;
+  port: number;
+  path: string | null;
+  /** Repository without tag: what an overlay's `images:` entry names. */
+  imageName: string;
+  image: string;
+  /** Pod labels, the flow labels (`infra-stack/uses-<data>`, `infra-stack/routed`) included. */
+  labels: [string, string][];
+  /** Non-secret settings of this service only (its ConfigMap). */
+  config: [string, string][];
+  env: K8sEnv[];
+  /** ServiceAccount annotations (the IAM role of a service that uses SQS). */
+  serviceAccountAnnotations: [string, string][];
+  probes: K8sProbes;
+}
+
+export interface K8sDataService {
+  name: DataServiceName;
+  role: string;
+  image: string;
+  port: number;
+  portName: string;
+  args: string[];
+  env: K8sEnv[];
+  probes: K8sProbes;
+  security: K8sSecurity;
+  /** The PersistentVolumeClaim (volumeClaimTemplates), where it is mounted and why there (or null). */
+  volume: { mount: string; size: string; note: string | null };
+  /** Writable scratch directories on a read-only root. */
+  scratch: { name: string; mount: string }[];
+  resources: K8sResources;
+  /** Label the pods that may reach it carry (`infra-stack/uses-postgres`). */
+  usesLabel: string;
+  /** When to run it yourself and when to prefer a managed service (the generated README). */
+  managed: string;
+}
+
+export interface K8sGateway {
+  /** GatewayClass the Gateway uses. */
+  className: string;
+  /** Written in k8s/cluster/ (Kong); NGINX Gateway Fabric's Helm chart installs its own. */
+  gatewayClass: { controllerName: string } | null;
+  /** Namespace the controller (and, for Kong's chart, the proxy) runs in: allowed to reach routed pods. */
+  controllerNamespace: string;
+  /** What a person installs in the cluster for it. */
+  implementation: string;
+  install: string;
+  /** Kong plugins (KongPlugin) attached to every HTTPRoute with `konghq.com/plugins`. */
+  plugins: string;
+}
+
+export interface K8sFacts {
+  registry: string;
+  imageTag: string;
+  appUid: number;
+  /** The base's requests and limits and autoscaling of every app Deployment (overlays change them). */
+  appResources: K8sResources;
+  hpa: { min: number; max: number; cpuUtilization: number };
+  flowPrefix: string;
+  /** Keyed by service name: templates look a service's facts up by `service.name`. */
+  services: Record<string, K8sService>;
+  /** Services in infra-stack.yaml order (kustomization resources, overlay images). */
+  serviceList: K8sService[];
+  /** In-cluster data services: the data-services component. SQS is AWS SQS, not ElasticMQ. */
+  data: K8sDataService[];
+  sqs: { region: string; roleArnPrefix: string } | null;
+  /** Non-secret settings every pod shares (the stack-config ConfigMap). */
+  config: [string, string][];
+  /** Keys of the Secret generated from each overlay's git-ignored secrets.env. */
+  secretKeys: string[];
+  /** The secret variables only (secrets.env and secrets.env.example). */
+  secretGroups: EnvGroup[];
+  overlays: K8sOverlay[];
+  gateway: K8sGateway;
+  /** The migration Job runs `npm run migrate --if-present` in this service's image. */
+  migrate: { service: string; image: string } | null;
+  /** Backup CronJob (pg_dump) of the in-cluster Postgres. */
+  backup: { schedule: string; retentionDays: number; size: string } | null;
+}
+
+/** Template families of the k8s target. */
+export function k8sFamilies(config: StackConfig, dataNames: DataServiceName[]): string[] {
+  if (config.target !== 'k8s') return [];
+  return ['k8s', ...(config.gateway === 'kong' ? ['k8s-kong'] : []), ...(dataNames.includes('postgres') ? ['k8s-postgres'] : [])];
+}
+
+interface ServiceInput {
+  name: string;
+  kind: string;
+  public: boolean;
+  port: number;
+  path: string | null;
+  uses: DataServiceName[];
+}
+
+export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[]): K8sFacts {
+  const registry = config.registry ?? `ghcr.io/${config.name}`;
+  const values = resolveEnv(env, null);
+  const setting = (key: string) => values.get(key)!;
+  const region = 'us-east-1';
+  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix: `arn:aws:iam::000000000000:role/${config.name}` } : null;
+
+  const shared: [string, string][] = [];
+  for (const d of data) {
+    if (d.name === 'postgres') shared.push(['POSTGRES_USER', setting('POSTGRES_USER')], ['POSTGRES_DB', setting('POSTGRES_DB')]);
+    if (d.name === 'rabbitmq') shared.push(['RABBITMQ_DEFAULT_USER', setting('RABBITMQ_DEFAULT_USER')]);
+    if (d.name === 'elasticmq') {
+      shared.push(
+        ['AWS_REGION', region],
+        // The sample's /health checks this endpoint is reachable; AWS SDKs use it as the SQS endpoint.
+        ['AWS_ENDPOINT_URL_SQS', `https://sqs.${region}.amazonaws.com`],
+        ['SQS_QUEUE_URL', sqsQueueUrl(config.name, region, null)],
+      );
+    }
+    if (d.name === 'meilisearch') shared.push(['MEILI_URL', `http://meilisearch:${d.port}`]);
+    if (d.name === 'opensearch') {
+      shared.push(
+        ['OPENSEARCH_URL', `https://opensearch:${d.port}`],
+        ['OPENSEARCH_USERNAME', 'admin'],
+        // The single-node demo certificate is self-signed: mount real certificates and drop this.
+        ['OPENSEARCH_TLS_VERIFY', 'false'],
+      );
+    }
+  }
+
+  const imageOf = (name: string) => `${registry}/${config.name}-${name}`;
+  const k8sServices = services.map((s): K8sService => {
+    const uses = s.uses.map(flowName);
+    return {
+      name: s.name,
+      kind: s.kind,
+      public: s.public,
+      port: s.port,
+      path: s.path,
+      imageName: imageOf(s.name),
+      image: `${imageOf(s.name)}:${INITIAL_IMAGE_TAG}`,
+      labels: [
+        ['app.kubernetes.io/name', s.name],
+        ['app.kubernetes.io/component', s.kind],
+        ...uses.map((u): [string, string] => [`${FLOW}/uses-${u}`, 'true']),
+        ...(s.public ? [[`${FLOW}/routed`, 'true'] as [string, string]] : []),
+      ],
+      config: [
+        ['NODE_ENV', 'production'],
+        ['PORT', String(s.port)],
+        ['SERVICE_NAME', s.name],
+        ['SERVICE_KIND', s.kind],
+      ],
+      env: connectionEnv(s.uses),
+      serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
+      probes: appProbes(),
+    };
+  });
+
+  const dataServices = data.filter((d) => d.name !== 'elasticmq').map((d) => dataService(d));
+  const secretGroups = env.map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret) })).filter((g) => g.vars.length > 0);
+  const postgres = data.some((d) => d.name === 'postgres');
+  const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
+
+  return {
+    registry,
+    imageTag: INITIAL_IMAGE_TAG,
+    appUid: APP_UID,
+    appResources: { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' },
+    hpa: { min: 2, max: 4, cpuUtilization: 70 },
+    flowPrefix: FLOW,
+    services: Object.fromEntries(k8sServices.map((s) => [s.name, s])),
+    serviceList: k8sServices,
+    data: dataServices,
+    sqs,
+    config: shared,
+    secretKeys: secretGroups.flatMap((g) => g.vars.map((v) => v.key)),
+    secretGroups,
+    overlays: [
+      overlay(config, 'staging', { min: 2, max: 3 }, { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' }, sqs),
+      overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs),
+    ],
+    gateway: gatewayFacts(config),
+    migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${INITIAL_IMAGE_TAG}` } : null,
+    backup: postgres ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
+  };
+}
+
+/** In NetworkPolicy labels SQS is named for what it is on k8s, not for the local emulator. */
+function flowName(name: DataServiceName): string {
+  return name === 'elasticmq' ? 'sqs' : name;
+}
+
+function sqsQueueUrl(name: string, region: string, environment: string | null): string {
+  return `https://sqs.${region}.amazonaws.com/000000000000/${name}${environment ? `-${environment}` : ''}-jobs`;
+}
+
+function overlay(
+  config: StackConfig,
+  name: K8sOverlay['name'],
+  replicas: K8sOverlay['replicas'],
+  resources: K8sResources,
+  sqs: K8sFacts['sqs'],
+): K8sOverlay {
+  return {
+    name,
+    namespace: `${config.name}-${name}`,
+    domain: name === 'production' ? config.domain : `staging.${config.domain}`,
+    // Staging proves the issuance works without spending Let's Encrypt's production rate limits.
+    issuer: name === 'production' ? 'letsencrypt-production' : 'letsencrypt-staging',
+    replicas,
+    resources,
+    config: sqs ? [['SQS_QUEUE_URL', sqsQueueUrl(config.name, sqs.region, name)]] : [],
+  };
+}
+
+/**
+ * The app's connection settings. Secrets come from the generated Secret; the URLs are built by
+ * Kubernetes from them (`$(VAR)` of variables defined before), so no committed file holds one.
+ */
+function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
+  const env: K8sEnv[] = [];
+  if (uses.includes('postgres')) {
+    env.push(
+      { name: 'POSTGRES_PASSWORD', secretKey: 'POSTGRES_PASSWORD' },
+      { name: 'DATABASE_URL', value: 'postgres://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@postgres:5432/$(POSTGRES_DB)' },
+    );
+  }
+  if (uses.includes('redis')) {
+    env.push({ name: 'REDIS_PASSWORD', secretKey: 'REDIS_PASSWORD' }, { name: 'REDIS_URL', value: 'redis://:$(REDIS_PASSWORD)@redis:6379/0' });
+  }
+  if (uses.includes('rabbitmq')) {
+    env.push(
+      { name: 'RABBITMQ_DEFAULT_PASS', secretKey: 'RABBITMQ_DEFAULT_PASS' },
+      { name: 'AMQP_URL', value: 'amqp://$(RABBITMQ_DEFAULT_USER):$(RABBITMQ_DEFAULT_PASS)@rabbitmq:5672/' },
+    );
+  }
+  if (uses.includes('meilisearch')) env.push({ name: 'MEILI_MASTER_KEY', secretKey: 'MEILI_MASTER_KEY' });
+  if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' });
+  return env;
+}
+
+/**
+ * All three on /health, as the sample serves it. /health checks the dependencies, so liveness
+ * waits much longer than readiness: a database outage takes pods out of the Service, and only
+ * a pod stuck for minutes is restarted. Split a dependency-free /livez off when your app has one.
+ */
+function appProbes(): K8sProbes {
+  const http = { ...NO_PROBE, httpGet: { path: '/health', scheme: 'HTTP' as const } };
+  return {
+    startup: { ...http, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
+    readiness: { ...http, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    liveness: { ...http, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+  };
+}
+
+const NO_PROBE = { httpGet: null, tcpSocket: false, script: null };
+type Check = Partial<Pick<K8sProbe, 'httpGet' | 'tcpSocket' | 'script'>>;
+
+/** A data service's probes: up to 5 minutes to start; liveness a plain TCP connect unless given. */
+function probes(startup: Check, readiness = startup, liveness: Check = { tcpSocket: true }): K8sProbes {
+  return {
+    startup: { ...NO_PROBE, ...startup, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+    readiness: { ...NO_PROBE, ...readiness, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    liveness: { ...NO_PROBE, ...liveness, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+  };
+}
+
+const hardened = (readOnly = true, uid = APP_UID): K8sSecurity => ({ uid, gid: uid, readOnlyRootFilesystem: readOnly, exemption: null });
+
+function dataService(d: DataService): K8sDataService {
+  const base = {
+    name: d.name,
+    role: d.role,
+    image: d.image,
+    port: d.port,
+    volume: { mount: d.volume!.mount, size: '10Gi', note: null },
+    usesLabel: `${FLOW}/uses-${d.name}`,
+  };
+  switch (d.name) {
+    case 'postgres':
+      return {
+        ...base,
+        volume: { ...base.volume, note: 'Postgres 18 keeps PGDATA in 18/docker below this: mount /var/lib/postgresql, not .../data' },
+        portName: 'postgres',
+        args: [],
+        env: [{ name: 'POSTGRES_PASSWORD', secretKey: 'POSTGRES_PASSWORD' }],
+        probes: probes({ script: 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"' }),
+        security: {
+          uid: 70,
+          gid: 70,
+          readOnlyRootFilesystem: true,
+          exemption: "uid 70, the alpine image's postgres user: initdb refuses a uid without a passwd entry",
+        },
+        scratch: [
+          { name: 'run', mount: '/var/run/postgresql' },
+          { name: 'tmp', mount: '/tmp' },
+        ],
+        resources: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },
+        managed: 'Amazon RDS / Aurora, Cloud SQL, Azure Database: backups, point-in-time recovery, failover and upgrades are done for you',
+      };
+    case 'redis':
+      return {
+        ...base,
+        volume: { ...base.volume, size: '2Gi' },
+        portName: 'redis',
+        // Protected mode is off in the image: the password is the only lock on the door.
+        args: ['--requirepass', '$(REDIS_PASSWORD)', '--appendonly', 'yes'],
+        env: [
+          { name: 'REDIS_PASSWORD', secretKey: 'REDIS_PASSWORD' },
+          { name: 'REDISCLI_AUTH', secretKey: 'REDIS_PASSWORD' },
+        ],
+        probes: probes({ script: 'redis-cli ping | grep -q PONG' }),
+        security: hardened(),
+        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        resources: { cpu: '100m', memory: '256Mi', memoryLimit: '512Mi' },
+        managed: 'ElastiCache / Memorystore when the cache must survive a node loss or needs replicas',
+      };
+    case 'rabbitmq':
+      return {
+        ...base,
+        portName: 'amqp',
+        args: [],
+        env: [{ name: 'RABBITMQ_DEFAULT_PASS', secretKey: 'RABBITMQ_DEFAULT_PASS' }],
+        probes: probes({ script: 'rabbitmq-diagnostics -q ping' }),
+        // The image's data and config folders are mode 1777 for arbitrary uids; HOME (the Erlang cookie) is the volume.
+        security: hardened(),
+        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        resources: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },
+        managed: 'Amazon MQ for RabbitMQ, or the RabbitMQ Cluster Operator for a three-node quorum cluster',
+      };
+    case 'meilisearch':
+      return {
+        ...base,
+        portName: 'http',
+        args: [],
+        env: [
+          { name: 'MEILI_MASTER_KEY', secretKey: 'MEILI_MASTER_KEY' },
+          { name: 'MEILI_ENV', value: 'production' },
+          { name: 'MEILI_NO_ANALYTICS', value: 'true' },
+        ],
+        probes: probes({ httpGet: { path: '/health', scheme: 'HTTP' } }, undefined, { httpGet: { path: '/health', scheme: 'HTTP' } }),
+        security: hardened(),
+        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        resources: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },
+        managed: 'Meilisearch Cloud when the index must be highly available (Meilisearch itself runs one node)',
+      };
+    case 'opensearch':
+      return {
+        ...base,
+        portName: 'https',
+        args: [],
+        env: [
+          { name: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' },
+          { name: 'discovery.type', value: 'single-node' },
+          // No privileged init container for vm.max_map_count: mmap is off instead.
+          { name: 'node.store.allow_mmap', value: 'false' },
+          { name: 'OPENSEARCH_JAVA_OPTS', value: '-Xms512m -Xmx512m' },
+        ],
+        probes: probes(
+          { tcpSocket: true },
+          { script: 'curl -fsk -o /dev/null -u "admin:$OPENSEARCH_INITIAL_ADMIN_PASSWORD" "https://127.0.0.1:9200/_cluster/health?local=true"' },
+        ),
+        security: {
+          uid: 1000,
+          gid: 1000,
+          readOnlyRootFilesystem: false,
+          exemption: "uid 1000 and a writable root: the image's files belong to 1000 and the security plugin writes its demo certificates into config/",
+        },
+        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
+        managed: 'Amazon OpenSearch Service: a single node has no replica, so a lost volume loses the index',
+      };
+    default:
+      throw new Error(`${d.name} does not run in Kubernetes`);
+  }
+}
+
+function gatewayFacts(config: StackConfig): K8sGateway {
+  if (config.gateway === 'kong') {
+    return {
+      className: 'kong',
+      gatewayClass: { controllerName: 'konghq.com/kic-gateway-controller' },
+      controllerNamespace: 'kong',
+      implementation: 'Kong Ingress Controller 3.x',
+      install: 'helm install kong kong/ingress -n kong --create-namespace',
+      plugins: 'rate-limiting,cors,request-size-limiting,correlation-id,security-headers',
+    };
+  }
+  return {
+    className: 'nginx',
+    gatewayClass: null,
+    controllerNamespace: 'nginx-gateway',
+    implementation: 'NGINX Gateway Fabric 2.x',
+    install: 'helm install ngf oci://ghcr.io/nginx/charts/nginx-gateway-fabric -n nginx-gateway --create-namespace',
+    plugins: '',
+  };
+}
