@@ -5,10 +5,10 @@
 // overlays change, and that `add service` adds only that service's resources. The checkers are
 // proven to catch broken manifests at the end (helpers/k8s.ts).
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildModel } from '../src/model/stack-model.js';
@@ -31,7 +31,7 @@ import {
   type Exemptions,
   type Resource,
 } from './helpers/k8s.js';
-import { COMBINATIONS, configOf, CREATE_BIN, fixedSecrets, INFRA_STACK_BIN, renderTree, ROOT, runCli, writeStack } from './helpers/stack.js';
+import { COMBINATIONS, configOf, CREATE_BIN, fixedSecrets, INFRA_STACK_BIN, readTree, renderTree, ROOT, runCli, writeStack } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
 import { parseDotenv, shortDiff } from './helpers/validators.js';
 
@@ -61,20 +61,6 @@ const tempDirs: string[] = [];
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Every file below dir, relative, skipping nothing. */
-function filesOf(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.set(relative(dir, path), readFileSync(path, 'utf8'));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const byId = (resources: Resource[]) => new Map(resources.map((r) => [id(r), r]));
 const ofKind = (resources: Resource[], kind: string) => resources.filter((r) => r.kind === kind);
@@ -124,7 +110,7 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       dir = await writeStack(config);
       tempDirs.push(dir);
     }
-    files = filesOf(dir);
+    files = readTree(dir);
   });
 
   it('renders prettier-clean YAML and README (prettier is a no-op on every k8s file)', async () => {
@@ -385,11 +371,11 @@ describe.skipIf(!HAS_KUBECTL)('add service on the k8s target', () => {
     const created = runCli(CREATE_BIN, [dir, '--yes', '--no-git', '--no-install', '--target', 'k8s']);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
-    const before = filesOf(dir);
+    const before = readTree(dir);
     const r = runCli(INFRA_STACK_BIN, ['add', 'service', 'billing', '--kind', 'api', '--port', '3100', '--dir', dir]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const after = filesOf(dir);
+    const after = readTree(dir);
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => p.startsWith('k8s/') && before.get(p) !== after.get(p)).sort();
     expect(changed).toEqual([
       'k8s/base/kustomization.yaml',

@@ -6,6 +6,38 @@ import { validateConfig, type RawConfig } from '../model/validate.js';
 export const QUESTIONS = ['services', 'gateway', 'queue', 'search', 'target', 'domain'] as const;
 export type Question = (typeof QUESTIONS)[number];
 
+/** The questions answered by picking one choice; `value` is what infra-stack.yaml stores. */
+const CHOICES = {
+  gateway: {
+    message: 'Gateway',
+    choices: [
+      { name: 'Nginx', value: 'nginx', description: 'nginx reverse proxy: TLS, routes by path, rate limits, security headers' },
+      { name: 'Kong', value: 'kong', description: 'Kong 3 DB-less: declarative routes and plugins (rate limiting, CORS)' },
+    ],
+  },
+  queue: {
+    message: 'Queue',
+    choices: [
+      { name: 'RabbitMQ', value: 'rabbitmq', description: 'RabbitMQ 4 with the management UI' },
+      { name: 'SQS', value: 'sqs', description: 'AWS SQS; ElasticMQ stands in for it locally' },
+    ],
+  },
+  search: {
+    message: 'Search',
+    choices: [
+      { name: 'Meilisearch', value: 'meilisearch', description: 'small, fast, typo-tolerant search' },
+      { name: 'OpenSearch', value: 'opensearch', description: 'OpenSearch 3: full-text search and analytics' },
+    ],
+  },
+  target: {
+    message: 'Deployment target',
+    choices: [
+      { name: 'Docker Compose', value: 'compose', description: 'one machine: compose.yaml and its overrides' },
+      { name: 'Kubernetes', value: 'k8s', description: 'kustomize base and overlays (compose stays for development)' },
+    ],
+  },
+};
+
 /** Asked when no directory was given on the command line. */
 export async function askDirectory(): Promise<string> {
   const { input } = await import('@inquirer/prompts');
@@ -47,40 +79,10 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
         break;
       }
       case 'gateway':
-        result.gateway = await select({
-          message: 'Gateway',
-          choices: [
-            { name: 'Nginx', value: 'nginx', description: 'nginx reverse proxy: routes by path, gzip, security headers' },
-            { name: 'Kong', value: 'kong', description: 'Kong 3 DB-less: declarative routes and plugins (rate limiting, CORS)' },
-          ],
-        });
-        break;
       case 'queue':
-        result.queue = await select({
-          message: 'Queue',
-          choices: [
-            { name: 'RabbitMQ', value: 'rabbitmq', description: 'RabbitMQ 4 with the management UI' },
-            { name: 'SQS', value: 'sqs', description: 'AWS SQS; ElasticMQ stands in for it locally' },
-          ],
-        });
-        break;
       case 'search':
-        result.search = await select({
-          message: 'Search',
-          choices: [
-            { name: 'Meilisearch', value: 'meilisearch', description: 'small, fast, typo-tolerant search' },
-            { name: 'OpenSearch', value: 'opensearch', description: 'OpenSearch 3: full-text search and analytics' },
-          ],
-        });
-        break;
       case 'target':
-        result.target = await select({
-          message: 'Deployment target',
-          choices: [
-            { name: 'Docker Compose', value: 'compose', description: 'one machine: compose.yaml and its overrides' },
-            { name: 'Kubernetes', value: 'k8s', description: 'kustomize base and overlays (compose stays for development)' },
-          ],
-        });
+        result[question] = await select(CHOICES[question]);
         break;
       case 'domain':
         result.domain = await input({
