@@ -1,4 +1,4 @@
-import * as fs from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -119,9 +119,9 @@ function failingFs(failAt: number): ApplyFs {
   let renames = 0;
   return {
     ...fs,
-    rename: async (from, to) => {
+    renameSync: (from: string, to: string) => {
       if (++renames === failAt) throw Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' });
-      return fs.rename(from, to);
+      fs.renameSync(from, to);
     },
   } as ApplyFs;
 }
@@ -142,10 +142,10 @@ describe('apply', () => {
       { path: 'z.txt', action: 'CREATE', reason: '', write: { path: 'z.txt', content: 'z', mode: 0o644 } },
     ]);
     for (let failAt = 1; failAt <= ops.length; failAt++) {
-      await expect(apply(dir, ops, failingFs(failAt))).rejects.toThrow(/injected/);
+      expect(() => apply(dir, ops, failingFs(failAt))).toThrow(/injected/);
       expect(snapshot(dir)).toEqual(before);
     }
-    await apply(dir, ops);
+    apply(dir, ops);
     expect(readFileSync(join(dir, 'compose.yaml'), 'utf8')).toBe('new: true\n');
     expect(statSync(join(dir, 'run.sh')).mode & 0o777).toBe(0o755);
   });
@@ -157,7 +157,7 @@ describe('apply', () => {
     const parent = mkdtempSync(join(tmpdir(), 'infra-stack-apply-'));
     const dir = join(parent, 'repo');
     for (const failAt of [1, Math.floor(ops.length / 2), ops.length]) {
-      await expect(apply(dir, ops, failingFs(failAt))).rejects.toThrow(/injected/);
+      expect(() => apply(dir, ops, failingFs(failAt))).toThrow(/injected/);
       expect(readdirSync(parent)).toEqual([]);
     }
   });

@@ -71,7 +71,7 @@ export async function create(argv: string[]): Promise<number> {
 
   const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
   if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
-  await refuseExisting(dir, Boolean(flags.force));
+  refuseExisting(dir, Boolean(flags.force));
 
   const ask = async () => {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
@@ -123,8 +123,8 @@ function missingAnswers(missing: string[]): UsageError {
 }
 
 /** A non-empty directory that this tool did not make is refused unless --force. */
-async function refuseExisting(dir: string, force: boolean): Promise<void> {
-  const names = await listDir(dir);
+function refuseExisting(dir: string, force: boolean): void {
+  const names = listDir(dir);
   if (names === null || names.length === 0) return;
   if (names.includes(MANIFEST_PATH.split('/')[0])) {
     throw new UsageError(

@@ -45,7 +45,7 @@ export async function infraStack(argv: string[]): Promise<number> {
   }
 
   const dir = resolve(flags.dir ?? '.');
-  const text = await readText(join(dir, STACK_FILE));
+  const text = readText(join(dir, STACK_FILE));
   if (text === undefined) {
     throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
   }

@@ -1,17 +1,21 @@
-import * as nodeFs from 'node:fs/promises';
+import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PlanEntry } from './plan.js';
 
-/** The file operations apply uses; tests pass one that fails on purpose. */
+/**
+ * The file operations apply uses; tests pass one that fails on purpose. Synchronous: a run
+ * writes a few dozen small files one after another, and awaiting each operation on the
+ * thread pool made apply mostly waiting.
+ */
 export interface ApplyFs {
-  readFile(path: string, encoding: 'utf8'): Promise<string>;
-  writeFile(path: string, content: string, options: { mode: number }): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  mkdir(path: string): Promise<unknown>;
-  rmdir(path: string): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  stat(path: string): Promise<{ mode: number }>;
+  readFileSync(path: string, encoding: 'utf8'): string;
+  writeFileSync(path: string, content: string, options: { mode: number }): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+  mkdirSync(path: string): unknown;
+  rmdirSync(path: string): void;
+  chmodSync(path: string, mode: number): void;
+  statSync(path: string): { mode: number };
 }
 
 export type Operation = { kind: 'write'; path: string; content: string; mode: number } | { kind: 'delete'; path: string };
@@ -32,47 +36,55 @@ export function operations(entries: PlanEntry[], manifest?: PlanEntry['write']):
  * renamed into place; if any operation fails, every file already touched is restored and
  * every directory created is removed, so the directory is left as it was. Then it rethrows.
  */
-export async function apply(root: string, ops: Operation[], fs: ApplyFs = nodeFs): Promise<void> {
-  const undo: (() => Promise<void>)[] = [];
+export function apply(root: string, ops: Operation[], fs: ApplyFs = nodeFs): void {
+  const undo: (() => void)[] = [];
   try {
     for (const op of ops) {
       const target = join(root, op.path);
-      const before = await readOrUndefined(fs, target);
+      const before = readOrUndefined(fs, target);
       if (op.kind === 'delete') {
-        await fs.unlink(target);
+        fs.unlinkSync(target);
       } else {
-        for (const dir of await missingDirs(fs, dirname(target))) {
-          await fs.mkdir(dir);
-          undo.push(() => fs.rmdir(dir));
+        for (const dir of missingDirs(fs, dirname(target))) {
+          fs.mkdirSync(dir);
+          undo.push(() => fs.rmdirSync(dir));
         }
-        await atomicWrite(fs, target, op.content, op.mode);
+        atomicWrite(fs, target, op.content, op.mode);
       }
-      undo.push(() => (before ? atomicWrite(fs, target, before.content, before.mode) : fs.unlink(target)));
+      undo.push(() => (before ? atomicWrite(fs, target, before.content, before.mode) : fs.unlinkSync(target)));
     }
   } catch (error) {
     for (const step of undo.reverse()) {
-      await step().catch(() => undefined);
+      try {
+        step();
+      } catch {
+        // Keep restoring the rest: one stuck file must not leave the others half-written.
+      }
     }
     throw error;
   }
 }
 
-async function atomicWrite(fs: ApplyFs, target: string, content: string, mode: number): Promise<void> {
+function atomicWrite(fs: ApplyFs, target: string, content: string, mode: number): void {
   const temp = `${target}.${process.pid}.tmp`;
-  await fs.writeFile(temp, content, { mode });
+  fs.writeFileSync(temp, content, { mode });
   try {
-    await fs.rename(temp, target);
-    await fs.chmod(target, mode);
+    fs.renameSync(temp, target);
+    fs.chmodSync(target, mode);
   } catch (error) {
-    await fs.unlink(temp).catch(() => undefined);
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // already gone
+    }
     throw error;
   }
 }
 
-async function readOrUndefined(fs: ApplyFs, path: string): Promise<{ content: string; mode: number } | undefined> {
+function readOrUndefined(fs: ApplyFs, path: string): { content: string; mode: number } | undefined {
   try {
-    const { mode } = await fs.stat(path);
-    return { content: await fs.readFile(path, 'utf8'), mode: mode & 0o777 };
+    const { mode } = fs.statSync(path);
+    return { content: fs.readFileSync(path, 'utf8'), mode: mode & 0o777 };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -80,10 +92,10 @@ async function readOrUndefined(fs: ApplyFs, path: string): Promise<{ content: st
 }
 
 /** Directories from the first missing ancestor down to `dir`, so rollback can remove exactly those. */
-async function missingDirs(fs: ApplyFs, dir: string): Promise<string[]> {
+function missingDirs(fs: ApplyFs, dir: string): string[] {
   const missing: string[] = [];
   let current = dir;
-  while (!(await exists(fs, current))) {
+  while (!exists(fs, current)) {
     missing.unshift(current);
     const parent = dirname(current);
     if (parent === current) break;
@@ -92,9 +104,9 @@ async function missingDirs(fs: ApplyFs, dir: string): Promise<string[]> {
   return missing;
 }
 
-async function exists(fs: ApplyFs, path: string): Promise<boolean> {
+function exists(fs: ApplyFs, path: string): boolean {
   try {
-    await fs.stat(path);
+    fs.statSync(path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;

@@ -1,17 +1,17 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+// Synchronous on purpose: a run reads a few dozen small files, and thread-pool round trips
+// would cost more than the reads.
+
 /** Current content of each path under `root` (undefined when absent): the input plan compares against. */
-export async function readDisk(root: string, paths: Iterable<string>): Promise<Map<string, string | undefined>> {
-  const entries = await Promise.all(
-    [...new Set(paths)].map(async (path): Promise<[string, string | undefined]> => [path, await readText(join(root, path))]),
-  );
-  return new Map(entries);
+export function readDisk(root: string, paths: Iterable<string>): Map<string, string | undefined> {
+  return new Map([...new Set(paths)].map((path) => [path, readText(join(root, path))]));
 }
 
-export async function readText(path: string): Promise<string | undefined> {
+export function readText(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -20,9 +20,9 @@ export async function readText(path: string): Promise<string | undefined> {
 }
 
 /** Names in a directory, or null when it does not exist. */
-export async function listDir(dir: string): Promise<string[] | null> {
+export function listDir(dir: string): string[] | null {
   try {
-    return await readdir(dir);
+    return readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;

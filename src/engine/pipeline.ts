@@ -26,12 +26,12 @@ export interface PipelineResult {
 /** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
-  const previousText = await readText(join(options.dir, MANIFEST_PATH));
+  const previousText = readText(join(options.dir, MANIFEST_PATH));
   const previous = parseManifest(previousText, VERSION);
-  const disk = await readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
+  const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
   const result = plan(tree, disk, previous, VERSION);
   if (!options.dryRun) {
-    await apply(options.dir, operations(result.entries, manifestWrite(result, previousText)), options.fs);
+    apply(options.dir, operations(result.entries, manifestWrite(result, previousText)), options.fs);
   }
   return { config, plan: result };
 }
