@@ -1,13 +1,13 @@
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
-import { listDir } from '../engine/disk.js';
+import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { BUILTIN_TEMPLATES, loadTemplates } from '../engine/templates.js';
+import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
-import { UsageError } from '../model/errors.js';
-import { stackFileText } from '../model/stack-file.js';
+import { InputError, UsageError } from '../model/errors.js';
+import { parsePreset, stackFileText } from '../model/stack-file.js';
 import { validateConfig, type RawConfig } from '../model/validate.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { CREATE_HELP } from './help.js';
@@ -17,6 +17,22 @@ import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js
 import { stackDiagram, terminalPrinter } from './output.js';
 import { initGit, installServices, makeDevCertificate } from './post-create.js';
 import { VERSION } from '../version.js';
+
+/** Flags that give an answer, and the infra-stack.yaml field each one sets. */
+const ANSWER_FLAGS = {
+  gateway: 'gateway',
+  queue: 'queue',
+  search: 'search',
+  target: 'target',
+  domain: 'domain',
+  database: 'database',
+  cache: 'cache',
+  node: 'node',
+  'nginx-version': 'nginxVersion',
+  registry: 'registry',
+  'process-manager': 'processManager',
+  hooks: 'hooks',
+} as const;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -38,6 +54,8 @@ const OPTIONS = {
   'no-git': { type: 'boolean' },
   'no-install': { type: 'boolean' },
   'no-sample': { type: 'boolean' },
+  preset: { type: 'string' },
+  templates: { type: 'string' },
 } as const;
 
 /** `create-infra-stack [dir]`: answers from flags and questions, then the pipeline. */
@@ -56,18 +74,17 @@ export async function create(argv: string[]): Promise<number> {
   }
   const dir = resolve(dirArg);
 
-  // Answers given as flags, validated before any question so a typo fails at once.
-  const given: RawConfig = { name: nameFromDir(dir), sample: !flags['no-sample'] };
-  for (const key of ['gateway', 'queue', 'search', 'target', 'domain', 'database', 'cache', 'node'] as const) {
-    if (flags[key] !== undefined) given[key] = flags[key];
+  // Answers from a team preset, then flags on top; validated before any question so a typo fails at once.
+  const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? readPreset(flags.preset, dir) : {}) };
+  for (const [flag, field] of Object.entries(ANSWER_FLAGS)) {
+    const value = flags[flag as keyof typeof ANSWER_FLAGS];
+    if (value !== undefined) given[field] = value;
   }
-  if (flags['nginx-version'] !== undefined) given.nginxVersion = flags['nginx-version'];
-  if (flags.registry !== undefined) given.registry = flags.registry;
-  if (flags['process-manager'] !== undefined) given.processManager = flags['process-manager'];
-  if (flags.hooks !== undefined) given.hooks = flags.hooks;
+  if (flags.templates !== undefined) given.templates = relative(dir, resolve(flags.templates)) || '.';
   if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
+  if (flags['no-sample']) given.sample = false;
   const defaults = defaultAnswers(String(given.name));
-  validateConfig({ ...defaults, ...given });
+  const early = validateConfig({ ...defaults, ...given });
 
   const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
   if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
@@ -77,7 +94,7 @@ export async function create(argv: string[]): Promise<number> {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
     return validateConfig({ ...defaults, ...answers });
   };
-  const templates = loadTemplates([BUILTIN_TEMPLATES]);
+  const templates = loadTemplates(templateRoots(dir, early.templates));
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
   const dryRun = Boolean(flags['dry-run']);
   // Questions to ask: node-plop drives prompts and actions. All answers given: the same
@@ -103,6 +120,26 @@ function printSummary(dirArg: string, config: StackConfig): void {
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
   const example = ['billing', 'payments', 'orders'].find((n) => !config.services.some((s) => s.name === n)) ?? 'another';
   p.out(`  npx infra-stack add service ${example} --kind api   # later: add a service`);
+}
+
+/**
+ * A team preset's answers. Its `templates` folder is relative to the preset file; it is kept
+ * relative to the new repository, where infra-stack.yaml records it.
+ */
+function readPreset(file: string, dir: string): RawConfig {
+  const text = readText(resolve(file));
+  if (text === undefined) throw new UsageError(`No preset file ${resolve(file)}.`);
+  const preset = parsePreset(text, file);
+  try {
+    validateConfig({ ...defaultAnswers(nameFromDir(dir)), ...preset });
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`preset ${file}: ${error.field}`, error.value, error.allowed);
+    throw error;
+  }
+  if (typeof preset.templates === 'string') {
+    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
+  }
+  return preset;
 }
 
 /** A path as a person can paste it into a POSIX shell. */

@@ -28,6 +28,14 @@ Answers
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
+Team templates
+  --preset <file.yaml>   answers a team presets (any infra-stack.yaml field, including
+                         services and templates); flags win over it
+  --templates <dir>      a folder laid out like the built-in templates/: a file there
+                         (e.g. docker/compose.yaml.hbs) replaces the built-in one of the same
+                         path, a new file is added. Recorded in infra-stack.yaml, so later
+                         runs use it too
+
 Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
@@ -47,6 +55,7 @@ Examples
   npx create-infra-stack shop --services api:api:3000,web:web:3001,mailer:worker \\
       --gateway kong --queue sqs --search opensearch --domain shop.example.com --yes
   npx create-infra-stack my-app --yes --dry-run --json
+  npx create-infra-stack billing-svc --preset ../platform/infra-preset.yaml --yes
 
 Exit codes: 0 done, 1 conflicts (everything else applied), 2 bad input (nothing written),
 130 interrupted (nothing written).

@@ -3,7 +3,7 @@ import { stackGenerator } from '../../generators/stack.js';
 import { readText } from '../engine/disk.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { BUILTIN_TEMPLATES, loadTemplates } from '../engine/templates.js';
+import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { addServiceToStackFile, parseStackFile, STACK_FILE } from '../model/stack-file.js';
 import type { StackConfig } from '../model/types.js';
@@ -58,7 +58,7 @@ export async function infraStack(argv: string[]): Promise<number> {
     stackFile = () => addServiceToStackFile(text, added);
   }
 
-  const templates = loadTemplates([BUILTIN_TEMPLATES]);
+  const templates = loadTemplates(templateRoots(dir, config.templates));
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask: async () => config, stackFile });
   const dryRun = Boolean(flags['dry-run']);
   const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop: false });

@@ -1,9 +1,23 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { UsageError } from '../model/errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 /** The templates shipped with the package. */
 export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
+
+/**
+ * Where a repository's templates come from: its team folder (infra-stack.yaml `templates`,
+ * relative to the repository) before the built-in ones.
+ */
+export function templateRoots(repoDir: string, teamFolder: string | undefined): string[] {
+  if (teamFolder === undefined) return [BUILTIN_TEMPLATES];
+  const team = resolve(repoDir, teamFolder);
+  if (!existsSync(team)) {
+    throw new UsageError(`The team template folder ${team} (templates: ${teamFolder} in infra-stack.yaml or --templates) does not exist.`);
+  }
+  return [team, BUILTIN_TEMPLATES];
+}
 
 export interface Template {
   /** `<family>/<output path>[.hbs]`, e.g. `docker/services/__service__/Dockerfile.hbs`. */

@@ -47,6 +47,20 @@ export function parseStackFile(text: string): StackConfig {
   }
 }
 
+/**
+ * Reads a team preset: any answers of infra-stack.yaml (all optional) that `create` starts
+ * from, below the flags. Errors name the preset file and the field.
+ */
+export function parsePreset(text: string, file: string): RawConfig {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new InputError(`preset ${file}`, doc.errors[0].message.split('\n')[0], 'valid YAML');
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InputError(`preset ${file}`, raw, 'a mapping of answers (gateway, queue, services, templates, ...)');
+  }
+  return raw as RawConfig;
+}
+
 /** Appends a service to infra-stack.yaml, keeping the person's comments and layout. */
 export function addServiceToStackFile(text: string, service: ServiceConfig): string {
   const doc = parseDocument(text);

@@ -48,6 +48,8 @@ export interface StackConfig {
   hooks: Hooks;
   /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
   nginxVersion?: string;
+  /** A team's template folder, relative to the repository: its files override the built-in ones by path. */
+  templates?: string;
   /** Registry (and namespace) the service images are pushed to; k8s default: ghcr.io/<name>. */
   registry?: string;
   services: ServiceConfig[];

@@ -38,6 +38,7 @@ const STACK_FIELDS = [
   'hooks',
   'nginxVersion',
   'registry',
+  'templates',
   'services',
 ] as const;
 const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache'] as const;
@@ -67,6 +68,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
   if (raw.registry !== undefined) config.registry = registry(raw.registry, 'registry');
+  if (raw.templates !== undefined) config.templates = folder(raw.templates, 'templates');
   config.services = services(raw.services, config);
   assertTemplateSafe(config, '');
   return config;
@@ -206,6 +208,14 @@ function port(value: unknown, field: string): number {
     throw new InputError(field, value, 'an integer from 1024 to 65535');
   }
   return n;
+}
+
+/** A folder path, relative or absolute, of plain characters. */
+function folder(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[\w./~-]+$/.test(value)) {
+    throw new InputError(field, value, 'a folder path of letters, digits and . _ ~ - / (e.g. ../platform/templates)');
+  }
+  return value;
 }
 
 /** An image registry with an optional namespace: ghcr.io/acme, registry.example.com:5000/team/app. */
