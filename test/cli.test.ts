@@ -135,6 +135,10 @@ describe('infra-stack', () => {
     expect(r.stderr).toContain('No infra-stack.yaml in');
   });
 
+  it('--version prints the version', () => {
+    expect(runCli(INFRA_STACK_BIN, ['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('an unknown command: exit 2', () => {
     const r = runCli(INFRA_STACK_BIN, ['remove', 'service', 'x']);
     expect(r.code).toBe(2);

@@ -70,7 +70,8 @@ Usage
 
 Commands
   add service <name>   adds the service to infra-stack.yaml and re-renders every file it
-                       touches: compose, gateway routes, .env, README, its Dockerfile
+                       touches: compose, gateway routes, its Dockerfile and sample, CI
+                       matrices, PM2, health checks, README, and k8s/ for target k8s
   update               re-renders everything from infra-stack.yaml as it is (after you
                        edited it, or after upgrading create-infra-stack)
 

@@ -24,13 +24,13 @@ const OPTIONS = {
 /** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
 export async function infraStack(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parse(argv, OPTIONS, 'infra-stack');
-  if (flags.help || positionals.length === 0) {
-    process.stdout.write(INFRA_STACK_HELP);
-    return flags.help ? 0 : 2;
-  }
   if (flags.version) {
     process.stdout.write(VERSION + '\n');
     return 0;
+  }
+  if (flags.help || positionals.length === 0) {
+    process.stdout.write(INFRA_STACK_HELP);
+    return flags.help ? 0 : 2;
   }
   const [command, ...rest] = positionals;
   const isUpdate = command === 'update' && rest.length === 0;
