@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type HandlebarsRuntime from 'handlebars/runtime';
+import { stringify } from 'yaml';
 import { required } from '../model/env.js';
 import { PACKAGE_ROOT } from '../version.js';
 import type { TemplateSet } from './templates.js';
@@ -80,6 +81,14 @@ function registerHelpers(hb: typeof HandlebarsRuntime): void {
     items.join(typeof separator === 'string' ? separator : ', '),
   );
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  /** A value as block YAML, every line indented by `spaces`: for settings the model holds as data. */
+  hb.registerHelper('yaml', (value: unknown, spaces: number) =>
+    stringify(value, { lineWidth: 0 })
+      .trimEnd()
+      .split('\n')
+      .map((line) => ' '.repeat(spaces) + line)
+      .join('\n'),
+  );
   hb.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
   hb.registerHelper('prepend', (first: unknown, items: unknown[]) => [first, ...items]);
   /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */

@@ -1,5 +1,6 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
+import { kongPlugins } from './kong.js';
 import type { StackConfig } from './types.js';
 
 /**
@@ -444,7 +445,7 @@ function gatewayFacts(config: StackConfig): K8sGateway {
       controllerNamespace: 'kong',
       implementation: 'Kong Ingress Controller 3.x',
       install: 'helm install kong kong/ingress -n kong --create-namespace',
-      plugins: 'rate-limiting,cors,request-size-limiting,correlation-id,security-headers',
+      plugins: kongPlugins(config).map((p) => p.id).join(','),
     };
   }
   return {

@@ -3,6 +3,7 @@ import { dataServicesOf, type DataService, type DataServiceName } from './data-s
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
+import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
@@ -41,7 +42,7 @@ export interface StackModel {
   images: typeof IMAGES;
   /** Quick flags for templates: has.postgres, has.kong, ... */
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
-  gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts };
+  gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts; kong: { plugins: KongPlugin[]; authRateLimit: KongPlugin } };
   env: EnvGroup[];
   /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
   ops: DayTwo;
@@ -92,7 +93,12 @@ export function buildModel(config: StackConfig): StackModel {
     volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
     images: IMAGES,
     has,
-    gateway: { kind: config.gateway, image: IMAGES[config.gateway], nginx: nginxFacts(config) },
+    gateway: {
+      kind: config.gateway,
+      image: IMAGES[config.gateway],
+      nginx: nginxFacts(config),
+      kong: { plugins: kongPlugins(config), authRateLimit: KONG_AUTH_RATE_LIMIT },
+    },
     env: envGroups(config, dataNames),
     ops: dayTwo(config, has.postgres, has.redis),
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
