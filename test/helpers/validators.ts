@@ -26,11 +26,11 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command without a shell and collects its output; never throws on a non-zero exit. */
+/** Runs a command without a shell (feeding `input` on stdin) and collects its output; never throws on a non-zero exit. */
 export function run(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; outputDir?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; outputDir?: string; input?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // Node's stdio pipes are socketpairs: a program that opens /dev/stdout or /dev/stderr by name
@@ -40,8 +40,9 @@ export function run(
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['ignore', fds?.[0] ?? 'pipe', fds?.[1] ?? 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', fds?.[0] ?? 'pipe', fds?.[1] ?? 'pipe'],
     });
+    child.stdin?.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
