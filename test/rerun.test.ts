@@ -75,16 +75,34 @@ describe('re-running', () => {
     expect(changedPaths(after, files(dir))).toEqual([]);
   });
 
-  it('never overwrites a file the person edited: the new version goes beside it, exit 1', () => {
-    const edited = read(dir, 'compose.yaml') + '# our own note\n';
+  it('merges a person edit with the generator changes, keeping both (MERGED)', () => {
+    const edited = read(dir, 'compose.yaml').replace('      SERVICE_KIND: "api"\n', '      SERVICE_KIND: "api"\n      FEATURE_FLAGS: "checkout-v2" # ours\n');
     writeFileSync(join(dir, 'compose.yaml'), edited);
     const r = infraStack(dir, ['add', 'service', 'billing']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/MERGED\s+compose\.yaml/);
+    const compose = parse(read(dir, 'compose.yaml'), { merge: true });
+    expect(compose.services.api.environment.FEATURE_FLAGS).toBe('checkout-v2');
+    expect(compose.services.billing.environment.SERVICE_NAME).toBe('billing');
+    expect(existsSync(join(dir, 'compose.yaml.infra-stack-new'))).toBe(false);
+    // The edit stays the person's: the next run keeps it and changes nothing.
+    const next = infraStack(dir, ['update']);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/KEPT\s+compose\.yaml/);
+    expect(next.stdout).toContain('Nothing to change');
+  });
+
+  it('never overwrites a file whose edits overlap the generator changes: new version beside it, exit 1', () => {
+    const edited = read(dir, 'compose.yaml').replace('      PORT: "3000"\n', '      PORT: "3000" # pinned by ops\n');
+    writeFileSync(join(dir, 'compose.yaml'), edited);
+    writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml').replace('port: 3000', 'port: 3050'));
+    const r = infraStack(dir, ['update']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml/);
+    expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml\s+\(your edits overlap/);
     expect(read(dir, 'compose.yaml')).toBe(edited);
-    expect(read(dir, 'compose.yaml.infra-stack-new')).toContain('billing:');
+    expect(read(dir, 'compose.yaml.infra-stack-new')).toContain('PORT: "3050"');
     // Everything else was applied.
-    expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toContain('upstream billing');
+    expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toContain('server api:3050;');
     // Still theirs on the next run: reported again, never overwritten.
     const next = infraStack(dir, ['update']);
     expect(next.code).toBe(1);

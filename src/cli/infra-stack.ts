@@ -60,8 +60,11 @@ export async function infraStack(argv: string[]): Promise<number> {
 
   const templates = loadTemplates(templateRoots(dir, config.templates));
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask: async () => config, stackFile });
+  // The previous answers, rendered the same way, give the base of a three-way merge.
+  const generatorFor = (answers: StackConfig) =>
+    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: () => text });
   const dryRun = Boolean(flags['dry-run']);
-  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop: false });
+  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop: false, generatorFor });
   return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
 }
 

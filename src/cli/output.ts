@@ -2,11 +2,12 @@ import { styleText } from 'node:util';
 import type { DataService } from '../model/data-services.js';
 import { buildModel } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
-import type { Action, Plan } from '../engine/plan.js';
+import { hasChanges, type Action, type Plan } from '../engine/plan.js';
 
 const COLORS: Record<Action, Parameters<typeof styleText>[0]> = {
   CREATE: 'green',
   UPDATE: 'cyan',
+  MERGED: 'magenta',
   DELETE: 'red',
   CONFLICT: 'yellow',
   KEPT: 'gray',
@@ -43,7 +44,7 @@ export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
     .filter((a) => counts[a])
     .map((a) => `${counts[a]} ${a.toLowerCase()}`)
     .join(', ');
-  if (shown.length === 0) p.out(`Nothing to change: ${plan.entries.length} files already up to date.`);
+  if (!hasChanges(plan)) p.out(`Nothing to change: ${plan.entries.length} files already up to date.`);
   else p.out(`${dryRun ? 'Would apply' : 'Applied'}: ${summary}.${dryRun ? ' (dry run: nothing written)' : ''}`);
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { StackConfig } from '../model/types.js';
 
 export const MANIFEST_PATH = '.infra-stack/manifest.json';
 
@@ -6,6 +7,8 @@ export const MANIFEST_PATH = '.infra-stack/manifest.json';
 export interface Manifest {
   generator: string;
   version: string;
+  /** The answers of the last run: re-rendered, they are the base of a three-way merge. */
+  answers?: StackConfig;
   files: Record<string, string>;
 }
 

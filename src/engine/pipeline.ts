@@ -6,6 +6,7 @@ import { apply, operations, type ApplyFs } from './apply.js';
 import { readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
 import { MANIFEST_PATH, parseManifest } from './manifest.js';
+import { mergeable, mergeEdits } from './merge.js';
 import { manifestWrite, plan, type Plan } from './plan.js';
 import type { TemplateSet } from './templates.js';
 
@@ -14,6 +15,8 @@ export interface PipelineOptions {
   dryRun: boolean;
   /** node-plop drives the generator (the interactive path). */
   viaPlop: boolean;
+  /** The same generator for other answers: re-rendering the previous answers gives the merge base. */
+  generatorFor?: (answers: StackConfig) => Generator;
   /** For tests that inject a failing filesystem. */
   fs?: ApplyFs;
 }
@@ -23,13 +26,26 @@ export interface PipelineResult {
   plan: Plan;
 }
 
+/** What the generator wrote last time, or null when the previous answers no longer render. */
+async function renderBase(generatorFor: (answers: StackConfig) => Generator, answers: StackConfig, templates: TemplateSet) {
+  try {
+    return (await generate(generatorFor(answers), templates, false)).tree;
+  } catch {
+    return null; // answers from an older generator that this one refuses: no merge, conflicts stay
+  }
+}
+
 /** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   const previousText = readText(join(options.dir, MANIFEST_PATH));
   const previous = parseManifest(previousText, VERSION);
   const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
-  const result = plan(tree, disk, previous, VERSION);
+  let result = plan(tree, disk, previous, VERSION, config);
+  if (mergeable(result).length > 0 && previous.answers && options.generatorFor) {
+    const base = await renderBase(options.generatorFor, previous.answers, templates);
+    if (base) result = await mergeEdits(result, disk, tree, base);
+  }
   if (!options.dryRun) {
     apply(options.dir, operations(result.entries, manifestWrite(result, previousText)), options.fs);
   }

@@ -1,7 +1,8 @@
 import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
+import type { StackConfig } from '../model/types.js';
 import type { Tree } from './tree.js';
 
-export type Action = 'CREATE' | 'UPDATE' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';
+export type Action = 'CREATE' | 'UPDATE' | 'MERGED' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';
 
 export interface PlanEntry {
   path: string;
@@ -16,6 +17,8 @@ export interface Plan {
   entries: PlanEntry[];
   /** The manifest after apply. */
   manifest: Manifest;
+  /** What the previous manifest recorded: path -> hash of what the generator last wrote. */
+  previousFiles: Record<string, string>;
 }
 
 /** Where a CONFLICT's new version is written, next to the person's file. */
@@ -25,7 +28,13 @@ export const NEW_SUFFIX = '.infra-stack-new';
  * Compares the rendered tree with the disk and the manifest. Pure: `disk` holds the current
  * content of every path in the tree or the manifest (undefined when absent).
  */
-export function plan(tree: Tree, disk: Map<string, string | undefined>, previous: Manifest, version: string): Plan {
+export function plan(
+  tree: Tree,
+  disk: Map<string, string | undefined>,
+  previous: Manifest,
+  version: string,
+  answers?: StackConfig,
+): Plan {
   const entries: PlanEntry[] = [];
   const files: Record<string, string> = {};
 
@@ -83,8 +92,8 @@ export function plan(tree: Tree, disk: Map<string, string | undefined>, previous
     else entries.push({ path, action: 'KEPT', reason: 'no longer generated, but edited by you: left in place' });
   }
 
-  const manifest: Manifest = { ...previous, version, files };
-  return { entries, manifest };
+  const manifest: Manifest = { ...previous, version, ...(answers ? { answers } : {}), files };
+  return { entries, manifest, previousFiles: previous.files };
 }
 
 /** The manifest write that goes with a plan, unless nothing changes. */
