@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseServicesFlag, nameFromDir } from '../src/model/defaults.js';
 import { InputError } from '../src/model/errors.js';
 import { addServiceToStackFile, parseStackFile, stackFileText } from '../src/model/stack-file.js';
+import { nginxFacts } from '../src/model/nginx.js';
 import { buildModel } from '../src/model/stack-model.js';
 import { configOf } from './helpers/stack.js';
 
@@ -174,5 +175,25 @@ describe('buildModel', () => {
     const env = Object.fromEntries(model.services[0].environment);
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.REDIS_URL).toBeUndefined();
+  });
+});
+
+describe('nginxFacts', () => {
+  it.each([
+    ['1.22.1', false, true],
+    ['1.23.1', false, true],
+    ['1.23.2', false, false],
+    ['1.25.0', false, false],
+    ['1.25.1', true, false],
+    ['1.30.0', true, false],
+  ])('nginx %s: http2 directive %s, session tickets off %s (Mozilla 6.0)', (version, http2Directive, sessionTicketsOff) => {
+    const facts = nginxFacts(configOf({ nginxVersion: version }));
+    expect(facts.http2Directive).toBe(http2Directive);
+    expect(facts.sessionTicketsOff).toBe(sessionTicketsOff);
+  });
+
+  it('offers the hybrid post-quantum group only on the pinned image (OpenSSL 3.5)', () => {
+    expect(nginxFacts(configOf()).ecdhCurve).toBe('X25519MLKEM768:X25519:prime256v1:secp384r1');
+    expect(nginxFacts(configOf({ nginxVersion: '1.28.0' })).ecdhCurve).toBe('X25519:prime256v1:secp384r1');
   });
 });
