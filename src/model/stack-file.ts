@@ -22,7 +22,9 @@ export function stackFileText(config: StackConfig): string {
     ...(path ? { path } : {}),
     ...(cache ? { cache } : {}),
   }));
-  return HEADER + '\n' + stringify({ ...config, services }, { lineWidth: 0 });
+  // Services last: the list grows, the settings above stay easy to find.
+  const { services: _all, ...settings } = config;
+  return HEADER + '\n' + stringify({ ...settings, services }, { lineWidth: 0 });
 }
 
 /** Reads and validates infra-stack.yaml; errors name the file and the field. */
