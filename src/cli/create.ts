@@ -9,14 +9,14 @@ import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/default
 import { InputError, UsageError } from '../model/errors.js';
 import { parsePreset, stackFileText } from '../model/stack-file.js';
 import { validateConfig, type RawConfig } from '../model/validate.js';
+import type { StackConfig } from '../model/types.js';
+import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { CREATE_HELP } from './help.js';
-import { finishRun, interactive } from './run.js';
-import type { StackConfig } from '../model/types.js';
-import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
 import { stackDiagram, terminalPrinter } from './output.js';
 import { initGit, installServices, makeDevCertificate } from './post-create.js';
-import { VERSION } from '../version.js';
+import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
+import { finishRun, interactive } from './run.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
 const ANSWER_FLAGS = {
@@ -34,21 +34,14 @@ const ANSWER_FLAGS = {
   hooks: 'hooks',
 } as const;
 
+const ANSWER_OPTIONS = Object.fromEntries(Object.keys(ANSWER_FLAGS).map((flag) => [flag, { type: 'string' }])) as {
+  [Flag in keyof typeof ANSWER_FLAGS]: { type: 'string' };
+};
+
 const OPTIONS = {
   ...COMMON_OPTIONS,
+  ...ANSWER_OPTIONS,
   services: { type: 'string' },
-  gateway: { type: 'string' },
-  queue: { type: 'string' },
-  search: { type: 'string' },
-  target: { type: 'string' },
-  domain: { type: 'string' },
-  database: { type: 'string' },
-  cache: { type: 'string' },
-  node: { type: 'string' },
-  'nginx-version': { type: 'string' },
-  registry: { type: 'string' },
-  'process-manager': { type: 'string' },
-  hooks: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   force: { type: 'boolean' },
   'no-git': { type: 'boolean' },
