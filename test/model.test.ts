@@ -21,9 +21,9 @@ describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {
     const config = configOf();
     expect(config.services).toEqual([
-      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false },
-      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false },
-      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false },
+      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
+      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
+      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false, uses: ['database', 'cache', 'queue', 'search'] },
     ]);
   });
 
@@ -53,6 +53,9 @@ describe('validateConfig', () => {
     ['duplicate path', { services: [{ name: 'a', path: '/x' }, { name: 'b', path: '/x' }] }, 'services[1].path', 'service a'],
     ['cached web service', { services: [{ name: 'w', kind: 'web', cache: true }] }, 'services[0].cache', 'only api services'],
     ['nginx version', { nginxVersion: '1.25; evil' }, 'nginxVersion', 'nginx version'],
+    ['unknown use', { services: [{ name: 'a', uses: ['email'] }] }, 'services[0].uses[0]', 'database, cache, queue, search'],
+    ['use of what the stack lacks', { database: 'none', services: [{ name: 'a', uses: ['database'] }] }, 'services[0].uses[0]', 'cache, queue, search'],
+    ['uses not a list', { services: [{ name: 'a', uses: 'queue' }] }, 'services[0].uses', 'a list'],
     ['routed worker', { services: [{ name: 'w', kind: 'worker', path: '/w' }] }, 'services[0].path', 'workers are not routed'],
     ['unknown service field', { services: [{ name: 'a', prot: 1 }] }, 'services[0].prot', 'name, kind, port, path'],
   ])('refuses %s, naming the field and what is allowed', (_label, overrides, field, allowed) => {
@@ -93,6 +96,27 @@ describe('validateConfig', () => {
   });
   it.each(['/api;', '/api\n', '/api{', '/a b', '/"x"', '/${X}', '/api/', '//x', '/a?b=1'])('refuses the hostile path %j', (path) => {
     expect(inputError(() => configOf({ services: [{ name: 'a', path }] })).field).toBe('services[0].path');
+  });
+});
+
+describe('uses', () => {
+  it('narrows what a service connects to, in the stack order, and the model follows', () => {
+    const config = configOf({ services: [{ name: 'mailer', kind: 'worker', uses: ['queue', 'database', 'queue'] }, { name: 'api' }] });
+    expect(config.services[0].uses).toEqual(['database', 'queue']);
+    const model = buildModel(config);
+    const mailer = model.services[0];
+    expect(mailer.uses).toEqual(['postgres', 'rabbitmq']);
+    expect(Object.keys(Object.fromEntries(mailer.environment))).toEqual(expect.arrayContaining(['DATABASE_URL', 'AMQP_URL']));
+    expect(Object.fromEntries(mailer.environment).REDIS_URL).toBeUndefined();
+    expect(mailer.notUsedVars).toEqual(['REDIS_URL', 'MEILI_URL']);
+    expect(model.services[1].notUsedVars).toEqual([]);
+  });
+
+  it('is written to infra-stack.yaml only when it narrows', () => {
+    const text = stackFileText(configOf({ services: [{ name: 'mailer', uses: ['queue'] }, { name: 'api' }] }));
+    expect(text).toMatch(/name: mailer\n(.*\n)*?\s+uses:\n\s+- queue\n/);
+    expect(text.match(/uses:/g)).toHaveLength(1);
+    expect(parseStackFile(text).services[0].uses).toEqual(['queue']);
   });
 });
 
@@ -147,9 +171,10 @@ describe('infra-stack.yaml', () => {
 
   it('adds a service and keeps the person comments', () => {
     const text = stackFileText(configOf()).replace('gateway: nginx', 'gateway: nginx # chosen by the platform team');
-    const added = addServiceToStackFile(text, { name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true });
+    const billing = { name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true, uses: ['database', 'queue'] } as const;
+    const added = addServiceToStackFile(text, { ...billing, uses: [...billing.uses] }, configOf());
     expect(added).toContain('# chosen by the platform team');
-    expect(parseStackFile(added).services.at(-1)).toEqual({ name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true });
+    expect(parseStackFile(added).services.at(-1)).toEqual(billing);
   });
 });
 

@@ -134,6 +134,24 @@ describe('re-running', () => {
     expect(read(dir, 'infra-stack.yaml')).toBe(answers);
   });
 
+  it('add service --uses gives the service only what it uses: env, dependencies, host runs', () => {
+    const r = infraStack(dir, ['add', 'service', 'mailer', '--kind', 'worker', '--uses', 'queue']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const mailer = parse(read(dir, 'compose.yaml'), { merge: true }).services.mailer;
+    expect(Object.keys(mailer.depends_on)).toEqual(['rabbitmq']);
+    expect(mailer.environment.AMQP_URL).toBeDefined();
+    expect(mailer.environment.DATABASE_URL).toBeUndefined();
+    expect(parse(read(dir, 'infra-stack.yaml')).services.at(-1)).toMatchObject({ name: 'mailer', uses: ['queue'] });
+    const ecosystem = read(dir, 'ecosystem.config.cjs');
+    const app = ecosystem.slice(ecosystem.indexOf("name: 'mailer'"));
+    expect(app).toContain("DATABASE_URL: '',");
+    expect(app).not.toContain("AMQP_URL: '',");
+    const bad = infraStack(dir, ['add', 'service', 'other', '--uses', 'email']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Invalid services[4].uses[0]: "email". Allowed: a list of what the stack has: database, cache, queue, search.');
+  });
+
   it('--dry-run prints the plan and writes nothing; --json is machine-readable', () => {
     const before = files(dir);
     const r = infraStack(dir, ['add', 'service', 'billing', '--dry-run', '--json']);

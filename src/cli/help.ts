@@ -64,7 +64,7 @@ Exit codes: 0 done, 1 conflicts (everything else applied), 2 bad input (nothing 
 export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infrastructure up to date.
 
 Usage
-  infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p]
+  infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
   infra-stack update
   (run inside the repository, next to infra-stack.yaml, or pass --dir)
 
@@ -80,6 +80,9 @@ Flags
   --port <n>           1024-65535 (add service; default: the first free port from 3000)
   --path </p>          route behind the gateway (add service; default /<name>, / for a
                        first web service; workers are not routed)
+  --uses <list>        what it connects to: database,cache,queue,search or fewer, or
+                       none (add service; default: everything the stack has). Only
+                       those get its credentials, compose dependencies and k8s flows
   --dir <path>         the repository (default: the current directory)
   --dry-run            print the plan and write nothing
   --json               print the plan or the result as JSON
@@ -92,7 +95,7 @@ applying everything else. A second run with the same inputs changes nothing.
 
 Examples
   npx infra-stack add service billing --kind api --port 3100
-  npx infra-stack add service mailer --kind worker --dry-run
+  npx infra-stack add service mailer --kind worker --uses queue --dry-run
   npx infra-stack update --json
 
 Exit codes: 0 done, 1 conflicts, 2 bad input (nothing written).

@@ -19,6 +19,7 @@ const OPTIONS = {
   kind: { type: 'string' },
   port: { type: 'string' },
   path: { type: 'string' },
+  uses: { type: 'string' },
 } as const;
 
 /** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
@@ -39,7 +40,7 @@ export async function infraStack(argv: string[]): Promise<number> {
     throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
   }
   if (isUpdate) {
-    for (const flag of ['kind', 'port', 'path'] as const) {
+    for (const flag of ['kind', 'port', 'path', 'uses'] as const) {
       if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
     }
   }
@@ -55,7 +56,7 @@ export async function infraStack(argv: string[]): Promise<number> {
   if (isAddService) {
     config = withService(current, rest[1], flags);
     const added = config.services[config.services.length - 1];
-    stackFile = () => addServiceToStackFile(text, added);
+    stackFile = () => addServiceToStackFile(text, added, config);
   }
 
   const templates = loadTemplates(templateRoots(dir, config.templates));
@@ -69,7 +70,11 @@ export async function infraStack(argv: string[]): Promise<number> {
 }
 
 /** The stack with one more service, validated like everything else. */
-function withService(current: StackConfig, name: string, flags: { kind?: string; port?: string; path?: string }): StackConfig {
+function withService(
+  current: StackConfig,
+  name: string,
+  flags: { kind?: string; port?: string; path?: string; uses?: string },
+): StackConfig {
   if (current.services.some((s) => s.name === name)) {
     const names = current.services.map((s) => s.name).join(', ');
     throw new InputError('service name', name, `a name not already in ${STACK_FILE} (it has ${names})`);
@@ -78,5 +83,6 @@ function withService(current: StackConfig, name: string, flags: { kind?: string;
   if (flags.kind !== undefined) raw.kind = flags.kind;
   if (flags.port !== undefined) raw.port = flags.port;
   if (flags.path !== undefined) raw.path = flags.path;
+  if (flags.uses !== undefined) raw.uses = flags.uses === 'none' ? [] : flags.uses.split(',').map((u) => u.trim());
   return validateConfig({ ...current, services: [...current.services, raw] });
 }

@@ -1,8 +1,9 @@
 import { IMAGES } from './catalog.js';
-import type { StackConfig } from './types.js';
+import type { DataRole, StackConfig } from './types.js';
+
+export type { DataRole };
 
 export type DataServiceName = 'postgres' | 'redis' | 'rabbitmq' | 'elasticmq' | 'meilisearch' | 'opensearch';
-export type DataRole = 'database' | 'cache' | 'queue' | 'search';
 
 /** A backing service of the stack: the facts every target (compose, k8s, PM2 on a host) shares. */
 export interface DataService {
@@ -17,17 +18,20 @@ export interface DataService {
   volume: { name: string; mount: string } | null;
   /** Environment added in development only (dashboards, debug modes). */
   devEnvironment: [string, string][];
+  /** The variable that points a service at it (DATABASE_URL...); the sample checks what is set. */
+  endpointVar: string;
 }
 
 type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment'> & Partial<Pick<DataService, 'devEnvironment'>>;
 
 const CATALOG: Record<DataServiceName, Entry> = {
-  postgres: { role: 'database', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
-  redis: { role: 'cache', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
-  rabbitmq: { role: 'queue', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
-  elasticmq: { role: 'queue', port: 9324, devPorts: [9325], volume: null },
+  postgres: { role: 'database', endpointVar: 'DATABASE_URL', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
+  redis: { role: 'cache', endpointVar: 'REDIS_URL', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
+  rabbitmq: { role: 'queue', endpointVar: 'AMQP_URL', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
+  elasticmq: { role: 'queue', endpointVar: 'AWS_ENDPOINT_URL_SQS', port: 9324, devPorts: [9325], volume: null },
   meilisearch: {
     role: 'search',
+    endpointVar: 'MEILI_URL',
     port: 7700,
     devPorts: [],
     volume: { name: 'meilisearch-data', mount: '/meili_data' },
@@ -36,6 +40,7 @@ const CATALOG: Record<DataServiceName, Entry> = {
   },
   opensearch: {
     role: 'search',
+    endpointVar: 'OPENSEARCH_URL',
     port: 9200,
     devPorts: [],
     volume: { name: 'opensearch-data', mount: '/usr/share/opensearch/data' },

@@ -1,4 +1,5 @@
 import { isMap, isSeq, parseDocument, stringify, YAMLMap } from 'yaml';
+import { dataServicesOf } from './data-services.js';
 import { defaultAnswers } from './defaults.js';
 import { InputError } from './errors.js';
 import type { ServiceConfig, StackConfig } from './types.js';
@@ -15,16 +16,23 @@ const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure
 /** The text of a new infra-stack.yaml. */
 export function stackFileText(config: StackConfig): string {
   // Only what differs from the defaults, so the file stays short.
-  const services = config.services.map(({ name, kind, port, path, cache }) => ({
+  const roles = dataServicesOf(config).map((d) => d.role);
+  const services = config.services.map(({ name, kind, port, path, cache, uses }) => ({
     name,
     kind,
     port,
     ...(path ? { path } : {}),
     ...(cache ? { cache } : {}),
+    ...(usesAll(uses, roles) ? {} : { uses }),
   }));
   // Services last: the list grows, the settings above stay easy to find.
   const { services: _all, ...settings } = config;
   return HEADER + '\n' + stringify({ ...settings, services }, { lineWidth: 0 });
+}
+
+/** A service that uses everything the stack has says nothing about it in the file. */
+function usesAll(uses: readonly string[], roles: readonly string[]): boolean {
+  return roles.every((role) => uses.includes(role));
 }
 
 /** Reads and validates infra-stack.yaml; errors name the file and the field. */
@@ -64,7 +72,7 @@ export function parsePreset(text: string, file: string): RawConfig {
 }
 
 /** Appends a service to infra-stack.yaml, keeping the person's comments and layout. */
-export function addServiceToStackFile(text: string, service: ServiceConfig): string {
+export function addServiceToStackFile(text: string, service: ServiceConfig, config: StackConfig): string {
   const doc = parseDocument(text);
   const services = doc.get('services');
   if (!isSeq(services)) throw new InputError(`${STACK_FILE} services`, services, 'a list of services');
@@ -74,6 +82,7 @@ export function addServiceToStackFile(text: string, service: ServiceConfig): str
   item.set('port', service.port);
   if (service.path) item.set('path', service.path);
   if (service.cache) item.set('cache', true);
+  if (!usesAll(service.uses, dataServicesOf(config).map((d) => d.role))) item.set('uses', service.uses);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });

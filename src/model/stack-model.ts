@@ -7,7 +7,7 @@ import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
-export interface Service extends ServiceConfig {
+export interface Service extends Omit<ServiceConfig, 'uses'> {
   /** Routed by the gateway (api and web services). */
   public: boolean;
   /** The path with a trailing slash ("/api/", or "/"): what a gateway matches as a prefix. */
@@ -16,8 +16,10 @@ export interface Service extends ServiceConfig {
   image: string;
   /** Environment of the service's container, values written for compose interpolation. */
   environment: [string, string][];
-  /** Data services it connects to and must wait for. */
+  /** Data services it connects to and must wait for (from its `uses` roles). */
   uses: DataServiceName[];
+  /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
+  notUsedVars: string[];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
@@ -55,21 +57,25 @@ export interface StackModel {
 export function buildModel(config: StackConfig): StackModel {
   const data = dataServicesOf(config);
   const dataNames = data.map((d) => d.name);
-  const services = config.services.map((s, i): Service => ({
-    ...s,
-    public: s.kind !== 'worker',
-    prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
-    image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
-    environment: serviceEnvironment(config, s, dataNames),
-    uses: dataNames,
-    debugPort: 9229 + i,
-    pm2: pm2App(s.kind, config.sample),
-    healthCommand: [
-      'node',
-      '-e',
-      `fetch('http://127.0.0.1:${s.port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-    ],
-  }));
+  const services = config.services.map((s, i): Service => {
+    const uses = data.filter((d) => s.uses.includes(d.role)).map((d) => d.name);
+    return {
+      ...s,
+      public: s.kind !== 'worker',
+      prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
+      image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
+      environment: serviceEnvironment(config, s, uses),
+      uses,
+      notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
+      debugPort: 9229 + i,
+      pm2: pm2App(s.kind, config.sample),
+      healthCommand: [
+        'node',
+        '-e',
+        `fetch('http://127.0.0.1:${s.port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      ],
+    };
+  });
   const routes = services
     .filter((s) => s.public)
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));

@@ -9,6 +9,8 @@ export const PROCESS_MANAGERS = ['node', 'pm2'] as const;
 export const HOOKS = ['pre-commit', 'husky'] as const;
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
+export const DATA_ROLES = ['database', 'cache', 'queue', 'search'] as const;
+export type DataRole = (typeof DATA_ROLES)[number];
 export type Gateway = (typeof GATEWAYS)[number];
 export type Queue = (typeof QUEUES)[number];
 export type Search = (typeof SEARCHES)[number];
@@ -27,6 +29,8 @@ export interface ServiceConfig {
   path: string | null;
   /** Opt-in: the gateway caches this api's GET responses briefly (nginx proxy_cache). */
   cache: boolean;
+  /** What it connects to: the stack's database, cache, queue and search, or fewer (least privilege). */
+  uses: DataRole[];
 }
 
 /** The answers: what infra-stack.yaml holds, validated. Input to every run. */

@@ -1,5 +1,5 @@
 import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES } from './catalog.js';
-import { dataPortsOf } from './data-services.js';
+import { dataPortsOf, dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
 import {
   CACHES,
@@ -11,6 +11,7 @@ import {
   SEARCHES,
   SERVICE_KINDS,
   TARGETS,
+  type DataRole,
   type ServiceConfig,
   type ServiceKind,
   type StackConfig,
@@ -41,7 +42,7 @@ const STACK_FIELDS = [
   'templates',
   'services',
 ] as const;
-const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache'] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as const;
 
 /**
  * Turns raw answers into a StackConfig or throws an InputError naming the field,
@@ -97,6 +98,7 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     throw new InputError('services', value, 'a non-empty list of services (name, kind, port, path)');
   }
   const taken = new Map<number, string>(dataPortsOf(stack));
+  const roles = dataServicesOf(stack).map((d) => d.role);
   const paths = new Map<string, string>();
   const names = new Set<string>();
   const result: ServiceConfig[] = [];
@@ -133,9 +135,22 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     if (path) paths.set(path, name);
     const cache = raw.cache === undefined ? false : bool(raw.cache, `${field}.cache`);
     if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
-    result.push({ name, kind, port: p, path, cache });
+    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`) });
   }
   return result;
+}
+
+/** The data roles a service connects to: all the stack has by default, or a subset of them. */
+function uses(value: unknown, roles: DataRole[], field: string): DataRole[] {
+  if (value === undefined) return roles;
+  const allowed = `a list of what the stack has: ${roles.join(', ') || '(nothing)'}`;
+  if (!Array.isArray(value)) throw new InputError(field, value, allowed);
+  const picked = value.map((role, i) => {
+    if (!roles.includes(role as DataRole)) throw new InputError(`${field}[${i}]`, role, allowed);
+    return role as DataRole;
+  });
+  // The stack's order, without repeats: files do not change when the list is reordered.
+  return roles.filter((role) => picked.includes(role));
 }
 
 function rawService(item: unknown, i: number): { raw: Record<string, unknown>; field: string } {
