@@ -2,6 +2,7 @@ import type { TreeAction } from '../src/engine/actions.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import { resolveEnv, type EnvGroup } from '../src/model/env.js';
 import type { StackModel } from '../src/model/stack-model.js';
+import { isSkipped } from '../src/model/validate.js';
 
 /** Files that hold secrets: only they see the secret values, and re-runs only append to them. */
 const ENV_FILE = '.env';
@@ -50,7 +51,8 @@ export function renderActions(
       actions.push({ type: 'tree-add', path: output, template: key, context: shared, ownership: 'generated' });
     }
   }
-  return actions;
+  // Files the answers skip are left to the person: no action renders them.
+  return actions.filter((action) => !isSkipped(model.config, action.path));
 }
 
 function envLines(groups: EnvGroup[], secrets: Record<string, string> | null) {

@@ -152,6 +152,29 @@ describe('re-running', () => {
     expect(bad.stderr).toContain('Invalid services[4].uses[0]: "email". Allowed: a list of what the stack has: database, cache, queue, search.');
   });
 
+  it('leaves files listed under skip to the person: never written, updated or deleted again', () => {
+    writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml') + 'skip:\n  - compose.prod.yaml\n  - .github/workflows/\n');
+    const prod = read(dir, 'compose.prod.yaml');
+    const deploy = read(dir, '.github/workflows/deploy.yml');
+    const r = infraStack(dir, ['update']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/KEPT\s+compose\.prod\.yaml\s+\(skipped in infra-stack\.yaml/);
+    expect(read(dir, 'compose.prod.yaml')).toBe(prod);
+    const manifest = JSON.parse(read(dir, '.infra-stack/manifest.json'));
+    expect(Object.keys(manifest.files).filter((p) => p === 'compose.prod.yaml' || p.startsWith('.github/'))).toEqual([]);
+
+    // A new service changes compose.yaml, but not the skipped files.
+    expect(infraStack(dir, ['add', 'service', 'billing']).code).toBe(0);
+    expect(read(dir, 'compose.yaml')).toContain('billing:');
+    expect(read(dir, 'compose.prod.yaml')).toBe(prod);
+    expect(read(dir, '.github/workflows/deploy.yml')).toBe(deploy);
+
+    writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml').replace('  - compose.prod.yaml', '  - ../outside'));
+    const bad = infraStack(dir, ['update']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Invalid infra-stack.yaml skip[0]: "../outside"');
+  });
+
   it('--dry-run prints the plan and writes nothing; --json is machine-readable', () => {
     const before = files(dir);
     const r = infraStack(dir, ['add', 'service', 'billing', '--dry-run', '--json']);

@@ -1,5 +1,6 @@
 import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
 import type { StackConfig } from '../model/types.js';
+import { isSkipped } from '../model/validate.js';
 import type { Tree } from './tree.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'MERGED' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';
@@ -88,6 +89,10 @@ export function plan(
     if (tree.has(path)) continue;
     const current = disk.get(path);
     if (current === undefined) continue;
+    if (answers && isSkipped(answers, path)) {
+      entries.push({ path, action: 'KEPT', reason: 'skipped in infra-stack.yaml: yours from now on' });
+      continue;
+    }
     if (hashContent(current) === previous.files[path]) entries.push({ path, action: 'DELETE', reason: 'no longer generated' });
     else entries.push({ path, action: 'KEPT', reason: 'no longer generated, but edited by you: left in place' });
   }

@@ -40,6 +40,7 @@ const STACK_FIELDS = [
   'nginxVersion',
   'registry',
   'templates',
+  'skip',
   'services',
 ] as const;
 const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as const;
@@ -70,6 +71,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
   if (raw.registry !== undefined) config.registry = registry(raw.registry, 'registry');
   if (raw.templates !== undefined) config.templates = folder(raw.templates, 'templates');
+  if (raw.skip !== undefined) config.skip = skipList(raw.skip, 'skip');
   config.services = services(raw.services, config);
   assertTemplateSafe(config, '');
   return config;
@@ -223,6 +225,24 @@ function port(value: unknown, field: string): number {
     throw new InputError(field, value, 'an integer from 1024 to 65535');
   }
   return n;
+}
+
+/** Paths inside the repository, as the generator writes them: compose.prod.yaml, .github/workflows/. */
+function skipList(value: unknown, field: string): string[] {
+  const allowed = 'a list of paths inside the repository, e.g. [compose.prod.yaml, .github/workflows/deploy.yml]';
+  if (!Array.isArray(value)) throw new InputError(field, value, allowed);
+  return value.map((path, i) => {
+    if (typeof path !== 'string' || !/^[\w.-]+(\/[\w.-]+)*\/?$/.test(path) || path.split('/').includes('..')) {
+      throw new InputError(`${field}[${i}]`, path, allowed);
+    }
+    if (path === 'infra-stack.yaml') throw new InputError(`${field}[${i}]`, path, 'any file but infra-stack.yaml, which holds the answers');
+    return path;
+  });
+}
+
+/** Whether the answers say the generator leaves this path alone. */
+export function isSkipped(config: Pick<StackConfig, 'skip'>, path: string): boolean {
+  return (config.skip ?? []).some((skip) => (skip.endsWith('/') ? path.startsWith(skip) : path === skip));
 }
 
 /** A folder path, relative or absolute, of plain characters. */
