@@ -1,13 +1,18 @@
 import type { TreeAction } from '../src/engine/actions.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import { resolveEnv, type EnvGroup } from '../src/model/env.js';
-import type { StackModel } from '../src/model/stack-model.js';
-import { isSkipped } from '../src/model/validate.js';
+import { isSkipped, type StackModel } from '../src/model/stack-model.js';
 
-/** Files that hold secrets: only they see the secret values, and re-runs only append to them. */
-const ENV_FILE = '.env';
-/** Each k8s environment's own secrets (k8s/overlays/<env>/secrets.env): fresh values, append-only like .env. */
-const SECRETS_ENV = '/secrets.env';
+/**
+ * Files that hold secrets, and the variables each holds: only they see secret values, and
+ * re-runs only append to them. `.env` for compose and the host; each k8s environment's
+ * k8s/overlays/<env>/secrets.env gets values of its own.
+ */
+function envFileGroups(path: string, model: StackModel): EnvGroup[] | null {
+  if (path === '.env') return model.env;
+  if (path.endsWith('/secrets.env')) return model.k8s?.secretGroups ?? [];
+  return null;
+}
 
 /** Path placeholders repeated once per item of the model; the item is in the context under a name. */
 const REPEATS: [placeholder: string, name: string, items: (m: StackModel) => { name: string }[]][] = [
@@ -24,10 +29,15 @@ const REPEATS: [placeholder: string, name: string, items: (m: StackModel) => { n
 export function renderActions(
   model: StackModel,
   templates: TemplateSet,
-  secrets: Record<string, string>,
-  freshSecrets: () => Record<string, string> = () => secrets,
+  /** Fresh values for the secrets: each secrets file gets its own set. */
+  secrets: () => Record<string, string>,
 ): TreeAction[] {
   const shared = { ...model, envExample: envLines(model.env, null) };
+  const action = (path: string, template: string, context: object): TreeAction => {
+    const groups = envFileGroups(path, model);
+    if (!groups) return { type: 'tree-add', path, template, context, ownership: 'generated' };
+    return { type: 'tree-add', path, template, context: { ...context, envLocal: envLines(groups, secrets()) }, ownership: 'env' };
+  };
   const actions: TreeAction[] = [];
   for (const [key, t] of [...templates.templates].sort(([a], [b]) => a.localeCompare(b))) {
     if (!model.families.includes(t.family)) continue;
@@ -35,20 +45,9 @@ export function renderActions(
     const repeat = REPEATS.find(([placeholder]) => output.includes(placeholder));
     if (repeat) {
       const [placeholder, name, items] = repeat;
-      for (const item of items(model)) {
-        const path = output.replaceAll(placeholder, item.name);
-        if (path.endsWith(SECRETS_ENV)) {
-          const context = { ...shared, [name]: item, envLocal: envLines(model.k8s?.secretGroups ?? [], freshSecrets()) };
-          actions.push({ type: 'tree-add', path, template: key, context, ownership: 'env' });
-        } else {
-          actions.push({ type: 'tree-add', path, template: key, context: { ...shared, [name]: item }, ownership: 'generated' });
-        }
-      }
-    } else if (output === ENV_FILE) {
-      const context = { ...model, envLocal: envLines(model.env, secrets) };
-      actions.push({ type: 'tree-add', path: output, template: key, context, ownership: 'env' });
+      for (const item of items(model)) actions.push(action(output.replaceAll(placeholder, item.name), key, { ...shared, [name]: item }));
     } else {
-      actions.push({ type: 'tree-add', path: output, template: key, context: shared, ownership: 'generated' });
+      actions.push(action(output, key, shared));
     }
   }
   // Files the answers skip are left to the person: no action renders them.

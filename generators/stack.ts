@@ -28,17 +28,16 @@ export interface StackGeneratorInput {
  * The whole stack for a set of answers. `create`, `add service` and `update` are this
  * generator with different answers and a different infra-stack.yaml.
  */
-export function stackGenerator(input: StackGeneratorInput, description = 'Every infrastructure file for the answers'): Generator {
+export function stackGenerator(input: StackGeneratorInput): Generator {
   return {
     name: 'stack',
-    description,
+    description: 'Every infrastructure file for the answers',
     prompts: input.ask,
     actions: (config) => {
       const model = buildModel(config);
       return [
         { type: 'tree-write', path: STACK_FILE, content: input.stackFile(config), ownership: 'answers' },
-        // Each k8s environment gets secrets of its own: a fresh set per call.
-        ...renderActions(model, input.templates, input.secrets(model.env), () => input.secrets(model.env)),
+        ...renderActions(model, input.templates, () => input.secrets(model.env)),
       ];
     },
   };

@@ -60,12 +60,11 @@ export async function infraStack(argv: string[]): Promise<number> {
   }
 
   const templates = loadTemplates(templateRoots(dir, config.templates));
-  const generator = stackGenerator({ templates, secrets: generateSecrets, ask: async () => config, stackFile });
-  // The previous answers, rendered the same way, give the base of a three-way merge.
-  const generatorFor = (answers: StackConfig) =>
-    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: () => text });
+  // The same generator renders these answers, and the previous ones: the base of a three-way merge.
+  const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
+    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
   const dryRun = Boolean(flags['dry-run']);
-  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop: false, generatorFor });
+  const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor });
   return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
 }
 

@@ -28,8 +28,8 @@ function parserFor(path: string): string | undefined {
  * naming the template) and formats YAML, JSON and Markdown with prettier.
  *
  * prettier runs on the files marked `format` (what a team's own templates rendered), or on
- * all with `all`. The built-in templates render prettier-clean output (test/format.test.ts
- * proves it for every combination), and prettier's first run costs ~300 ms.
+ * all with `all`. The built-in templates render prettier-clean output (test/matrix.test.ts
+ * and test/k8s.test.ts prove it for every combination), and prettier's first run costs ~300 ms.
  */
 export async function formatTree(tree: Tree, all = false): Promise<void> {
   const files = [...tree].filter(([path]) => parserFor(path));

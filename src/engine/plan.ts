@@ -1,6 +1,6 @@
 import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
 import type { StackConfig } from '../model/types.js';
-import { isSkipped } from '../model/validate.js';
+import { isSkipped } from '../model/stack-model.js';
 import type { Tree } from './tree.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'MERGED' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';

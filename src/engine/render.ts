@@ -89,8 +89,6 @@ function registerHelpers(hb: typeof HandlebarsRuntime): void {
       .map((line) => ' '.repeat(spaces) + line)
       .join('\n'),
   );
-  hb.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
-  hb.registerHelper('prepend', (first: unknown, items: unknown[]) => [first, ...items]);
   /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */
   hb.registerHelper('env', (key: string) => required(key));
 }

@@ -19,7 +19,3 @@ export interface TreeFile {
 
 /** The generated repository in memory: relative POSIX path -> file. Nothing on disk yet. */
 export type Tree = Map<string, TreeFile>;
-
-export function sortedPaths(tree: Tree): string[] {
-  return [...tree.keys()].sort();
-}

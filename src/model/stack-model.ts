@@ -12,6 +12,8 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   public: boolean;
   /** The path with a trailing slash ("/api/", or "/"): what a gateway matches as a prefix. */
   prefix: string | null;
+  /** An api's auth endpoints ("/api/auth/"), rate-limited harder by either gateway; null otherwise. */
+  authPrefix: string | null;
   /** Image reference in compose: the registry and tag come from .env. */
   image: string;
   /** Environment of the service's container, values written for compose interpolation. */
@@ -63,6 +65,7 @@ export function buildModel(config: StackConfig): StackModel {
       ...s,
       public: s.kind !== 'worker',
       prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
+      authPrefix: s.kind === 'api' ? `${s.path === '/' ? '' : s.path}/auth/` : null,
       image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
       environment: serviceEnvironment(config, s, uses),
       uses,
@@ -155,4 +158,9 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
     );
   }
   return env;
+}
+
+/** Whether the answers (`skip:` in infra-stack.yaml) hand this path over to the person. */
+export function isSkipped(config: Pick<StackConfig, 'skip'>, path: string): boolean {
+  return (config.skip ?? []).some((skip) => (skip.endsWith('/') ? path.startsWith(skip) : path === skip));
 }

@@ -240,11 +240,6 @@ function skipList(value: unknown, field: string): string[] {
   });
 }
 
-/** Whether the answers say the generator leaves this path alone. */
-export function isSkipped(config: Pick<StackConfig, 'skip'>, path: string): boolean {
-  return (config.skip ?? []).some((skip) => (skip.endsWith('/') ? path.startsWith(skip) : path === skip));
-}
-
 /** A folder path, relative or absolute, of plain characters. */
 function folder(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^[\w./~-]+$/.test(value)) {

@@ -37,17 +37,19 @@ export function fixedSecrets(env: EnvGroup[]): Record<string, string> {
   return out;
 }
 
+/** The generator for a config, with deterministic secrets. */
+const generatorOf = (config: StackConfig) =>
+  stackGenerator({ templates, secrets: fixedSecrets, ask: async () => config, stackFile: stackFileText });
+
 /** The rendered tree for a config, in memory (no disk). */
 export async function renderTree(config: StackConfig, formatAll = false): Promise<Tree> {
-  const generator = stackGenerator({ templates, secrets: fixedSecrets, ask: async () => config, stackFile: stackFileText });
-  const { tree } = await generate(generator, templates, false, formatAll);
+  const { tree } = await generate(generatorOf(config), templates, false, formatAll);
   return tree;
 }
 
 /** Writes a stack for `config` into `dir` (a fresh temp dir by default) through the real pipeline. */
 export async function writeStack(config: StackConfig, dir = mkdtempSync(join(tmpdir(), 'infra-stack-test-'))): Promise<string> {
-  const generator = stackGenerator({ templates, secrets: fixedSecrets, ask: async () => config, stackFile: stackFileText });
-  await runPipeline(generator, templates, { dir, dryRun: false, viaPlop: false });
+  await runPipeline(generatorOf(config), templates, { dir, dryRun: false, viaPlop: false, generatorFor: generatorOf });
   return dir;
 }
 
