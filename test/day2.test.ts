@@ -14,11 +14,11 @@ import { ACTIONS, TOOLS } from '../src/model/catalog.js';
 import { parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import type { StackConfig } from '../src/model/types.js';
 import { validateConfig } from '../src/model/validate.js';
-import { actionlint, exec, fakeDockerBin, fakeHttp, getJson, runBlocks, shellcheck, type FakeServer, type RunBlock } from './helpers/day2.js';
+import { actionlint, fakeDockerBin, fakeHttp, getJson, runBlocks, shellcheck, type FakeServer, type RunBlock } from './helpers/day2.js';
 import { freePort, startPostgres, waitFor, type RunningPostgres } from './helpers/services.js';
 import { COMBINATIONS, CREATE_BIN, ROOT, configOf, renderTree, runCli, writeStack } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
-import { dockerfileRuleProblems, lintDockerfile } from './helpers/validators.js';
+import { dockerfileRuleProblems, lintDockerfile, run } from './helpers/validators.js';
 
 const HAS = {
   shellcheck: tool('shellcheck'),
@@ -265,10 +265,10 @@ describe('git hooks', () => {
     const home = mkdtempSync(join(tmpdir(), 'pre-commit-home-'));
     tempDirs.push(home);
     const env = { ...process.env, PRE_COMMIT_HOME: home };
-    const ok = await exec('pre-commit', ['validate-config', '.pre-commit-config.yaml'], { cwd: dir, env });
+    const ok = await run('pre-commit', ['validate-config', '.pre-commit-config.yaml'], { cwd: dir, env });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     writeFileSync(join(dir, 'broken.yaml'), read(dir, '.pre-commit-config.yaml').replace('    hooks:\n      - id: trailing-whitespace', '    hook:\n      - id: trailing-whitespace'));
-    const bad = await exec('pre-commit', ['validate-config', 'broken.yaml'], { cwd: dir, env });
+    const bad = await run('pre-commit', ['validate-config', 'broken.yaml'], { cwd: dir, env });
     expect(bad.code).not.toBe(0);
   });
 
@@ -338,7 +338,7 @@ describe('git hooks', () => {
       // included, which the CLI formats with its own json-stringify parser).
       const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.(json|md|ya?ml)$/.test(f) && !f.startsWith('node_modules'));
       expect(files).toEqual(expect.arrayContaining(['README.md', '.github/workflows/ci.yml', 'services/api/package.json', ...(config.hooks === 'husky' ? ['package.json'] : [])]));
-      const r = await exec(process.execPath, [join(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', ...files], { cwd: dir });
+      const r = await run(process.execPath, [join(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', ...files], { cwd: dir });
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
   });
@@ -416,7 +416,7 @@ describe.skipIf(!HAS.make)('Makefile', () => {
       expect(targets).toEqual(expected);
       for (const target of targets) {
         for (const env of ['development', 'production']) {
-          const r = await exec('make', ['-n', target, `ENV=${env}`, 'BACKUP=backups/x.dump'], { cwd: dir });
+          const r = await run('make', ['-n', target, `ENV=${env}`, 'BACKUP=backups/x.dump'], { cwd: dir });
           expect(r.code, `make -n ${target} ENV=${env}: ${r.stderr}`).toBe(0);
         }
       }
@@ -435,7 +435,7 @@ describe.skipIf(!HAS.make)('Makefile', () => {
     const probe = (env: string) => execFileSync('make', ['-s', '-f', 'probe.mk', 'probe', `ENV=${env}`], { cwd: dir, encoding: 'utf8' }).trim();
     expect(probe('production')).toBe('compose.yaml:compose.prod.yaml');
     expect(probe('development')).toBe('');
-    const wrong = await exec('make', ['-n', 'up', 'ENV=prod'], { cwd: dir });
+    const wrong = await run('make', ['-n', 'up', 'ENV=prod'], { cwd: dir });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain('ENV must be development or production');
   });
@@ -448,7 +448,7 @@ describe('PM2', () => {
   let meili: FakeServer;
   let ports: { api: number; web: number; worker: number };
   let docker = '';
-  const pm2 = (args: string[]) => exec(process.execPath, [PM2_BIN, ...args], { cwd: dir, env: { ...process.env, PM2_HOME: pm2Home }, timeoutMs: 60_000 });
+  const pm2 = (args: string[]) => run(process.execPath, [PM2_BIN, ...args], { cwd: dir, env: { ...process.env, PM2_HOME: pm2Home }, timeoutMs: 60_000 });
 
   beforeAll(async () => {
     ports = { api: await freePort(), web: await freePort(), worker: await freePort() };
@@ -527,23 +527,23 @@ describe('PM2', () => {
     writeFileSync(join(dir, '.env'), read(dir, '.env').replace(/^MEILI_URL=.*$/m, `MEILI_URL=${meili.url}`));
     const restarted = await pm2(['restart', 'ecosystem.config.cjs', '--update-env']);
     expect(restarted.code, restarted.stderr).toBe(0);
-    const ok = await exec('sh', ['scripts/health-check.sh', '-w', '20'], { cwd: dir, env });
+    const ok = await run('sh', ['scripts/health-check.sh', '-w', '20'], { cwd: dir, env });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     for (const name of ['api', 'web', 'worker']) expect(ok.stdout).toMatch(new RegExp(`^ok {4}${name} 200 \\{"status":"ok","service":"${name}"`, 'm'));
     expect(ok.stdout).toMatch(/^ok {4}gateway /m);
     expect(ok.stdout.trim().split('\n').at(-1)).toBe('all healthy');
-    expect((await exec('sh', ['scripts/health-check.sh', '-q'], { cwd: dir, env })).stdout).toBe('');
+    expect((await run('sh', ['scripts/health-check.sh', '-q'], { cwd: dir, env })).stdout).toBe('');
     // A stopped service fails the check, by name; cron sees exit 1 and mails the line.
     await pm2(['stop', 'web']);
-    const down = await exec('sh', ['scripts/health-check.sh', '-q'], { cwd: dir, env });
+    const down = await run('sh', ['scripts/health-check.sh', '-q'], { cwd: dir, env });
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/^FAIL {2}web unreachable/m);
     expect(down.stdout).not.toMatch(/api|worker/);
     expect(down.stderr).toBe('unhealthy: web\n');
-    expect((await exec('sh', ['scripts/health-check.sh', 'api', 'worker'], { cwd: dir, env })).code).toBe(0);
+    expect((await run('sh', ['scripts/health-check.sh', 'api', 'worker'], { cwd: dir, env })).code).toBe(0);
     // Bad usage is exit 2.
-    expect((await exec('sh', ['scripts/health-check.sh', 'nope'], { cwd: dir, env })).code).toBe(2);
-    expect((await exec('sh', ['scripts/health-check.sh', '-w', 'soon'], { cwd: dir, env })).code).toBe(2);
+    expect((await run('sh', ['scripts/health-check.sh', 'nope'], { cwd: dir, env })).code).toBe(2);
+    expect((await run('sh', ['scripts/health-check.sh', '-w', 'soon'], { cwd: dir, env })).code).toBe(2);
     await pm2(['start', 'web']);
   }, 60_000);
 
@@ -562,7 +562,7 @@ fs.readFileSync = (file, ...rest) => {
 `,
     );
     const app = async (env: Record<string, string>) => {
-      const r = await exec(process.execPath, ['-r', preload, '-e', "console.log(JSON.stringify(require('./ecosystem.config.cjs').apps[0]))"], {
+      const r = await run(process.execPath, ['-r', preload, '-e', "console.log(JSON.stringify(require('./ecosystem.config.cjs').apps[0]))"], {
         cwd: join(dir, 'services', 'api'),
         env: { ...process.env, ...env },
       });
@@ -662,7 +662,7 @@ describe.skipIf(!HAS.pgDump)('backup.sh and restore.sh against PostgreSQL', () =
       utimesSync(file, when, when);
     }
 
-    const backup = await exec('sh', ['scripts/backup.sh'], { cwd: dir, env });
+    const backup = await run('sh', ['scripts/backup.sh'], { cwd: dir, env });
     expect(backup.code, backup.stderr).toBe(0);
     const dumps = readdirSync(join(dir, 'backups')).filter((f) => /^shop-\d{8}T\d{6}Z\.dump$/.test(f));
     const fresh = dumps.find((f) => !f.startsWith('shop-2020'))!;
@@ -678,21 +678,21 @@ describe.skipIf(!HAS.pgDump)('backup.sh and restore.sh against PostgreSQL', () =
 
     await pg.sql("DROP TABLE orders; CREATE TABLE junk (x int);");
     // No terminal and no -y: refused, nothing changed.
-    const refused = await exec('sh', ['scripts/restore.sh', `backups/${fresh}`], { cwd: dir, env });
+    const refused = await run('sh', ['scripts/restore.sh', `backups/${fresh}`], { cwd: dir, env });
     expect(refused.code).toBe(2);
     expect(await pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'orders'")).toBe('0');
-    const restore = await exec('sh', ['scripts/restore.sh', '-y', `backups/${fresh}`], { cwd: dir, env });
+    const restore = await run('sh', ['scripts/restore.sh', '-y', `backups/${fresh}`], { cwd: dir, env });
     expect(restore.code, restore.stderr).toBe(0);
     expect(await pg.sql('SELECT item FROM orders ORDER BY id')).toBe('tea\ncake');
-    expect((await exec('sh', ['scripts/restore.sh', '-y', 'backups/missing.dump'], { cwd: dir, env })).code).toBe(2);
+    expect((await run('sh', ['scripts/restore.sh', '-y', 'backups/missing.dump'], { cwd: dir, env })).code).toBe(2);
   }, 60_000);
 
   it('a failed dump leaves no file behind and exits non-zero; a bad retention setting is exit 2', async () => {
     const before = readdirSync(join(dir, 'backups')).sort();
-    const failed = await exec('sh', ['scripts/backup.sh'], { cwd: dir, env: { ...env, FAKE_EXEC: 'fail' } });
+    const failed = await run('sh', ['scripts/backup.sh'], { cwd: dir, env: { ...env, FAKE_EXEC: 'fail' } });
     expect(failed.code).not.toBe(0);
     expect(readdirSync(join(dir, 'backups')).sort()).toEqual(before);
-    expect((await exec('sh', ['scripts/backup.sh'], { cwd: dir, env: { ...env, BACKUP_RETENTION_DAYS: 'a week' } })).code).toBe(2);
+    expect((await run('sh', ['scripts/backup.sh'], { cwd: dir, env: { ...env, BACKUP_RETENTION_DAYS: 'a week' } })).code).toBe(2);
   });
 });
 
@@ -713,7 +713,7 @@ describe('deploy.sh (compose target)', () => {
 
   it('deploys a tag: IMAGE_TAG in .env, pull, up -d with compose.prod.yaml, every /health checked', async () => {
     const secretsBefore = read(dir, '.env').split('\n').filter((l) => !l.startsWith('IMAGE_TAG='));
-    const r = await exec('sh', ['scripts/deploy.sh', 'sha-good000'], { cwd: dir, env });
+    const r = await run('sh', ['scripts/deploy.sh', 'sha-good000'], { cwd: dir, env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('deploy: sha-good000 is live');
     expect(imageTag()).toBe('sha-good000');
@@ -730,7 +730,7 @@ describe('deploy.sh (compose target)', () => {
 
   it('rolls back to the previous tag when a health check fails, and exits 1', async () => {
     writeFileSync(log, '');
-    const r = await exec('sh', ['scripts/deploy.sh', 'sha-bad0000'], { cwd: dir, env });
+    const r = await run('sh', ['scripts/deploy.sh', 'sha-bad0000'], { cwd: dir, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('deploy: rolling back to sha-good000');
     expect(r.stderr).toContain('deploy: rolled back to sha-good000');
@@ -746,7 +746,7 @@ describe('deploy.sh (compose target)', () => {
   it('refuses what is not an image tag (exit 2, nothing run)', async () => {
     writeFileSync(log, '');
     for (const args of [[], ['a;rm -rf /'], ['--help'], ['one', 'two']]) {
-      expect((await exec('sh', ['scripts/deploy.sh', ...args], { cwd: dir, env })).code).toBe(2);
+      expect((await run('sh', ['scripts/deploy.sh', ...args], { cwd: dir, env })).code).toBe(2);
     }
     expect(readFileSync(log, 'utf8')).toBe('');
   });

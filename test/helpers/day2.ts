@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { run, type RunResult } from './validators.js';
+import { run } from './validators.js';
 
 const require = createRequire(import.meta.url);
 
@@ -59,13 +59,9 @@ export function runBlocks(workflow: string, text: string): RunBlock[] {
   return out;
 }
 
-/** Runs a command (no shell), feeding `input` on stdin; never rejects on a non-zero exit. */
-export const exec = run;
-export type Finished = RunResult;
-
 /** shellcheck findings (gcc format lines) for a script given on stdin; empty when clean. */
 export async function shellcheck(script: string, shell: 'sh' | 'bash'): Promise<string[]> {
-  const r = await exec('shellcheck', ['-s', shell, '-f', 'gcc', '-'], { input: script });
+  const r = await run('shellcheck', ['-s', shell, '-f', 'gcc', '-'], { input: script });
   if (r.code !== 0 && r.stdout.trim() === '') throw new Error(`shellcheck failed: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean);
 }
