@@ -13,8 +13,11 @@ import { isMap, isPair, isScalar, parse as parseYaml, parseDocument, type Docume
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** The official compose-spec JSON schema (draft-07). Only tests read it; the package never does. */
-export const COMPOSE_SCHEMA_PATH = join(ROOT, '..', 'shared', 'schemas', 'compose-spec.json');
+/**
+ * The official compose-spec JSON schema (draft-07, compose-spec/compose-spec, June 2026), kept in
+ * the repository so a clone runs the tests on its own. Only tests read it; the package never does.
+ */
+export const COMPOSE_SCHEMA_PATH = join(ROOT, 'test', 'fixtures', 'compose-spec.json');
 
 // ---------------------------------------------------------------------------------------------
 // Processes
