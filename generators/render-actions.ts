@@ -35,8 +35,10 @@ export function renderActions(
   const shared = { ...model, envExample: envLines(model.env, null) };
   const action = (path: string, template: string, context: object): TreeAction => {
     const groups = envFileGroups(path, model);
-    if (!groups) return { type: 'tree-add', path, template, context, ownership: 'generated' };
-    return { type: 'tree-add', path, template, context: { ...context, envLocal: envLines(groups, secrets()) }, ownership: 'env' };
+    // .gitignore files are the person's too: later runs only append the lines they miss.
+    if (!groups) return { type: 'tree-add', path, template, context, ownership: path.endsWith('.gitignore') ? 'lines' : 'generated' };
+    const env = { groups, secrets: secrets() };
+    return { type: 'tree-add', path, template, context: { ...context, envLocal: envLines(groups, env.secrets) }, ownership: 'env', env };
   };
   const actions: TreeAction[] = [];
   for (const [key, t] of [...templates.templates].sort(([a], [b]) => a.localeCompare(b))) {

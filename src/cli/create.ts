@@ -2,6 +2,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
+import { recoverInterrupted, withLock } from '../engine/lock.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { generateSecrets } from '../engine/secrets.js';
 import { loadTemplates, templateRoots } from '../engine/templates.js';
@@ -81,19 +82,21 @@ export async function create(argv: string[]): Promise<number> {
 
   const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
   if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
+  if (!flags['dry-run']) await recoverInterrupted(dir);
   refuseExisting(dir, Boolean(flags.force));
 
   const ask = async () => {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
     return validateConfig({ ...defaults, ...answers });
   };
-  const templates = loadTemplates(templateRoots(dir, early.templates));
+  // The template folder comes from --templates or a preset the person named: trusted wherever it is.
+  const templates = loadTemplates(templateRoots(dir, early.templates, true));
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
   const dryRun = Boolean(flags['dry-run']);
   // Questions to ask: node-plop drives prompts and actions. All answers given: the same
   // generator runs without loading node-plop (see engine/generate.ts).
   const viaPlop = missing.length > 0 && !flags.yes;
-  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop });
+  const result = await withLock(dir, () => runPipeline(generator, templates, { dir, dryRun, viaPlop }), { dryRun });
 
   const steps: string[] = [];
   if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config)));

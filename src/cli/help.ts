@@ -83,6 +83,8 @@ Flags
   --uses <list>        what it connects to: database,cache,queue,search or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
+  --templates <dir>    the team template folder, when infra-stack.yaml's templates: is
+                       outside the repository (a committed file may only point inside it)
   --dir <path>         the repository (default: the current directory)
   --dry-run            print the plan and write nothing
   --json               print the plan or the result as JSON

@@ -1,6 +1,7 @@
-import { join, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
-import { readText } from '../engine/disk.js';
+import { readRepoText } from '../engine/disk.js';
+import { withLock } from '../engine/lock.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { generateSecrets } from '../engine/secrets.js';
 import { loadTemplates, templateRoots } from '../engine/templates.js';
@@ -20,6 +21,7 @@ const OPTIONS = {
   port: { type: 'string' },
   path: { type: 'string' },
   uses: { type: 'string' },
+  templates: { type: 'string' },
 } as const;
 
 /** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
@@ -46,26 +48,35 @@ export async function infraStack(argv: string[]): Promise<number> {
   }
 
   const dir = resolve(flags.dir ?? '.');
-  const text = readText(join(dir, STACK_FILE));
-  if (text === undefined) {
-    throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
-  }
-  const current = parseStackFile(text);
-  let config = current;
-  let stackFile = (_config: StackConfig) => text;
-  if (isAddService) {
-    config = withService(current, rest[1], flags);
-    const added = config.services[config.services.length - 1];
-    stackFile = () => addServiceToStackFile(text, added, config);
-  }
-
-  const templates = loadTemplates(templateRoots(dir, config.templates));
-  // The same generator renders these answers, and the previous ones: the base of a three-way merge.
-  const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
-    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
   const dryRun = Boolean(flags['dry-run']);
-  const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor });
-  return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
+  // Locked before infra-stack.yaml is read: a second run plans from what the first one wrote.
+  return withLock(
+    dir,
+    async () => {
+      const text = readRepoText(dir, STACK_FILE);
+      if (text === undefined) {
+        throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
+      }
+      const current = parseStackFile(text);
+      let config = current;
+      let stackFile = (_config: StackConfig) => text;
+      if (isAddService) {
+        config = withService(current, rest[1], flags);
+        const added = config.services[config.services.length - 1];
+        stackFile = () => addServiceToStackFile(text, added, config);
+      }
+
+      // A folder named with --templates is trusted wherever it is; infra-stack.yaml's only inside the repository.
+      const teamFolder = flags.templates !== undefined ? relative(dir, resolve(flags.templates)) || '.' : config.templates;
+      const templates = loadTemplates(templateRoots(dir, teamFolder, flags.templates !== undefined));
+      // The same generator renders these answers, and the previous ones: the base of a three-way merge.
+      const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
+        stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
+      const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor });
+      return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
+    },
+    { dryRun },
+  );
 }
 
 /** The stack with one more service, validated like everything else. */

@@ -1,6 +1,6 @@
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
-import { InputError, UsageError } from '../model/errors.js';
+import { InputError, RunError, UsageError } from '../model/errors.js';
 import { countActions, printPlan, terminalPrinter } from './output.js';
 
 /** Questions can be asked only with a terminal on both ends. */
@@ -56,6 +56,9 @@ export async function main(command: (argv: string[]) => Promise<number>): Promis
     } else if (error instanceof InputError || error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
       process.exitCode = 2;
+    } else if (error instanceof RunError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`error: ${(error as Error).stack ?? error}\n`);
       process.exitCode = 1;

@@ -1,6 +1,6 @@
 import { createRenderer } from './render.js';
 import type { TemplateSet } from './templates.js';
-import type { Ownership, Tree } from './tree.js';
+import type { EnvSource, Ownership, Tree } from './tree.js';
 
 /** Plop's `add` action, aimed at the in-memory tree instead of the disk. */
 export interface TreeAddAction {
@@ -10,6 +10,7 @@ export interface TreeAddAction {
   template: string;
   context: object;
   ownership: Ownership;
+  env?: EnvSource;
 }
 
 /** Puts content computed elsewhere (infra-stack.yaml) into the tree. */
@@ -26,9 +27,11 @@ export type ActionType = (answers: unknown, action: TreeAction) => string;
 /** The custom plop action types, bound to one tree. */
 export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<TreeAction['type'], ActionType> {
   const render = createRenderer(templates);
-  const put = (path: string, content: string, source: string, ownership: Ownership, format: boolean) => {
+  const put = (path: string, content: string, source: string, ownership: Ownership, format: boolean, env?: EnvSource) => {
     if (tree.has(path)) throw new Error(`${source} renders ${path}, which ${tree.get(path)!.source} renders too`);
-    tree.set(path, { content, source, ownership, format, ...(path.endsWith('.sh') ? { mode: 0o755 } : {}) });
+    // Secrets files are 0600 from their first write; scripts are executable.
+    const mode = ownership === 'env' ? 0o600 : path.endsWith('.sh') ? 0o755 : undefined;
+    tree.set(path, { content, source, ownership, format, ...(mode ? { mode } : {}), ...(env ? { env } : {}) });
     return path;
   };
   return {
@@ -36,7 +39,7 @@ export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<Tree
       const a = action as TreeAddAction;
       const template = templates.templates.get(a.template);
       if (!template) throw new Error(`No template ${a.template}`);
-      return put(a.path, render(a.template, a.context), `templates/${template.id}`, a.ownership, !template.builtin);
+      return put(a.path, render(a.template, a.context), `templates/${template.id}`, a.ownership, !template.builtin, a.env);
     },
     'tree-write': (_answers, action) => {
       const a = action as TreeWriteAction;

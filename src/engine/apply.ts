@@ -1,115 +1,194 @@
-import * as nodeFs from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { RunError, UsageError } from '../model/errors.js';
+import { assertRelative, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
+import { cleanUp, JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
+import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
 
+export type Operation = (
+  | { kind: 'write'; path: string; content: string | Buffer; mode: number }
+  | { kind: 'delete'; path: string }
+) & {
+  /** Hash of what the plan saw at `path` (null: absent); a different file now aborts the run. */
+  expect?: string | null;
+};
+
 /**
- * The file operations apply uses; tests pass one that fails on purpose. Synchronous: a run
- * writes a few dozen small files one after another, and awaiting each operation on the
- * thread pool made apply mostly waiting.
+ * The writes and deletes a plan asks for, with the manifest write last. `seen` holds what the
+ * plan read from disk: each operation carries its hash, re-checked right before the commit.
  */
-export interface ApplyFs {
-  readFileSync(path: string, encoding: 'utf8'): string;
-  writeFileSync(path: string, content: string, options: { mode: number }): void;
-  renameSync(from: string, to: string): void;
-  unlinkSync(path: string): void;
-  mkdirSync(path: string): unknown;
-  rmdirSync(path: string): void;
-  chmodSync(path: string, mode: number): void;
-  statSync(path: string): { mode: number };
-}
-
-export type Operation = { kind: 'write'; path: string; content: string; mode: number } | { kind: 'delete'; path: string };
-
-/** The writes and deletes a plan asks for, with the manifest write last. */
-export function operations(entries: PlanEntry[], manifest?: PlanEntry['write']): Operation[] {
+export function operations(
+  entries: PlanEntry[],
+  manifest?: PlanEntry['write'],
+  seen?: Map<string, Buffer | undefined>,
+): Operation[] {
   const ops: Operation[] = [];
   for (const e of entries) {
     if (e.write) ops.push({ kind: 'write', ...e.write });
     else if (e.action === 'DELETE') ops.push({ kind: 'delete', path: e.path });
   }
   if (manifest) ops.push({ kind: 'write', ...manifest });
+  if (seen) {
+    for (const op of ops) {
+      if (seen.has(op.path)) op.expect = seen.get(op.path) === undefined ? null : hashContent(seen.get(op.path)!);
+    }
+  }
   return ops;
 }
 
+export interface ApplyOptions {
+  /** For tests that fail (or "kill" the run) at a chosen operation. */
+  fs?: EngineFs;
+  /**
+   * fsync every file and folder. Default: when an existing file is replaced or deleted (a
+   * person's data is at risk); a brand-new repository is written without per-file syncs.
+   */
+  durable?: boolean;
+}
+
 /**
- * Applies operations under `root` as one transaction: each write goes to a temp file and is
- * renamed into place; if any operation fails, every file already touched is restored and
- * every directory created is removed, so the directory is left as it was. Then it rethrows.
+ * Applies operations under `root` as one transaction:
+ * 1. the journal (.infra-stack/journal.json) lists every temp, backup and new folder, synced;
+ * 2. every new file is staged beside its target under an unpredictable name (O_EXCL,
+ *    O_NOFOLLOW, final mode and owner, synced), and every file replaced or deleted gets a
+ *    hard-link backup;
+ * 3. renames and deletes; the folders are synced; the journal says `committed`;
+ * 4. backups and journal are removed.
+ * A failure before the commit undoes everything (and a kill is undone by the next run, see
+ * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
-export function apply(root: string, ops: Operation[], fs: ApplyFs = nodeFs): void {
-  const undo: (() => void)[] = [];
-  try {
-    for (const op of ops) {
-      const target = join(root, op.path);
-      const before = readOrUndefined(fs, target);
-      if (op.kind === 'delete') {
-        fs.unlinkSync(target);
-      } else {
-        for (const dir of missingDirs(fs, dirname(target))) {
-          fs.mkdirSync(dir);
-          undo.push(() => fs.rmdirSync(dir));
-        }
-        atomicWrite(fs, target, op.content, op.mode);
-      }
-      undo.push(() => (before ? atomicWrite(fs, target, before.content, before.mode) : fs.unlinkSync(target)));
-    }
-  } catch (error) {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch {
-        // Keep restoring the rest: one stuck file must not leave the others half-written.
-      }
-    }
-    throw error;
-  }
-}
+export function apply(root: string, ops: Operation[], options: ApplyOptions = {}): void {
+  if (ops.length === 0) return;
+  const fs = options.fs ?? realFs;
+  for (const op of ops) assertRelative(op.path, 'write');
+  assertUnchanged(root, ops);
+  const durable = options.durable ?? ops.some((op) => kindOf(root, op.path) !== 'missing');
+  const owner = repoOwner(root);
 
-function atomicWrite(fs: ApplyFs, target: string, content: string, mode: number): void {
-  const temp = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, content, { mode });
+  const dirs: string[] = [];
+  for (const op of ops) for (const dir of missingParents(root, op.path)) if (!dirs.includes(dir)) dirs.push(dir);
+  const stateDirNew = kindOf(root, STATE_DIR) === 'missing';
+  if (stateDirNew) makeDir(fs, join(root, STATE_DIR), owner);
+  const journal: Journal = {
+    state: 'staging',
+    dirs,
+    files: ops.map((op) => ({
+      path: op.path,
+      temp: op.kind === 'write' ? tempName(op.path) : null,
+      backup: tempName(op.path),
+      hash: op.kind === 'write' ? hashContent(op.content) : null,
+    })),
+  };
   try {
-    fs.renameSync(temp, target);
-    fs.chmodSync(target, mode);
+    writeJournal(root, journal, fs);
   } catch (error) {
+    if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+    throw failure(error, 'the journal', true);
+  }
+
+  let current = STATE_DIR;
+  try {
+    for (const dir of dirs) makeDir(fs, join(root, (current = dir)), owner);
+    ops.forEach((op, i) => {
+      current = op.path;
+      stage(root, op, journal.files[i], fs, owner, durable);
+    });
+    ops.forEach((op, i) => {
+      current = op.path;
+      if (op.kind === 'write') fs.renameSync(join(root, journal.files[i].temp!), join(root, op.path));
+      else fs.unlinkSync(join(root, op.path));
+    });
+    current = 'its folders';
+    if (durable) for (const dir of new Set(ops.map((op) => dirname(join(root, op.path))))) syncDir(fs, dir);
+    writeJournal(root, { ...journal, state: 'committed' }, fs);
+  } catch (error) {
+    let undone = true;
     try {
-      fs.unlinkSync(temp);
+      rollBack(root, journal, fs);
+      removeIfThere(fs, join(root, JOURNAL_PATH));
+      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
     } catch {
-      // already gone
+      undone = false; // the journal stays: the next run undoes what is left
     }
-    throw error;
+    throw failure(error, current, undone);
   }
-}
-
-function readOrUndefined(fs: ApplyFs, path: string): { content: string; mode: number } | undefined {
   try {
-    const { mode } = fs.statSync(path);
-    return { content: fs.readFileSync(path, 'utf8'), mode: mode & 0o777 };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    cleanUp(root, journal, fs);
+    syncDir(fs, join(root, STATE_DIR));
+  } catch {
+    // Committed: what is left (backups) is removed by the next run, which reads the journal.
   }
 }
 
-/** Directories from the first missing ancestor down to `dir`, so rollback can remove exactly those. */
-function missingDirs(fs: ApplyFs, dir: string): string[] {
-  const missing: string[] = [];
-  let current = dir;
-  while (!exists(fs, current)) {
-    missing.unshift(current);
-    const parent = dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  return missing;
+/** One line for the person: which file, why, and what state the repository is in. */
+function failure(error: unknown, what: string, undone: boolean): Error {
+  if (error instanceof UsageError || error instanceof RunError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (!e.code) return e;
+  const state = undone
+    ? 'nothing was changed'
+    : 'the repository is half-written: the next infra-stack run undoes it first';
+  return new RunError(`could not write ${what}: ${e.code} (${e.message.replace(/^\w+: /, '').split(',')[0]}); ${state}.`);
 }
 
-function exists(fs: ApplyFs, path: string): boolean {
+/** The plan saw each file as it was; a file changed since (an editor saved it) aborts the run. */
+function assertUnchanged(root: string, ops: Operation[]): void {
+  for (const op of ops) {
+    if (op.expect === undefined) continue;
+    const bytes = readRepoFile(root, op.path);
+    const now = bytes === undefined ? null : hashContent(bytes);
+    if (now !== op.expect) {
+      throw new RunError(`${op.path} changed while infra-stack was running; nothing was written. Run the command again.`);
+    }
+  }
+}
+
+function stage(root: string, op: Operation, file: Journal['files'][number], fs: EngineFs, owner: Owner | undefined, durable: boolean): void {
+  const target = join(root, op.path);
+  let existing: Stats | undefined;
+  if (kindOf(root, op.path, fs) !== 'missing') existing = fs.lstatSync(target);
+  if (existing && !existing.isFile()) throw new UsageError(`${op.path} is not a regular file: refused.`);
+  if (existing) backUp(fs, root, op.path, file.backup, existing);
+  if (op.kind === 'delete') return;
+
+  // A person's mode and owner are kept; a new file gets the generator's mode (secrets: 0600) exactly.
+  const mode = existing ? existing.mode & 0o7777 : op.mode;
+  const fileOwner = existing && owner ? { uid: existing.uid, gid: existing.gid } : owner;
+  const fd = fs.openSync(join(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o600);
   try {
-    fs.statSync(path);
-    return true;
+    writeAll(fs, fd, Buffer.isBuffer(op.content) ? op.content : Buffer.from(op.content));
+    if (fileOwner) fs.fchownSync(fd, fileOwner.uid, fileOwner.gid);
+    fs.fchmodSync(fd, mode);
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A hard link keeps the old file's bytes, mode and owner for free; a copy where links fail. */
+function backUp(fs: EngineFs, root: string, path: string, backup: string, st: Stats): void {
+  try {
+    fs.linkSync(join(root, path), join(root, backup));
+    return;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
+    if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EMLINK', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
+  const bytes = readRepoFile(root, path)!;
+  const fd = fs.openSync(join(root, backup), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeAll(fs, fd, bytes);
+    fs.fchmodSync(fd, st.mode & 0o7777);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function tryRmdir(fs: EngineFs, dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // not empty, or gone: either way not ours to remove
   }
 }

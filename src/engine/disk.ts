@@ -1,30 +1,248 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '../model/errors.js';
 
+// The one place that touches the repository. Every path is relative to the repository root and
+// is walked component by component with lstat: a symbolic link anywhere on the way is refused,
+// never followed, and the file itself is opened with O_NOFOLLOW. Only regular files are read,
+// and only up to MAX_FILE_BYTES, so a link or entry aimed at /dev/zero or a FIFO cannot make a
+// run hang or eat memory. (Node has no openat(), so a process racing the run inside the
+// repository is out of reach; links committed to or planted in the repository are not.)
+//
 // Synchronous on purpose: a run reads a few dozen small files, and thread-pool round trips
 // would cost more than the reads.
 
-/** Current content of each path under `root` (undefined when absent): the input plan compares against. */
-export function readDisk(root: string, paths: Iterable<string>): Map<string, string | undefined> {
-  return new Map([...new Set(paths)].map((path) => [path, readText(join(root, path))]));
+/** Larger files are not configuration: a run refuses to read them. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** The file operations the engine writes with; tests pass one that fails (or "dies") on purpose. */
+export type EngineFs = Pick<
+  typeof nodeFs,
+  | 'openSync'
+  | 'writeSync'
+  | 'fsyncSync'
+  | 'closeSync'
+  | 'fchmodSync'
+  | 'fchownSync'
+  | 'renameSync'
+  | 'unlinkSync'
+  | 'linkSync'
+  | 'mkdirSync'
+  | 'rmdirSync'
+  | 'lstatSync'
+  | 'readSync'
+  | 'fstatSync'
+>;
+
+export const realFs: EngineFs = nodeFs;
+
+/**
+ * Why `path` is not a path the engine may touch, or null when it is one: relative, POSIX,
+ * without `.`, `..` or empty segments, and without control characters.
+ */
+export function unsafePathReason(path: string): string | null {
+  if (typeof path !== 'string' || path === '') return 'an empty path';
+  if (path.length > 1024) return 'longer than 1024 characters';
+  if (path.startsWith('/')) return 'an absolute path';
+  if (/[\x00-\x1f\x7f\\]/.test(path)) return 'a path with a control character or backslash';
+  if (path.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'a path with an empty, . or .. segment';
+  return null;
 }
 
-export function readText(path: string): string | undefined {
+/** Throws when `path` is not a safe relative path (see unsafePathReason). */
+export function assertRelative(path: string, source: string): void {
+  const reason = unsafePathReason(path);
+  if (reason) throw new UsageError(`${source}: ${JSON.stringify(path)} is ${reason}; only paths inside the repository are allowed.`);
+}
+
+/**
+ * A generated file's path: safe, and never inside .git/ (a hook would run code) or the
+ * generator's own .infra-stack/.
+ */
+export function assertOutputPath(path: string, source: string): void {
+  assertRelative(path, source);
+  const first = path.split('/')[0].toLowerCase();
+  if (path.split('/').some((s) => s.toLowerCase() === '.git') || first === '.infra-stack') {
+    throw new UsageError(`${source}: ${JSON.stringify(path)} is inside .git/ or .infra-stack/, where templates may not write.`);
+  }
+}
+
+function linkRefused(shown: string): UsageError {
+  return new UsageError(
+    `${shown} is a symbolic link: infra-stack never follows links inside the repository. Replace it with a regular file or folder, or list it under skip: in infra-stack.yaml.`,
+  );
+}
+
+/**
+ * Checks every folder on the way from `root` to `rel`: each must be a real folder. Returns
+ * false when one is missing (so the file is too).
+ */
+function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean {
+  const parts = rel.split('/');
+  let current = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    current = join(current, parts[i]);
+    let st: nodeFs.Stats;
+    try {
+      st = fs.lstatSync(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    const shown = parts.slice(0, i + 1).join('/');
+    if (st.isSymbolicLink()) throw linkRefused(shown);
+    if (!st.isDirectory()) throw new UsageError(`${shown} is a file, but infra-stack needs a folder there (for ${rel}). Move it away or list ${rel} under skip: in infra-stack.yaml.`);
+  }
+  return true;
+}
+
+/**
+ * The bytes of `rel` inside the repository, or undefined when it does not exist. A symbolic
+ * link on the way, a folder, a device, a FIFO or a file over MAX_FILE_BYTES is refused.
+ */
+export function readRepoFile(root: string, rel: string): Buffer | undefined {
+  assertRelative(rel, 'path');
+  if (!parentsExist(root, rel)) return undefined;
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = nodeFs.openSync(join(root, rel), READ_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw linkRefused(rel);
+    throw error;
+  }
+  try {
+    return readOpen(fd, rel);
+  } finally {
+    nodeFs.closeSync(fd);
+  }
+}
+
+/** A repository file as text; YAML and JSON must be UTF-8. */
+export function readRepoText(root: string, rel: string): string | undefined {
+  const bytes = readRepoFile(root, rel);
+  if (bytes === undefined) return undefined;
+  const text = utf8(bytes);
+  if (text === undefined) throw new UsageError(`${rel} is not UTF-8 text; save it as UTF-8.`);
+  return text;
+}
+
+/** Bytes as text when they are valid UTF-8, else undefined (never a lossy decode). */
+export function utf8(bytes: Buffer): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A file a person named on the command line (a preset): links are followed, since the person
+ * chose the path, but only a regular file of at most MAX_FILE_BYTES is read.
+ */
+export function readText(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = nodeFs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw error;
   }
+  try {
+    return readOpen(fd, path).toString('utf8');
+  } finally {
+    nodeFs.closeSync(fd);
+  }
+}
+
+/** Reads an open file: a regular file only, at most MAX_FILE_BYTES. */
+export function readOpen(fd: number, shown: string): Buffer {
+  const st = nodeFs.fstatSync(fd);
+  if (st.isDirectory()) throw new UsageError(`${shown} is a folder, but a file is expected there.`);
+  if (!st.isFile()) throw new UsageError(`${shown} is not a regular file (a device, FIFO or socket): refused.`);
+  if (st.size > MAX_FILE_BYTES) throw new UsageError(`${shown} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB: not a file infra-stack reads.`);
+  const buffer = Buffer.alloc(st.size);
+  let read = 0;
+  while (read < st.size) {
+    const n = nodeFs.readSync(fd, buffer, read, st.size - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  return buffer.subarray(0, read);
+}
+
+/** Current bytes of each path under `root` (undefined when absent): the input plan compares against. */
+export function readDisk(root: string, paths: Iterable<string>): Map<string, Buffer | undefined> {
+  return new Map([...new Set(paths)].map((path) => [path, readRepoFile(root, path)]));
+}
+
+/** The files that are UTF-8 text, as text; other bytes are left out (a line merge would corrupt them). */
+export function textView(disk: Map<string, Buffer | undefined>): Map<string, string | undefined> {
+  return new Map([...disk].map(([path, bytes]) => [path, bytes === undefined ? undefined : utf8(bytes)]));
 }
 
 /** Names in a directory, or null when it does not exist. */
 export function listDir(dir: string): string[] | null {
   try {
-    return readdirSync(dir);
+    return nodeFs.readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
 }
+
+/** What is at `rel` without following a link: 'missing', 'file', 'dir' or 'other'. */
+export function kindOf(root: string, rel: string, fs: EngineFs = realFs): 'missing' | 'file' | 'dir' | 'other' {
+  if (!parentsExist(root, rel, fs)) return 'missing';
+  try {
+    const st = fs.lstatSync(join(root, rel));
+    if (st.isSymbolicLink()) throw linkRefused(rel);
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+/** The folders of `rel` (a file path) that do not exist yet, outermost first. */
+export function missingParents(root: string, rel: string, fs: EngineFs = realFs): string[] {
+  const parts = rel.split('/').slice(0, -1);
+  const missing: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    const kind = missing.length > 0 ? 'missing' : kindOf(root, dir, fs);
+    if (kind === 'missing') missing.push(dir);
+    else if (kind !== 'dir') throw new UsageError(`${dir} is a file, but infra-stack needs a folder there (for ${rel}).`);
+  }
+  return missing;
+}
+
+export type Owner = { uid: number; gid: number };
+
+/**
+ * Run as root in someone else's repository, new files and folders belong to the repository's
+ * owner (the owner of its root folder), as if that person had run the command.
+ */
+export function repoOwner(root: string): Owner | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const st = nodeFs.statSync(root);
+  return st.uid === 0 && st.gid === 0 ? undefined : { uid: st.uid, gid: st.gid };
+}
+
+export function makeDir(fs: EngineFs, dir: string, owner: Owner | undefined): void {
+  fs.mkdirSync(dir, 0o755);
+  if (owner) {
+    const fd = fs.openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      fs.fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { InputError } from '../model/errors.js';
 import type { StackConfig } from '../model/types.js';
+import { unsafePathReason } from './disk.js';
 
 export const MANIFEST_PATH = '.infra-stack/manifest.json';
 
@@ -12,7 +14,7 @@ export interface Manifest {
   files: Record<string, string>;
 }
 
-export function hashContent(content: string): string {
+export function hashContent(content: string | Buffer): string {
   return 'sha256-' + createHash('sha256').update(content).digest('base64');
 }
 
@@ -20,15 +22,37 @@ export function emptyManifest(version: string): Manifest {
   return { generator: 'create-infra-stack', version, files: {} };
 }
 
+/**
+ * Reads .infra-stack/manifest.json. It is a file in the repository that anyone can commit, so
+ * it is checked like input: every path must be inside the repository (no `..`, no absolute
+ * path) and every hash a sha256; anything else is refused with one line (exit 2).
+ */
 export function parseManifest(text: string | undefined, version: string): Manifest {
   if (text === undefined) return emptyManifest(version);
+  const refuse = (field: string, value: unknown, allowed: string) => new InputError(`${MANIFEST_PATH} ${field}`, value, allowed);
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Manifest;
-    if (typeof parsed.files !== 'object' || parsed.files === null) throw new Error('no files');
-    return parsed;
-  } catch {
-    throw new Error(`${MANIFEST_PATH} is not a manifest written by create-infra-stack; restore it from git or delete it`);
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw refuse('(the whole file)', (error as Error).message, 'JSON written by create-infra-stack; restore it from git or delete it');
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw refuse('(the whole file)', parsed, 'a JSON object');
+  const m = parsed as Record<string, unknown>;
+  if (typeof m.version !== 'string') throw refuse('version', m.version, 'a version string');
+  if (m.answers !== undefined && (typeof m.answers !== 'object' || m.answers === null || Array.isArray(m.answers))) {
+    throw refuse('answers', m.answers, 'an object of answers');
+  }
+  const files = m.files;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) throw refuse('files', files, 'an object of path -> hash');
+  for (const [path, hash] of Object.entries(files)) {
+    const unsafe = unsafePathReason(path);
+    if (unsafe) throw refuse('files', path, `paths inside the repository (this is ${unsafe})`);
+    if (path === MANIFEST_PATH || path.startsWith('.infra-stack/') || path === '.git' || path.startsWith('.git/')) {
+      throw refuse('files', path, 'generated files (not .infra-stack/ or .git/)');
+    }
+    if (typeof hash !== 'string' || !/^sha256-[A-Za-z0-9+/]{43}=$/.test(hash)) throw refuse(`files[${JSON.stringify(path)}]`, hash, 'a sha256 hash');
+  }
+  return { ...(parsed as Manifest), generator: 'create-infra-stack' };
 }
 
 export function manifestText(manifest: Manifest): string {

@@ -1,13 +1,13 @@
-import { join } from 'node:path';
 import type { Generator } from '../../generators/stack.js';
+import { isSkipped } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
-import { apply, operations, type ApplyFs } from './apply.js';
-import { readDisk, readText } from './disk.js';
+import { apply, operations } from './apply.js';
+import { assertOutputPath, readDisk, readRepoText, textView, type EngineFs } from './disk.js';
 import { generate } from './generate.js';
 import { MANIFEST_PATH, parseManifest } from './manifest.js';
 import { mergeable, mergeEdits } from './merge.js';
-import { manifestWrite, plan, type Plan } from './plan.js';
+import { keepProposals, manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
 import type { TemplateSet } from './templates.js';
 
 export interface PipelineOptions {
@@ -18,7 +18,7 @@ export interface PipelineOptions {
   /** The same generator for other answers: re-rendering the previous answers gives the merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
   /** For tests that inject a failing filesystem. */
-  fs?: ApplyFs;
+  fs?: EngineFs;
 }
 
 export interface PipelineResult {
@@ -38,16 +38,22 @@ async function renderBase(generatorFor: (answers: StackConfig) => Generator, ans
 /** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
-  const previousText = readText(join(options.dir, MANIFEST_PATH));
+  for (const [path, file] of tree) assertOutputPath(path, file.source);
+  const previousText = readRepoText(options.dir, MANIFEST_PATH);
   const previous = parseManifest(previousText, VERSION);
-  const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
+  const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
+  const disk = readDisk(options.dir, [...tree.keys(), ...tracked]);
   let result = plan(tree, disk, previous, VERSION, config);
   if (mergeable(result).length > 0 && previous.answers && options.generatorFor) {
     const base = await renderBase(options.generatorFor, previous.answers, templates);
-    if (base) result = await mergeEdits(result, disk, tree, base);
+    if (base) result = await mergeEdits(result, textView(disk), tree, base);
   }
+  // A proposal beside a conflicting file is never written over once the person changed it.
+  const proposals = readDisk(options.dir, result.entries.filter((e) => e.write?.path.endsWith(NEW_SUFFIX)).map((e) => e.write!.path));
+  result = keepProposals(result, proposals);
   if (!options.dryRun) {
-    apply(options.dir, operations(result.entries, manifestWrite(result, previousText)), options.fs);
+    const seen = new Map([...disk, ...proposals, [MANIFEST_PATH, previousText === undefined ? undefined : Buffer.from(previousText)]]);
+    apply(options.dir, operations(result.entries, manifestWrite(result, previousText), seen), { fs: options.fs });
   }
   return { config, plan: result };
 }

@@ -1,7 +1,9 @@
-import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
-import type { StackConfig } from '../model/types.js';
+import { resolveEnv } from '../model/env.js';
 import { isSkipped } from '../model/stack-model.js';
-import type { Tree } from './tree.js';
+import type { StackConfig } from '../model/types.js';
+import { utf8 } from './disk.js';
+import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
+import type { Tree, TreeFile } from './tree.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'MERGED' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';
 
@@ -11,7 +13,7 @@ export interface PlanEntry {
   /** Why, for the person reading the plan (empty when the action says it all). */
   reason: string;
   /** What gets written: the file itself, or for CONFLICT the `.infra-stack-new` beside it. */
-  write?: { path: string; content: string; mode: number };
+  write?: { path: string; content: string | Buffer; mode: number };
 }
 
 export interface Plan {
@@ -25,13 +27,20 @@ export interface Plan {
 /** Where a CONFLICT's new version is written, next to the person's file. */
 export const NEW_SUFFIX = '.infra-stack-new';
 
+/** What plan reads from disk: the bytes of each file (text in tests), undefined when absent. */
+export type Disk = Map<string, Buffer | string | undefined>;
+
 /**
  * Compares the rendered tree with the disk and the manifest. Pure: `disk` holds the current
  * content of every path in the tree or the manifest (undefined when absent).
+ *
+ * Content is compared as bytes, so a person's file that is not UTF-8 is never decoded and
+ * re-encoded. A file whose lines all end in CRLF (a Windows checkout) is compared with its
+ * line endings normalised, and written back with CRLF.
  */
 export function plan(
   tree: Tree,
-  disk: Map<string, string | undefined>,
+  disk: Disk,
   previous: Manifest,
   version: string,
   answers?: StackConfig,
@@ -41,21 +50,22 @@ export function plan(
 
   for (const path of [...tree.keys()].sort()) {
     const file = tree.get(path)!;
-    const current = disk.get(path);
+    const { current, crlf } = lfView(disk.get(path));
     const mode = file.mode ?? 0o644;
-    const write = (content: string) => ({ path, content, mode });
+    const write = (content: string | Buffer) => ({ path, content: crlf ? toCrlf(content) : content, mode });
     const entry = (action: Action, reason = '', w?: PlanEntry['write']) => entries.push({ path, action, reason, write: w });
+    const same = current !== undefined && current.equals(Buffer.from(file.content));
 
-    if (file.ownership === 'env') {
-      const added = current === undefined ? null : missingEnvLines(current, file.content);
-      if (current === undefined) entry('CREATE', 'fresh random secrets', write(file.content));
+    if (file.ownership === 'env' || file.ownership === 'lines') {
+      const added = current === undefined ? null : appendMissing(current, file);
+      if (current === undefined) entry('CREATE', file.ownership === 'env' ? 'fresh random secrets' : '', write(file.content));
       else if (added) entry('UPDATE', `adds ${added.keys.join(', ')}`, write(added.content));
       else entry('UNCHANGED');
       continue;
     }
     if (file.ownership === 'answers') {
       if (current === undefined) entry('CREATE', '', write(file.content));
-      else if (current === file.content) entry('UNCHANGED');
+      else if (same) entry('UNCHANGED');
       else entry('UPDATE', '', write(file.content));
       continue;
     }
@@ -65,7 +75,7 @@ export function plan(
     if (current === undefined) {
       entry('CREATE', '', write(file.content));
       files[path] = next;
-    } else if (current === file.content) {
+    } else if (same) {
       entry('UNCHANGED');
       files[path] = next;
     } else if (recorded !== undefined && hashContent(current) === recorded) {
@@ -87,18 +97,34 @@ export function plan(
 
   for (const path of Object.keys(previous.files).sort()) {
     if (tree.has(path)) continue;
-    const current = disk.get(path);
-    if (current === undefined) continue;
+    // Skipped files are not even read: they are the person's, whatever they are now.
     if (answers && isSkipped(answers, path)) {
       entries.push({ path, action: 'KEPT', reason: 'skipped in infra-stack.yaml: yours from now on' });
       continue;
     }
+    const { current } = lfView(disk.get(path));
+    if (current === undefined) continue;
     if (hashContent(current) === previous.files[path]) entries.push({ path, action: 'DELETE', reason: 'no longer generated' });
     else entries.push({ path, action: 'KEPT', reason: 'no longer generated, but edited by you: left in place' });
   }
 
   const manifest: Manifest = { ...previous, version, ...(answers ? { answers } : {}), files };
   return { entries, manifest, previousFiles: previous.files };
+}
+
+/**
+ * A CONFLICT whose `<file>.infra-stack-new` already exists with other content keeps it: the
+ * person may have been merging in it. They get the new version by deleting it.
+ */
+export function keepProposals(p: Plan, proposals: Disk): Plan {
+  const entries = p.entries.map((e) => {
+    if (e.action !== 'CONFLICT' || !e.write) return e;
+    const { current } = lfView(proposals.get(e.write.path));
+    if (current === undefined) return e;
+    if (current.equals(Buffer.from(e.write.content))) return { ...e, write: undefined };
+    return { ...e, write: undefined, reason: `${e.reason.split(';')[0]}; ${e.write.path} exists and differs: kept (delete it to get the new version)` };
+  });
+  return { ...p, entries };
 }
 
 /** The manifest write that goes with a plan, unless nothing changes. */
@@ -115,22 +141,58 @@ export function hasConflicts(p: Plan): boolean {
   return p.entries.some((e) => e.action === 'CONFLICT');
 }
 
-/** Keys of `wanted` (a rendered .env) missing from `current`, appended with their comments. */
-function missingEnvLines(current: string, wanted: string): { keys: string[]; content: string } | null {
-  const have = new Set(envKeys(current));
-  const lines = wanted.split('\n');
+/**
+ * Lines of the rendered file missing from the person's (`.env`: keys; `.gitignore`: patterns),
+ * appended with their comments after the person's bytes, which stay as they are. A derived
+ * .env value (DATABASE_URL) is built from the values the file already holds.
+ */
+function appendMissing(current: Buffer, file: TreeFile): { keys: string[]; content: Buffer } | null {
+  const text = utf8(current) ?? current.toString('latin1');
+  const env = file.ownership === 'env';
+  const keyOf = (line: string) => (env ? /^([A-Z0-9_]+)=/.exec(line)?.[1] : line.trim() && !line.startsWith('#') ? line.trim() : undefined);
+  const have = new Set(env ? envKeys(text) : text.split(/\r?\n/).map((l) => l.trim()));
+  const values = env && file.env ? resolveEnv(file.env.groups, file.env.secrets, envValues(text)) : undefined;
+  const lines = file.content.split('\n');
   const keys: string[] = [];
   const added: string[] = [];
   lines.forEach((line, i) => {
-    const key = /^([A-Z0-9_]+)=/.exec(line)?.[1];
+    const key = keyOf(line);
     if (!key || have.has(key)) return;
     keys.push(key);
     const comment = lines[i - 1]?.startsWith('# ') ? [lines[i - 1]] : [];
-    added.push(...comment, line);
+    added.push(...comment, values?.has(key) ? `${key}=${values.get(key)}` : line);
   });
   if (keys.length === 0) return null;
-  const base = current.endsWith('\n') || current === '' ? current : current + '\n';
-  return { keys, content: `${base}\n# Added by infra-stack\n${added.join('\n')}\n` };
+  const separator = current.length === 0 || current.at(-1) === 0x0a ? '' : '\n';
+  const tail = `${separator}\n# Added by infra-stack\n${added.join('\n')}\n`;
+  return { keys, content: Buffer.concat([current, Buffer.from(tail)]) };
+}
+
+/** KEY=value pairs of a .env (quotes removed), for values derived from them. */
+function envValues(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) values[m[1]] = /^(["']).*\1$/.test(m[2]) ? m[2].slice(1, -1) : m[2];
+  }
+  return values;
+}
+
+/**
+ * What a file says, with CRLF read as LF when every line ends in CRLF (a Windows checkout):
+ * the form the generator renders and the manifest hashes.
+ */
+function lfView(content: Buffer | string | undefined): { current: Buffer | undefined; crlf: boolean } {
+  if (content === undefined) return { current: undefined, crlf: false };
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  const text = bytes.toString('latin1');
+  const crlf = text.includes('\r\n') && !/(^|[^\r])\n/.test(text);
+  return { current: crlf ? Buffer.from(text.replaceAll('\r\n', '\n'), 'latin1') : bytes, crlf };
+}
+
+function toCrlf(content: string | Buffer): Buffer {
+  const text = Buffer.isBuffer(content) ? content.toString('latin1') : Buffer.from(content).toString('latin1');
+  return Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1');
 }
 
 export function envKeys(text: string): string[] {

@@ -1,22 +1,48 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { readOpen, unsafePathReason } from './disk.js';
 
 /** The templates shipped with the package. */
 export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
 
+/** More files than any template folder has: a `templates:` aimed at a big tree is refused. */
+const MAX_TEMPLATE_FILES = 5000;
+
 /**
  * Where a repository's templates come from: its team folder (infra-stack.yaml `templates`,
  * relative to the repository) before the built-in ones.
+ *
+ * infra-stack.yaml is a file anyone can commit, so on its own it may point only inside the
+ * repository (a folder or an installed package under node_modules/). A folder outside is used
+ * only when the person names it: `--templates`, or a `--preset` they chose (`explicit`).
  */
-export function templateRoots(repoDir: string, teamFolder: string | undefined): string[] {
+export function templateRoots(repoDir: string, teamFolder: string | undefined, explicit = false): string[] {
   if (teamFolder === undefined) return [BUILTIN_TEMPLATES];
   const team = resolve(repoDir, teamFolder);
-  if (!existsSync(team)) {
+  let real: string;
+  try {
+    real = realpathSync(team);
+  } catch {
     throw new UsageError(`The team template folder ${team} (templates: ${teamFolder} in infra-stack.yaml or --templates) does not exist.`);
   }
-  return [team, BUILTIN_TEMPLATES];
+  if (!statSync(real).isDirectory()) throw new UsageError(`The team template folder ${team} is not a folder.`);
+  if (!explicit) {
+    let repo = repoDir;
+    try {
+      repo = realpathSync(repoDir);
+    } catch {
+      // a repository not created yet: nothing can be inside it
+    }
+    const inside = relative(repo, real);
+    if (inside.startsWith('..') || resolve(repo, inside) !== real) {
+      throw new UsageError(
+        `infra-stack.yaml says templates: ${teamFolder}, a folder outside the repository; infra-stack.yaml alone may only point inside it. If you trust that folder, pass it yourself: --templates ${teamFolder}`,
+      );
+    }
+  }
+  return [real, BUILTIN_TEMPLATES];
 }
 
 export interface Template {
@@ -45,9 +71,7 @@ export function loadTemplates(roots: string[]): TemplateSet {
   const templates = new Map<string, Template>();
   const partials = new Map<string, string>();
   for (const root of [...roots].reverse()) {
-    for (const file of walk(root)) {
-      const id = relative(root, file).split(sep).join('/');
-      const text = readFileSync(file, 'utf8');
+    for (const { id, text } of walk(root)) {
       const [family, ...rest] = id.split('/');
       if (family === 'partials') {
         partials.set(rest.join('/').replace(/\.hbs$/, ''), text);
@@ -67,15 +91,42 @@ export function loadTemplates(roots: string[]): TemplateSet {
   return { templates, partials };
 }
 
-function walk(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
+/**
+ * Every file under a template root. Only regular files and folders: a symbolic link (which
+ * could reach /etc/shadow), a FIFO (which would hang the run) or a device is refused, naming it.
+ */
+function walk(root: string): { id: string; text: string }[] {
+  const files: { id: string; text: string }[] = [];
+  const visit = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (error) {
+      if (dir === root && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const name of names.sort()) {
+      const path = join(dir, name);
+      const id = relative(root, path).split(sep).join('/');
+      const refuse = (what: string) =>
+        new UsageError(`Template folder ${root}: ${JSON.stringify(id)} is ${what}; a template folder may hold only regular files and folders.`);
+      const unsafe = unsafePathReason(id);
+      if (unsafe) throw refuse(unsafe);
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) throw refuse('a symbolic link');
+      if (st.isDirectory()) visit(path);
+      else if (!st.isFile()) throw refuse('not a regular file (a FIFO, socket or device)');
+      else {
+        if (files.length >= MAX_TEMPLATE_FILES) throw new UsageError(`Template folder ${root} holds more than ${MAX_TEMPLATE_FILES} files: is it the right folder?`);
+        const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        try {
+          files.push({ id, text: readOpen(fd, `${root}/${id}`).toString('utf8') });
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  };
+  visit(root);
+  return files;
 }

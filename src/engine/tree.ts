@@ -1,10 +1,19 @@
+import type { EnvGroup } from '../model/env.js';
+
 /**
  * Who owns a file decides how a re-run treats it:
  * - generated: the generator's until the person edits it (tracked in the manifest);
  * - answers:   infra-stack.yaml, edited structurally by commands, never a conflict;
- * - env:       .env, holds secrets: created once, later runs only append missing keys.
+ * - env:       .env, holds secrets: created once (0600), later runs only append missing keys;
+ * - lines:     .gitignore: created once, later runs only append missing lines.
  */
-export type Ownership = 'generated' | 'answers' | 'env';
+export type Ownership = 'generated' | 'answers' | 'env' | 'lines';
+
+/** How a secrets file's values were made, so a key appended later derives from the values there. */
+export interface EnvSource {
+  groups: EnvGroup[];
+  secrets: Record<string, string>;
+}
 
 export interface TreeFile {
   content: string;
@@ -15,6 +24,8 @@ export interface TreeFile {
   mode?: number;
   /** Needs prettier: rendered by a template from outside the package. */
   format?: boolean;
+  /** Secrets files (ownership env). */
+  env?: EnvSource;
 }
 
 /** The generated repository in memory: relative POSIX path -> file. Nothing on disk yet. */

@@ -114,10 +114,16 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
  * Resolves every variable in order: secrets from `secrets` (or `<KEY>` placeholders when
  * absent, for .env.example), plain values as they are, derived values from the ones before.
  */
-export function resolveEnv(groups: EnvGroup[], secrets: Record<string, string> | null): Map<string, string> {
+export function resolveEnv(
+  groups: EnvGroup[],
+  secrets: Record<string, string> | null,
+  /** Values a .env already holds: kept, and what derives from them is built from them. */
+  existing: Record<string, string> = {},
+): Map<string, string> {
   const vars: Record<string, string> = {};
   for (const v of groups.flatMap((g) => g.vars)) {
-    if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
+    if (existing[v.key] !== undefined) vars[v.key] = existing[v.key];
+    else if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
     else vars[v.key] = typeof v.value === 'function' ? v.value(vars) : v.value;
   }
   return new Map(Object.entries(vars));

@@ -25,3 +25,15 @@ function show(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }
+
+/**
+ * The run could not go on for a reason outside the input (another run holds the lock, a file
+ * changed under it, the disk is full): exit code 1, one line, and nothing half-written.
+ */
+export class RunError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
