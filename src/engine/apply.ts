@@ -66,10 +66,10 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   const durable = options.durable ?? ops.some((op) => kindOf(root, op.path) !== 'missing');
   const owner = repoOwner(root);
 
-  const dirs: string[] = [];
-  for (const op of ops) for (const dir of missingParents(root, op.path)) if (!dirs.includes(dir)) dirs.push(dir);
   const stateDirNew = kindOf(root, STATE_DIR) === 'missing';
   if (stateDirNew) makeDir(fs, join(root, STATE_DIR), owner);
+  const dirs: string[] = [];
+  for (const op of ops) for (const dir of missingParents(root, op.path)) if (!dirs.includes(dir)) dirs.push(dir);
   const journal: Journal = {
     state: 'staging',
     dirs,
@@ -83,8 +83,13 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   try {
     writeJournal(root, journal, fs);
   } catch (error) {
-    if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
-    throw failure(error, 'the journal', true);
+    try {
+      removeIfThere(fs, join(root, JOURNAL_PATH));
+      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+    } catch {
+      // the next run removes a journal of nothing staged
+    }
+    throw writeFailure(error, JOURNAL_PATH, true);
   }
 
   let current = STATE_DIR;
@@ -111,7 +116,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     } catch {
       undone = false; // the journal stays: the next run undoes what is left
     }
-    throw failure(error, current, undone);
+    throw writeFailure(error, current, undone);
   }
   try {
     cleanUp(root, journal, fs);
@@ -122,7 +127,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
 }
 
 /** One line for the person: which file, why, and what state the repository is in. */
-function failure(error: unknown, what: string, undone: boolean): Error {
+export function writeFailure(error: unknown, what: string, undone: boolean): Error {
   if (error instanceof UsageError || error instanceof RunError) return error;
   const e = error as NodeJS.ErrnoException;
   if (!e.code) return e;

@@ -1,6 +1,7 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
+import { writeFailure } from './apply.js';
 import { kindOf, makeDir, readRepoText, realFs, repoOwner } from './disk.js';
 import { JOURNAL_PATH, recover, STATE_DIR } from './journal.js';
 
@@ -78,12 +79,15 @@ function tryCreate(path: string, content: string): boolean {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    throw writeFailure(error, path.slice(path.lastIndexOf(STATE_DIR)), true);
   }
   try {
     writeSync(fd, content);
-  } finally {
     closeSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw writeFailure(error, path.slice(path.lastIndexOf(STATE_DIR)), true);
   }
   return true;
 }

@@ -20,3 +20,14 @@ export function tool(command: string): boolean {
   console.warn(`SKIPPING tests that need ${command}: not installed (install it as .ci/run does)`);
   return false;
 }
+
+/**
+ * For tests that need root (mount, chown, runuser): CI runs as root, so there a non-root run
+ * fails instead of skipping; locally it skips with a warning.
+ */
+export function isRoot(): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (process.env.CI) throw new Error('these tests need root in CI (mount, chown, runuser); run .ci/run as root');
+  console.warn('SKIPPING tests that need root (mount, chown, runuser)');
+  return false;
+}
