@@ -40,15 +40,23 @@ describe('team presets and templates', () => {
     expect(existsSync(join(work, 'repo/kong/kong.yml'))).toBe(true);
   });
 
-  it('keeps using the team templates on later runs', () => {
+  it('keeps using the team templates on later runs, once the person names a folder outside the repository', () => {
     expect(create().code).toBe(0);
     const before = readTree(join(work, 'repo'));
-    const update = runCli(INFRA_STACK_BIN, ['update', '--dir', join(work, 'repo')]);
+    // infra-stack.yaml alone (a file anyone can commit) may not point the tool outside the repository.
+    const alone = runCli(INFRA_STACK_BIN, ['update', '--dir', join(work, 'repo')]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toBe(
+      'error: infra-stack.yaml says templates: ../platform/templates, a folder outside the repository; infra-stack.yaml alone may only point inside it. If you trust that folder, pass it yourself: --templates ../platform/templates\n',
+    );
+    expect(readTree(join(work, 'repo'))).toEqual(before);
+    const team = ['--templates', join(work, 'platform/templates'), '--dir', join(work, 'repo')];
+    const update = runCli(INFRA_STACK_BIN, ['update', ...team]);
     expect(update.code).toBe(0);
     expect(update.stdout).toContain('Nothing to change');
     expect(readTree(join(work, 'repo'))).toEqual(before);
 
-    const add = runCli(INFRA_STACK_BIN, ['add', 'service', 'billing', '--dir', join(work, 'repo')]);
+    const add = runCli(INFRA_STACK_BIN, ['add', 'service', 'billing', ...team]);
     expect(add.code).toBe(0);
     expect(read('repo/README.md')).toContain('- services: api billing');
   });
