@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyManifest, hashContent } from '../src/engine/manifest.js';
 import { mergeEdits } from '../src/engine/merge.js';
-import { plan } from '../src/engine/plan.js';
+import { keepProposals, plan } from '../src/engine/plan.js';
 import { createRenderer } from '../src/engine/render.js';
 import type { Tree, TreeFile } from '../src/engine/tree.js';
 
@@ -71,6 +71,55 @@ describe('plan', () => {
     expect(p.entries[0].write!.content.toString()).toBe('A=mine\n\n# Added by infra-stack\n# b\nB=new-b\n');
     const again = plan(env, new Map([['.env', p.entries[0].write!.content]]), emptyManifest('1'), '1');
     expect(again.entries[0].action).toBe('UNCHANGED');
+  });
+});
+
+describe('plan, on bytes', () => {
+  it('reads a CRLF file as LF: the generator file it was, written back CRLF', () => {
+    const tree: Tree = new Map([['a.yaml', gen('a: 2\nb: 1\n')]]);
+    const manifest = { ...emptyManifest('1'), files: { 'a.yaml': hashContent('a: 1\nb: 1\n') } };
+    const p = plan(tree, new Map([['a.yaml', Buffer.from('a: 1\r\nb: 1\r\n')]]), manifest, '1');
+    expect(p.entries[0].action).toBe('UPDATE');
+    expect(p.entries[0].write!.content.toString()).toBe('a: 2\r\nb: 1\r\n');
+    const same = plan(tree, new Map([['a.yaml', Buffer.from('a: 2\r\nb: 1\r\n')]]), manifest, '1');
+    expect(same.entries[0].action).toBe('UNCHANGED');
+  });
+
+  it('appends the .gitignore lines a person lacks, with their comment, after their bytes', () => {
+    const tree: Tree = new Map([['.gitignore', { content: '# Secrets\n.env\n*.key\n\n# Logs\nlogs/\n', source: 't', ownership: 'lines' }]]);
+    const mine = Buffer.from('.env\n# caf\xe9\n', 'latin1');
+    const p = plan(tree, new Map([['.gitignore', mine]]), emptyManifest('1'), '1');
+    expect(p.entries[0]).toMatchObject({ action: 'UPDATE', reason: 'adds *.key, logs/' });
+    const written = p.entries[0].write!.content as Buffer;
+    expect(written.subarray(0, mine.length)).toEqual(mine);
+    expect(written.subarray(mine.length).toString()).toBe('\n# Added by infra-stack\n*.key\n# Logs\nlogs/\n');
+    expect(p.manifest.files['.gitignore']).toBeUndefined();
+  });
+
+  it('a new .env key derived from others is built from the values already in the file', () => {
+    const groups = [
+      {
+        title: 'db',
+        vars: [
+          { key: 'USER', value: 'app', comment: 'user' },
+          { key: 'PASS', value: '', comment: 'password', secret: 'password' as const },
+          { key: 'URL', value: (v: Record<string, string>) => `pg://${v.USER}:${v.PASS}@db`, comment: 'url' },
+        ],
+      },
+    ];
+    const env = { content: '# user\nUSER=app\n# password\nPASS=fresh\n# url\nURL=pg://app:fresh@db\n', source: 't', ownership: 'env' as const, env: { groups, secrets: { PASS: 'fresh' } } };
+    const p = plan(new Map([['.env', env]]), new Map([['.env', 'USER=bob\nPASS="old"\n']]), emptyManifest('1'), '1');
+    expect(p.entries[0].write!.content.toString()).toBe('USER=bob\nPASS="old"\n\n# Added by infra-stack\n# url\nURL=pg://bob:old@db\n');
+  });
+
+  it('keeps a proposal file the person changed', () => {
+    const tree: Tree = new Map([['x.txt', gen('new\n')]]);
+    const p = plan(tree, new Map([['x.txt', 'mine\n']]), emptyManifest('1'), '1');
+    expect(p.entries[0].write!.path).toBe('x.txt.infra-stack-new');
+    const kept = keepProposals(p, new Map([['x.txt.infra-stack-new', 'new\n+ my merge\n']]));
+    expect(kept.entries[0].write).toBeUndefined();
+    expect(kept.entries[0].reason).toMatch(/x\.txt\.infra-stack-new exists and differs: kept/);
+    expect(keepProposals(p, new Map([['x.txt.infra-stack-new', undefined]])).entries[0].write).toBeDefined();
   });
 });
 

@@ -100,5 +100,6 @@ Examples
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
   npx infra-stack update --json
 
-Exit codes: 0 done, 1 conflicts, 2 bad input (nothing written).
+Exit codes: 0 done, 1 conflicts (or nothing could be written: another run holds the
+lock, the disk is full), 2 bad input (nothing written).
 `;

@@ -81,7 +81,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     })),
   };
   try {
-    writeJournal(root, journal, fs);
+    writeJournal(root, journal, fs, durable);
   } catch (error) {
     try {
       removeIfThere(fs, join(root, JOURNAL_PATH));
@@ -106,7 +106,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     });
     current = 'its folders';
     if (durable) for (const dir of new Set(ops.map((op) => dirname(join(root, op.path))))) syncDir(fs, dir);
-    writeJournal(root, { ...journal, state: 'committed' }, fs);
+    writeJournal(root, { ...journal, state: 'committed' }, fs, durable);
   } catch (error) {
     let undone = true;
     try {
@@ -120,7 +120,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   }
   try {
     cleanUp(root, journal, fs);
-    syncDir(fs, join(root, STATE_DIR));
+    if (durable) syncDir(fs, join(root, STATE_DIR));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
   }

@@ -47,14 +47,17 @@ function isTempOf(path: string, temp: unknown): temp is string {
   return temp.startsWith(prefix) && /^[0-9a-f]{16}$/.test(temp.slice(prefix.length, -TEMP_SUFFIX.length)) && temp.endsWith(TEMP_SUFFIX);
 }
 
-/** Writes the journal atomically: a temp file, synced, renamed over the old one, folder synced. */
-export function writeJournal(root: string, journal: Journal, fs: EngineFs): void {
+/**
+ * Writes the journal atomically: a temp file, renamed over the old one; `durable`: the file
+ * and its folder synced too.
+ */
+export function writeJournal(root: string, journal: Journal, fs: EngineFs, durable = true): void {
   const temp = tempName(JOURNAL_PATH);
   const fd = fs.openSync(join(root, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     try {
       writeAll(fs, fd, Buffer.from(JSON.stringify(journal) + '\n'));
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -63,7 +66,7 @@ export function writeJournal(root: string, journal: Journal, fs: EngineFs): void
     removeIfThere(fs, join(root, temp));
     throw error;
   }
-  syncDir(fs, join(root, STATE_DIR));
+  if (durable) syncDir(fs, join(root, STATE_DIR));
 }
 
 export function writeAll(fs: EngineFs, fd: number, bytes: Buffer): void {
