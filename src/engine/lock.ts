@@ -28,10 +28,15 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: { 
     }
     return fn();
   }
-  const createdRoot = mkdirSync(dir, { recursive: true });
-  const state = kindOf(dir, STATE_DIR);
-  if (state === 'missing') makeDir(realFs, join(dir, STATE_DIR), repoOwner(dir));
-  else if (state !== 'dir') throw new UsageError(`${STATE_DIR} is not a folder: infra-stack keeps its manifest there.`);
+  let createdRoot: string | undefined;
+  try {
+    createdRoot = mkdirSync(dir, { recursive: true });
+    const state = kindOf(dir, STATE_DIR);
+    if (state === 'missing') makeDir(realFs, join(dir, STATE_DIR), repoOwner(dir));
+    else if (state !== 'dir') throw new UsageError(`${STATE_DIR} is not a folder: infra-stack keeps its manifest there.`);
+  } catch (error) {
+    throw writeFailure(error, createdRoot === undefined ? dir : STATE_DIR, true);
+  }
   try {
     await acquire(dir);
     try {
