@@ -2,7 +2,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
-import { recoverInterrupted, withLock } from '../engine/lock.js';
+import { recoverInterrupted } from '../engine/lock.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { generateSecrets } from '../engine/secrets.js';
 import { loadTemplates, templateRoots } from '../engine/templates.js';
@@ -96,7 +96,7 @@ export async function create(argv: string[]): Promise<number> {
   // Questions to ask: node-plop drives prompts and actions. All answers given: the same
   // generator runs without loading node-plop (see engine/generate.ts).
   const viaPlop = missing.length > 0 && !flags.yes;
-  const result = await withLock(dir, () => runPipeline(generator, templates, { dir, dryRun, viaPlop }), { dryRun });
+  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop });
 
   const steps: string[] = [];
   if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config)));

@@ -72,7 +72,7 @@ export async function infraStack(argv: string[]): Promise<number> {
       // The same generator renders these answers, and the previous ones: the base of a three-way merge.
       const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
         stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
-      const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor });
+      const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true });
       return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
     },
     { dryRun },

@@ -5,10 +5,12 @@ import { VERSION } from '../version.js';
 import { apply, operations } from './apply.js';
 import { assertOutputPath, readDisk, readRepoText, textView, type EngineFs } from './disk.js';
 import { generate } from './generate.js';
+import { withLock } from './lock.js';
 import { MANIFEST_PATH, parseManifest } from './manifest.js';
 import { mergeable, mergeEdits } from './merge.js';
 import { keepProposals, manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
 import type { TemplateSet } from './templates.js';
+import type { Tree } from './tree.js';
 
 export interface PipelineOptions {
   dir: string;
@@ -19,6 +21,8 @@ export interface PipelineOptions {
   generatorFor?: (answers: StackConfig) => Generator;
   /** For tests that inject a failing filesystem. */
   fs?: EngineFs;
+  /** The caller already holds the repository's lock (it read infra-stack.yaml under it). */
+  locked?: boolean;
 }
 
 export interface PipelineResult {
@@ -39,6 +43,12 @@ async function renderBase(generatorFor: (answers: StackConfig) => Generator, ans
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   for (const [path, file] of tree) assertOutputPath(path, file.source);
+  // Locked after the questions (a person may take minutes to answer), before the disk is read.
+  if (options.locked) return planAndApply(config, tree, templates, options);
+  return withLock(options.dir, () => planAndApply(config, tree, templates, options), { dryRun: options.dryRun });
+}
+
+async function planAndApply(config: StackConfig, tree: Tree, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const previousText = readRepoText(options.dir, MANIFEST_PATH);
   const previous = parseManifest(previousText, VERSION);
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
