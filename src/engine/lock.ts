@@ -63,10 +63,7 @@ async function acquire(dir: string): Promise<void> {
   for (;;) {
     if (tryCreate(join(dir, LOCK_PATH), JSON.stringify(self()))) return;
     const holder = readHolder(dir);
-    if (holder !== undefined && !alive(holder)) {
-      breakStale(dir, holder);
-      continue;
-    }
+    if (holder !== undefined && !alive(holder) && breakStale(dir, holder)) continue;
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid}` : 'another process';
       throw new RunError(
@@ -102,7 +99,7 @@ function tryCreate(path: string, content: string): boolean {
  * file lets one of them check it again and remove it, so neither removes a lock just taken
  * by a live run.
  */
-function breakStale(dir: string, stale: Holder): void {
+function breakStale(dir: string, stale: Holder): boolean {
   const breaker = join(dir, `${LOCK_PATH}.break`);
   if (!tryCreate(breaker, JSON.stringify(self()))) {
     // Another run is breaking it; a breaker older than the wait is itself left by a dead run.
@@ -111,11 +108,12 @@ function breakStale(dir: string, stale: Holder): void {
     } catch {
       // gone meanwhile
     }
-    return;
+    return false;
   }
   try {
     const now = readHolder(dir);
     if (now && now.pid === stale.pid && now.started === stale.started) unlinkSync(join(dir, LOCK_PATH));
+    return true;
   } finally {
     unlinkSync(breaker);
   }
