@@ -65,6 +65,8 @@ describe('manifest entries outside the repository are refused, naming them', () 
     ['/dev/zero', '../../../../../../dev/zero'],
     ['a path with a newline', 'a\nUNCHANGED b'],
     ['a path into .git', '.git/hooks/pre-commit'],
+    ['a path into .git, in capitals (case-insensitive disks)', '.GIT/hooks/pre-commit'],
+    ['the journal', '.infra-stack/journal.json'],
   ] as const) {
     it(name, () => {
       const { dir } = repo();
@@ -116,6 +118,21 @@ describe('symbolic links in the repository are never followed', () => {
     const r = spawnSync(process.execPath, [INFRA_STACK_BIN, 'update', '--dry-run', '--dir', dir], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/README\.md is a symbolic link/);
+  });
+
+  it('a FIFO where a generated file belongs: refused, no hang', () => {
+    const { dir } = repo();
+    rmSync(join(dir, 'Makefile'));
+    spawnSync('mkfifo', [join(dir, 'Makefile')]);
+    refused(dir, /Makefile is not a regular file/);
+  });
+
+  it('a committed infra-stack.yaml that is a link to a file elsewhere is not read', () => {
+    const { dir } = repo();
+    cpSync(join(dir, 'infra-stack.yaml'), join(victimDir, 'stack.yaml'));
+    rmSync(join(dir, 'infra-stack.yaml'));
+    symlinkSync(join(victimDir, 'stack.yaml'), join(dir, 'infra-stack.yaml'));
+    refused(dir, /infra-stack\.yaml is a symbolic link/, ['add', 'service', 'billing']);
   });
 
   it('a symlinked folder (nginx -> elsewhere): nothing lands outside', () => {
@@ -212,6 +229,16 @@ describe('template folders', () => {
 });
 
 describe('the journal is input too', () => {
+  it('a journal naming a file in .git/ is refused', () => {
+    const { dir } = repo();
+    const path = '.git/hooks/pre-commit';
+    const journal = { state: 'staging', dirs: [], files: [{ path, temp: null, backup: '.git/hooks/.pre-commit.0123456789abcdef.infra-stack-tmp', hash: null }] };
+    writeFileSync(join(dir, '.infra-stack/journal.json'), JSON.stringify(journal));
+    const r = infraStack(dir, 'update');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: \.infra-stack\/journal\.json is damaged \(entry /);
+  });
+
   it('a hostile journal naming a file outside is refused before anything is touched', () => {
     const { dir } = repo();
     const journal = { state: 'staging', dirs: [], files: [{ path: '../victim/a.txt', temp: null, backup: '../victim/.a.txt.0123456789abcdef.infra-stack-tmp', hash: null }] };

@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../model/errors.js';
+import { RunError, UsageError } from '../model/errors.js';
 
 // The one place that touches the repository. Every path is relative to the repository root and
 // is walked component by component with lstat: a symbolic link anywhere on the way is refused,
@@ -59,15 +59,21 @@ export function assertRelative(path: string, source: string): void {
 }
 
 /**
- * A generated file's path: safe, and never inside .git/ (a hook would run code) or the
- * generator's own .infra-stack/.
+ * Why `path` is not a file the generator may own, or null: it must be a safe relative path,
+ * and never inside .git/ (a hook would run code) or the generator's own .infra-stack/.
  */
+export function unsafeOutputReason(path: string): string | null {
+  const unsafe = unsafePathReason(path);
+  if (unsafe) return unsafe;
+  const segments = path.toLowerCase().split('/');
+  if (segments.includes('.git') || segments[0] === '.infra-stack') return 'inside .git/ or .infra-stack/, where templates may not write';
+  return null;
+}
+
+/** Throws when a generated file's path is not one the generator may own (see unsafeOutputReason). */
 export function assertOutputPath(path: string, source: string): void {
-  assertRelative(path, source);
-  const first = path.split('/')[0].toLowerCase();
-  if (path.split('/').some((s) => s.toLowerCase() === '.git') || first === '.infra-stack') {
-    throw new UsageError(`${source}: ${JSON.stringify(path)} is inside .git/ or .infra-stack/, where templates may not write.`);
-  }
+  const unsafe = unsafeOutputReason(path);
+  if (unsafe) throw new UsageError(`${source}: ${JSON.stringify(path)} is ${unsafe}.`);
 }
 
 function linkRefused(shown: string): UsageError {
@@ -113,6 +119,8 @@ export function readRepoFile(root: string, rel: string): Buffer | undefined {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw linkRefused(rel);
+    if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw new UsageError(`${rel} is not a regular file (a socket or device): refused.`);
+    if (code === 'EACCES' || code === 'EPERM') throw new RunError(`cannot read ${rel}: permission denied; nothing was written.`);
     throw error;
   }
   try {

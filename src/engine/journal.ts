@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../model/errors.js';
-import { assertRelative, kindOf, listDir, readRepoFile, readRepoText, realFs, unsafePathReason, type EngineFs } from './disk.js';
-import { hashContent } from './manifest.js';
+import { kindOf, listDir, readRepoFile, readRepoText, realFs, unsafeOutputReason, type EngineFs } from './disk.js';
+import { hashContent, MANIFEST_PATH } from './manifest.js';
 
 /** The folder of the generator's own state: manifest, journal, lock. */
 export const STATE_DIR = '.infra-stack';
@@ -174,10 +174,10 @@ function parseJournal(text: string): Journal {
   const j = raw as Journal;
   if (typeof j !== 'object' || j === null || (j.state !== 'staging' && j.state !== 'committed')) throw bad('no state');
   if (!Array.isArray(j.dirs) || !Array.isArray(j.files)) throw bad('no dirs or files');
-  for (const dir of j.dirs) if (unsafePathReason(dir)) throw bad(`folder ${JSON.stringify(dir)}`);
+  for (const dir of j.dirs) if (unsafeOutputReason(dir)) throw bad(`folder ${JSON.stringify(dir)}`);
   for (const f of j.files) {
-    if (typeof f !== 'object' || f === null || unsafePathReason(f.path)) throw bad(`entry ${JSON.stringify(f)}`);
-    assertRelative(f.path, JOURNAL_PATH);
+    const allowed = typeof f === 'object' && f !== null && (f.path === MANIFEST_PATH || unsafeOutputReason(f.path) === null);
+    if (!allowed) throw bad(`entry ${JSON.stringify(f)}`);
     if (!isTempOf(f.path, f.backup) || (f.temp !== null && !isTempOf(f.path, f.temp))) throw bad(`temp names for ${f.path}`);
     if (f.hash !== null && (typeof f.hash !== 'string' || !/^sha256-[A-Za-z0-9+/]{43}=$/.test(f.hash))) throw bad(`hash for ${f.path}`);
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../model/errors.js';
 import type { StackConfig } from '../model/types.js';
-import { unsafePathReason } from './disk.js';
+import { unsafeOutputReason } from './disk.js';
 
 export const MANIFEST_PATH = '.infra-stack/manifest.json';
 
@@ -45,11 +45,8 @@ export function parseManifest(text: string | undefined, version: string): Manife
   const files = m.files;
   if (typeof files !== 'object' || files === null || Array.isArray(files)) throw refuse('files', files, 'an object of path -> hash');
   for (const [path, hash] of Object.entries(files)) {
-    const unsafe = unsafePathReason(path);
-    if (unsafe) throw refuse('files', path, `paths inside the repository (this is ${unsafe})`);
-    if (path === MANIFEST_PATH || path.startsWith('.infra-stack/') || path === '.git' || path.startsWith('.git/')) {
-      throw refuse('files', path, 'generated files (not .infra-stack/ or .git/)');
-    }
+    const unsafe = unsafeOutputReason(path);
+    if (unsafe) throw refuse('files', path, `paths of generated files inside the repository (this is ${unsafe})`);
     if (typeof hash !== 'string' || !/^sha256-[A-Za-z0-9+/]{43}=$/.test(hash)) throw refuse(`files[${JSON.stringify(path)}]`, hash, 'a sha256 hash');
   }
   return { ...(parsed as Manifest), generator: 'create-infra-stack' };

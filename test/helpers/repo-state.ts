@@ -18,7 +18,8 @@ export function snapshot(dir: string): Record<string, string> {
       else if (st.isDirectory()) {
         out[rel + '/'] = meta;
         walk(path, rel + '/');
-      } else out[rel] = `${meta} ${readFileSync(path).toString('base64')}`;
+      } else if (!st.isFile()) out[rel] = `${meta} special`;
+      else out[rel] = `${meta} ${readFileSync(path).toString('base64')}`;
     }
   };
   walk(dir, '');
