@@ -82,6 +82,7 @@ describe('line endings and modes', () => {
     const yaml = readFileSync(join(dir, 'infra-stack.yaml'), 'utf8');
     expect(allCrlf(yaml)).toBe(true);
     expect(yaml).toContain('name: billing\r\n');
+    expect(infraStack(dir, 'update').stdout).toContain('Nothing to change');
   });
 
   it('a generated file checked out with CRLF is still the generator file: updated, and kept CRLF', () => {

@@ -243,6 +243,24 @@ describe.skipIf(!tool('strace'))('a real kill -9 of the CLI in the middle of its
   });
 });
 
+describe.skipIf(!tool('strace'))('a create killed halfway', () => {
+  it('is undone by the next create in that folder, which then writes the whole stack', () => {
+    const dir = join(work, 'killed-create');
+    const killed = spawnSync(
+      'strace',
+      ['-f', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=KILL:when=10', process.execPath, CREATE_BIN, dir, '--yes', '--no-git', '--no-install'],
+      { encoding: 'utf8' },
+    );
+    expect(killed.signal ?? killed.status).not.toBe(0);
+    expect(leftovers(dir).length).toBeGreaterThan(0);
+    const again = runCli(CREATE_BIN, [dir, '--yes', '--no-git', '--no-install']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^infra-stack: the previous run was interrupted before it finished; undone \(\d+ files put back as they were\)/);
+    expect(leftovers(dir)).toEqual([]);
+    expect(manifestMismatches(dir)).toEqual([]);
+  });
+});
+
 /** Runs a bin asynchronously (two at once). */
 function runAsync(bin: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {

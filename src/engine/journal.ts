@@ -148,7 +148,7 @@ export function recover(root: string, fs: EngineFs = realFs): string | null {
     } else {
       const restored = rollBack(root, journal, fs);
       removeIfThere(fs, join(root, JOURNAL_PATH));
-      message = `infra-stack: the previous run was interrupted before it finished; undone (${restored} files restored), so this run starts from the state before it.`;
+      message = `infra-stack: the previous run was interrupted before it finished; undone (${restored} files put back as they were), so this run starts from the state before it.`;
     }
     syncDir(fs, join(root, STATE_DIR));
   }

@@ -54,7 +54,8 @@ export function plan(
     const mode = file.mode ?? 0o644;
     const write = (content: string | Buffer) => ({ path, content: crlf ? toCrlf(content) : content, mode });
     const entry = (action: Action, reason = '', w?: PlanEntry['write']) => entries.push({ path, action, reason, write: w });
-    const same = current !== undefined && current.equals(Buffer.from(file.content));
+    // infra-stack.yaml comes back as the person's text, CRLF included: compared as LF too.
+    const same = current !== undefined && current.equals(Buffer.from(crlf ? file.content.replaceAll('\r\n', '\n') : file.content));
 
     if (file.ownership === 'env' || file.ownership === 'lines') {
       const added = current === undefined ? null : appendMissing(current, file);
