@@ -2,6 +2,7 @@ import type { TreeAction } from '../src/engine/actions.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import { resolveEnv, type EnvGroup } from '../src/model/env.js';
 import { isSkipped, type StackModel } from '../src/model/stack-model.js';
+import { assertSkipsMatch } from '../src/model/validate.js';
 
 /**
  * Files that hold secrets, and the variables each holds: only they see secret values, and
@@ -51,6 +52,7 @@ export function renderActions(
     }
   }
   // Files the answers skip are left to the person: no action renders them.
+  assertSkipsMatch(model.config.skip ?? [], actions.map((a) => a.path));
   return actions.filter((action) => !isSkipped(model.config, action.path));
 }
 

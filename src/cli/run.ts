@@ -1,6 +1,6 @@
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
-import { InputError, UsageError } from '../model/errors.js';
+import { debugging, describeFailure } from './failure.js';
 import { countActions, printPlan, terminalPrinter } from './output.js';
 
 /** Questions can be asked only with a terminal on both ends. */
@@ -45,20 +45,17 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   return exitCode;
 }
 
-/** Runs a command, turning errors into messages and exit codes: 2 bad input, 130 interrupted. */
+/**
+ * Runs a command, turning errors into one line and an exit code (2 bad input, 1 environment,
+ * 130 interrupted). The stack trace only with INFRA_STACK_DEBUG=1: it is for bug reports.
+ */
 export async function main(command: (argv: string[]) => Promise<number>): Promise<void> {
   try {
     process.exitCode = await command(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof Error && error.name === 'ExitPromptError') {
-      process.stderr.write('\nInterrupted: nothing was written.\n');
-      process.exitCode = 130;
-    } else if (error instanceof InputError || error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`error: ${(error as Error).stack ?? error}\n`);
-      process.exitCode = 1;
-    }
+    const failure = describeFailure(error);
+    process.stderr.write(`${failure.message}\n`);
+    if (debugging()) process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+    process.exitCode = failure.exitCode;
   }
 }

@@ -32,6 +32,14 @@ export const RESERVED_NAMES = [
   'kong',
   'gateway',
   'certbot',
+  // k8s resources of the stack that a service's resource of the same name would replace: network
+  // policies, the HTTP->HTTPS HTTPRoute, and stack-config (a service's ConfigMap is <name>-config).
+  // Names starting with uses- are refused too (the uses-<data service> policies).
+  'default-deny',
+  'allow-dns',
+  'acme-http01-solver',
+  'https-redirect',
+  'stack',
 ] as const;
 
 /** First port handed out to a service given without one. */
