@@ -15,12 +15,14 @@ export interface RunReport {
   json: boolean;
   /** What happened after the files were written (git, npm install). */
   steps: string[];
+  /** A step refused to finish for safety (a secret not git-ignored): exit 1. */
+  failed?: boolean;
 }
 
 /** Prints the plan (or JSON) and returns the exit code: 1 when a conflict was left for the person. */
 export function finishRun(result: PipelineResult, report: RunReport): number {
   const conflicts = hasConflicts(result.plan);
-  const exitCode = conflicts && !report.dryRun ? 1 : 0;
+  const exitCode = (conflicts && !report.dryRun) || report.failed ? 1 : 0;
   if (report.json) {
     const json = {
       command: report.command,

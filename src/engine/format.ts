@@ -65,8 +65,8 @@ function assertParses(path: string, file: TreeFile): void {
 }
 
 /** Only files from a team's templates are formatted: their failures are the team's input (exit 2). */
-function failure(file: TreeFile, what: string, error: Error & { linePos?: { line: number }[] }): Error {
+function failure(file: TreeFile, what: string, error: Error): Error {
   const problem = `${what}: ${error.message.split('\n')[0]}`;
   if (!file.format) return new Error(`${file.source} ${problem}`);
-  return new TemplateError(file.source.replace(/^templates\//, ''), null, `${problem}${error.linePos ? ` (line ${error.linePos[0].line} of the output)` : ''}`);
+  return new TemplateError(file.source.replace(/^templates\//, ''), null, problem);
 }
