@@ -206,8 +206,8 @@ function uses(value: unknown, roles: DataRole[], field: string): DataRole[] {
   if (value === undefined) return roles;
   const allowed = `a list of what the stack has: ${roles.join(', ') || '(nothing)'}`;
   if (!Array.isArray(value)) throw new InputError(field, value, allowed);
-  const picked = value.map((role, i) => {
-    if (!roles.includes(role as DataRole)) throw new InputError(`${field}[${i}]`, role, allowed);
+  const picked = value.map((role) => {
+    if (!roles.includes(role as DataRole)) throw new InputError(field, role, allowed);
     return role as DataRole;
   });
   // The stack's order, without repeats: files do not change when the list is reordered.
@@ -244,7 +244,7 @@ function routePath(
     throw new InputError(
       field,
       path,
-      'a path such as /api: "/" and segments of letters, digits and . _ ~ -, none empty or starting with "." (no //, /./, /../)',
+      'a path starting with "/" such as /api: segments of letters, digits and . _ ~ -, none empty or starting with "." (no //, /./, /../)',
     );
   }
   if (GATEWAY_PATHS.includes(path)) throw new InputError(field, path, `a path the gateway does not answer itself (${GATEWAY_PATHS.join(', ')})`);
