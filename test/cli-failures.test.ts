@@ -222,6 +222,10 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     }
   });
 
+  it('--help of both commands tells of INFRA_STACK_DEBUG', () => {
+    for (const bin of [CREATE_BIN, INFRA_STACK_BIN]) expect(run(bin, ['--help']).stdout).toContain('INFRA_STACK_DEBUG=1');
+  });
+
   it(`INFRA_STACK_DEBUG=1 adds the stack trace, for bug reports; the exit code stays`, () => {
     mkdirSync(join(work, 'app/compose.yaml'), { recursive: true });
     const r = create(['--force'], { env: { INFRA_STACK_DEBUG: '1' } });

@@ -20,7 +20,8 @@ Answers
   --database <name>      postgres | none                      default: postgres
   --cache <name>         redis | none                         default: redis
   --node <major>         20 | 22 | 24 | 26 (Node.js image)    default: 24
-  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1)
+  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1;
+                         1.13.0 or later)
                          default: the pinned image's
   --registry <host/path> registry of the service images (k8s)  default: ghcr.io/<name>
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
@@ -40,7 +41,8 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
-  --no-git               skip git init and the first commit
+  --no-git               skip git init and the first commit (made only if git ignores
+                         every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
                          overwritten: their new version goes beside them as *.infra-stack-new)
@@ -57,8 +59,10 @@ Examples
   npx create-infra-stack my-app --yes --dry-run --json
   npx create-infra-stack billing-svc --preset ../platform/infra-preset.yaml --yes
 
-Exit codes: 0 done, 1 conflicts (everything else applied), 2 bad input (nothing written),
-130 interrupted (nothing written).
+Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
+first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
+2 bad input (nothing written), 130 interrupted (nothing written). A failure is one line;
+INFRA_STACK_DEBUG=1 adds its stack trace, for a bug report.
 `;
 
 export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infrastructure up to date.
@@ -98,5 +102,6 @@ Examples
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
   npx infra-stack update --json
 
-Exit codes: 0 done, 1 conflicts, 2 bad input (nothing written).
+Exit codes: 0 done, 1 conflicts or a problem of the machine (permissions, a full disk),
+2 bad input (nothing written). A failure is one line; INFRA_STACK_DEBUG=1 adds its stack trace.
 `;
