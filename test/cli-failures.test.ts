@@ -1,7 +1,7 @@
 // Every failure through the real bins: one line, the right exit code (2 bad input, 1 environment),
 // no stack trace unless INFRA_STACK_DEBUG=1, and the directory afterwards byte for byte as before.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -100,6 +100,13 @@ describe('bad input to create: exit 2, one line naming field, value and what is 
     const r = create(args);
     expect(performance.now() - started).toBeLessThan(5_000);
     expectOneLine(r, 2, /^error: Invalid preset .*preset\.yaml: "aliases that expand too far"\. Allowed: YAML whose aliases/);
+    expect(dirState(work)).toEqual(before);
+  });
+
+  it('--preset names a folder', () => {
+    mkdirSync(join(work, 'presets'));
+    const before = dirState(work);
+    expectOneLine(create(['--preset', join(work, 'presets')]), 2, `--preset ${join(work, 'presets')} is a folder: give the preset's YAML file.`);
     expect(dirState(work)).toEqual(before);
   });
 

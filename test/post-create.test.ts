@@ -120,6 +120,14 @@ describe('create --force runs only what it wrote', () => {
     expect(readFileSync(join(app, 'services/api/package.json'), 'utf8')).toBe(manifest);
   });
 
+  it('a skipped scripts/dev-certs.sh is neither written nor run', () => {
+    const r = create(['--no-install', '--no-git', ...preset('skip: [scripts/dev-certs.sh]\n')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('certs: scripts/dev-certs.sh is skipped, so no certificate was made');
+    expect(existsSync(join(app, 'scripts/dev-certs.sh'))).toBe(false);
+    expect(existsSync(join(app, 'certs'))).toBe(false);
+  });
+
   it('the same script, already there byte for byte, is the generated one and runs', () => {
     expect(create(['--no-install', '--no-git']).code).toBe(0);
     const script = readFileSync(join(app, 'scripts/dev-certs.sh'), 'utf8');

@@ -126,8 +126,9 @@ function printSummary(dirArg: string, config: StackConfig): void {
  * relative to the new repository, where infra-stack.yaml records it.
  */
 function readPreset(file: string, dir: string): RawConfig {
+  if (pathKind(resolve(file)) === 'folder') throw new UsageError(`--preset ${printable(file)} is a folder: give the preset's YAML file.`);
   const text = readText(resolve(file));
-  if (text === undefined) throw new UsageError(`No preset file ${resolve(file)}.`);
+  if (text === undefined) throw new UsageError(`No preset file ${printable(resolve(file))}.`);
   const preset = parsePreset(text, file);
   try {
     validateConfig({ ...defaultAnswers(nameFromDir(dir)), ...preset });
