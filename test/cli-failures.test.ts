@@ -157,6 +157,18 @@ describe('bad input to infra-stack: exit 2, the repository byte for byte unchang
     expect(dirState(repo)).toEqual(before);
   });
 
+  it('a skip entry for files generated before (k8s/ after switching to compose) is accepted and keeps them', () => {
+    edit((t) => t.replace('target: compose', 'target: k8s'));
+    expect(run(INFRA_STACK_BIN, ['update', '--dir', repo]).code).toBe(0);
+    const k8s = readFileSync(join(repo, 'k8s/base/kustomization.yaml'), 'utf8');
+    edit((t) => `${t.replace('target: k8s', 'target: compose')}skip: [k8s/]\n`);
+    const r = run(INFRA_STACK_BIN, ['update', '--dir', repo]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/KEPT\s+k8s\/base\/kustomization\.yaml\s+\(skipped in infra-stack\.yaml/);
+    expect(readFileSync(join(repo, 'k8s/base/kustomization.yaml'), 'utf8')).toBe(k8s);
+  });
+
   it('the alias bomb itself, as the whole infra-stack.yaml', () => {
     writeFileSync(join(repo, 'infra-stack.yaml'), ALIAS_BOMB);
     const before = dirState(repo);

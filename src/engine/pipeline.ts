@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import { generatedPaths } from '../../generators/render-actions.js';
 import type { Generator } from '../../generators/stack.js';
+import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations, type ApplyFs } from './apply.js';
@@ -40,6 +42,8 @@ export async function runPipeline(generator: Generator, templates: TemplateSet, 
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   const previousText = readText(join(options.dir, MANIFEST_PATH));
   const previous = parseManifest(previousText, VERSION);
+  // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
+  assertSkipsMatch(config.skip ?? [], [...generatedPaths(config, templates), ...Object.keys(previous.files)]);
   const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
   let result = plan(tree, disk, previous, VERSION, config);
   if (mergeable(result).length > 0 && previous.answers && options.generatorFor) {
