@@ -128,6 +128,7 @@ describe('errors inside team templates: exit 2 naming the template file and line
     ['base/NOTES.md.hbs', '# {{name}}\n\n{{#if sample}}\nunclosed\n', 'team template base/NOTES.md.hbs line 5: parse error: Expecting'],
     ['base/NOTES.md.hbs', '# {{name}}\n\n{{owner}}\n', 'team template base/NOTES.md.hbs line 3: "owner" not defined'],
     ['base/extra.yaml.hbs', 'name: {{name}}\nlist: [\n', 'team template base/extra.yaml.hbs: rendered extra.yaml, which does not parse'],
+    ['partials/notice.hbs', '{{#each services}}\n{{name}\n', 'team template partials/notice.hbs line 2: parse error: Expecting'],
     ['base/compose.yaml', 'services: {}\n', 'team template base/compose.yaml: renders compose.yaml, which docker/compose.yaml.hbs renders too: put it at that template\'s path to replace it'],
   ])('%s', (file, text, message) => {
     const args = team(file, text);

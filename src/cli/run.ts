@@ -1,7 +1,7 @@
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
 import { debugging, describeFailure } from './failure.js';
-import { countActions, printPlan, terminalPrinter } from './output.js';
+import { countActions, printable, printPlan, terminalPrinter } from './output.js';
 
 /** Questions can be asked only with a terminal on both ends. */
 export function interactive(): boolean {
@@ -40,7 +40,7 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   }
   const p = terminalPrinter();
   printPlan(p, result.plan, report.dryRun);
-  for (const step of report.steps) p.out(step);
+  for (const step of report.steps) p.out(printable(step));
   if (conflicts) {
     p.out('Some files you edited have a new version beside them (*.infra-stack-new): merge what you want, then delete those.');
   }

@@ -37,7 +37,14 @@ export function createRenderer(set: TemplateSet): (templateKey: string, data: ob
     const spec = ready && ready.hash === templateHash(text) ? ready.spec : compileSpec(text);
     return hb.template(spec);
   };
-  for (const [name, text] of set.partials) hb.registerPartial(name, toFunction(`partials/${name}`, text));
+  for (const [name, text] of set.partials) {
+    try {
+      hb.registerPartial(name, toFunction(`partials/${name}`, text));
+    } catch (error) {
+      // Built-in partials come precompiled: one that does not compile is a team's.
+      throw templateError(`partials/${name}.hbs`, error as Error);
+    }
+  }
   const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
   return (key, data) => {
