@@ -5,6 +5,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { describeFailure } from '../src/cli/failure.js';
+import { InputError } from '../src/model/errors.js';
 import { dirState } from './helpers/dir-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
 
@@ -200,6 +202,14 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     expect(dirState(work)).toEqual(before);
   });
 
+  it('a path longer than the file system takes', () => {
+    const deep = join(work, ...Array(17).fill('d'.repeat(250)), 'app');
+    const before = dirState(work);
+    const r = run(CREATE_BIN, [deep, '--yes', '--no-git', '--no-install']);
+    expectOneLine(r, 1, `error: ${deep}: a file name is too long for this file system: use a shorter domain, name or directory (ENAMETOOLONG)`);
+    expect(dirState(work)).toEqual(before);
+  });
+
   it.skipIf(needsRoot)('a read-only folder', () => {
     mkdirSync(join(work, 'parent'), { mode: 0o555 });
     const before = dirState(work);
@@ -270,5 +280,29 @@ describe('printed names never carry control characters', () => {
       expect(r.stdout).toContain('CREATE    x\\n  UNCHANGED  .env');
       expect(r.stdout).toContain('CREATE    \\u001b[32mok');
     }
+  });
+});
+
+describe('describeFailure: each kind of error as one line and its exit code', () => {
+  const errno = (code: string, path?: string) => Object.assign(new Error(`${code}: something, open '${path}'\n    at x`), { code, ...(path ? { path } : {}) });
+  it.each([
+    ['EACCES', 'permission denied'],
+    ['EPERM', 'operation not permitted'],
+    ['EROFS', 'read-only'],
+    ['ENOSPC', 'no space left'],
+    ['ENAMETOOLONG', 'too long'],
+    ['ENOTDIR', 'is a file, not a folder'],
+    ['EISDIR', 'a folder where a file belongs'],
+    ['EEXIST', 'already there'],
+    ['ELOOP', 'symbolic links'],
+  ])('%s names the path, the problem and what to do: exit 1', (code, problem) => {
+    const failure = describeFailure(errno(code, '/repo/a\nb'));
+    expect(failure.exitCode).toBe(1);
+    expect(failure.message).toMatch(new RegExp(`^error: /repo/a\\\\nb: [^\\n]*${problem}[^\\n]*: [^\\n]+ \\(${code}\\)$`));
+  });
+  it('bad input is exit 2, an interrupted prompt 130, anything else exit 1 pointing at INFRA_STACK_DEBUG', () => {
+    expect(describeFailure(new InputError('gateway', 'x', 'nginx, kong'))).toEqual({ exitCode: 2, message: 'error: Invalid gateway: "x". Allowed: nginx, kong.' });
+    expect(describeFailure(Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' })).exitCode).toBe(130);
+    expect(describeFailure(new TypeError('x is not a function\n    at y'))).toEqual({ exitCode: 1, message: 'error: x is not a function (set INFRA_STACK_DEBUG=1 for the stack trace)' });
   });
 });
