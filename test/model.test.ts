@@ -253,6 +253,7 @@ describe('values that would break a generated stack', () => {
     ['the auth endpoints of a root api', { services: [{ name: 'api', path: '/' }, { name: 'auth' }] }, 'services.auth.path', 'auth endpoints of api api'],
     ['a name a k8s network policy of the stack has', { services: [{ name: 'default-deny' }] }, 'services.default-deny.name', 'not used by the stack'],
     ['a uses-* name', { services: [{ name: 'uses-redis' }] }, 'services.uses-redis.name', 'uses-*'],
+    ['a name compose reads as an extension', { services: [{ name: 'x-api' }] }, 'services.x-api.name', 'x-*'],
     ['the name whose ConfigMap is stack-config', { services: [{ name: 'stack' }] }, 'services.stack.name', 'not used by the stack'],
   ])('refuses %s', (_label, overrides, field, allowed) => {
     const error = inputError(() => configOf(overrides as Record<string, unknown>));

@@ -1,4 +1,4 @@
-import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES } from './catalog.js';
+import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES, RESERVED_PREFIXES } from './catalog.js';
 import { dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
 import { atLeast, OLDEST_NGINX } from './nginx.js';
@@ -164,8 +164,9 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
 
   for (const { raw, field } of raws) {
     const name = raw.name as string;
-    if ((RESERVED_NAMES as readonly string[]).includes(name) || name.startsWith('uses-')) {
-      throw new InputError(`${field}.name`, name, `a name not used by the stack itself (${RESERVED_NAMES.join(', ')}, uses-*)`);
+    if ((RESERVED_NAMES as readonly string[]).includes(name) || RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+      const taken = [...RESERVED_NAMES, ...RESERVED_PREFIXES.map((prefix) => `${prefix}*`)];
+      throw new InputError(`${field}.name`, name, `a name not used by the stack itself (${taken.join(', ')})`);
     }
     if (names.has(name)) throw new InputError(`${field}.name`, name, 'a name used by no other service');
     names.add(name);
