@@ -248,6 +248,7 @@ describe('values that would break a generated stack', () => {
     ['an encoded dot segment', { services: [{ name: 'a', path: '/%2e%2e' }] }, 'services.a.path', 'letters, digits'],
     ['a dotfile path the gateway denies', { services: [{ name: 'a', path: '/.well-known' }] }, 'services.a.path', 'starting with "."'],
     ['a double slash', { services: [{ name: 'a', path: '/a//b' }] }, 'services.a.path', 'none empty'],
+    ['a path over 1000 characters', { services: [{ name: 'a', path: `/${'p'.repeat(1000)}` }] }, 'services.a.path', 'at most 1000 characters'],
     ['the gateway health path', { services: [{ name: 'a', path: '/healthz' }] }, 'services.a.path', '/healthz'],
     ['the auth endpoints of an api', { services: [{ name: 'api', path: '/api' }, { name: 'login', kind: 'web', path: '/api/auth' }] }, 'services.login.path', 'auth endpoints of api api'],
     ['the auth endpoints of a root api', { services: [{ name: 'api', path: '/' }, { name: 'auth' }] }, 'services.auth.path', 'auth endpoints of api api'],
@@ -263,7 +264,7 @@ describe('values that would break a generated stack', () => {
 
   it('accepts the limits themselves: a 52-character name, a 200-character domain, nginx 1.13', () => {
     const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(8)}`;
-    const config = configOf({ name: 'a'.repeat(52), domain, nginxVersion: '1.13', registry: 'localhost:65535/team', services: [{ name: 'b'.repeat(10) }] });
+    const config = configOf({ name: 'a'.repeat(52), domain, nginxVersion: '1.13', registry: 'localhost:65535/team__a/b--c.d', services: [{ name: 'b'.repeat(10) }] });
     expect(config.domain).toHaveLength(200);
     expect(config.nginxVersion).toBe('1.13.0');
     expect(buildModel({ ...config, target: 'k8s' }).k8s!.overlays.map((o) => o.namespace.length)).toEqual([60, 63]);

@@ -38,6 +38,8 @@ const ROUTE_PATH = /^\/([A-Za-z0-9_~-][A-Za-z0-9._~-]*(\/[A-Za-z0-9_~-][A-Za-z0-
 const MAX_NAME = 63 - '-production'.length;
 const MAX_SERVICE_IMAGE = 63;
 const MAX_DOMAIN = 200;
+/** Route paths stay well within an HTTPRoute's 1024 characters, with the "/auth/" an api adds. */
+const MAX_PATH = 1000;
 /** A Docker image name (registry/path, without the tag) is at most 255 characters. */
 const MAX_IMAGE_NAME = 255;
 
@@ -248,6 +250,7 @@ function routePath(
       'a path starting with "/" such as /api: segments of letters, digits and . _ ~ -, none empty or starting with "." (no //, /./, /../)',
     );
   }
+  if (path.length > MAX_PATH) throw new InputError(field, path, `a path of at most ${MAX_PATH} characters (an HTTPRoute path value takes 1024)`);
   if (GATEWAY_PATHS.includes(path)) throw new InputError(field, path, `a path the gateway does not answer itself (${GATEWAY_PATHS.join(', ')})`);
   const owner = taken.get(path);
   if (owner) throw new InputError(field, path, `a path not already routed (service ${owner} has it)`);
@@ -354,7 +357,8 @@ function folder(value: unknown, field: string): string {
 /** An image registry with an optional namespace: ghcr.io/acme, registry.example.com:5000/team/app. */
 function registry(value: unknown, field: string): string {
   const host = String.raw`([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?`;
-  const path = String.raw`(\/[a-z0-9]+([._-][a-z0-9]+)*)*`;
+  // Path components as Docker reads them: separators ".", "_", "__" or a run of "-".
+  const path = String.raw`(\/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*`;
   const match = typeof value === 'string' ? new RegExp(`^${host}(:(?<port>[1-9]\\d{0,4}))?${path}$`).exec(value) : null;
   if (!match || Number(match.groups?.port ?? 1) > 65535) {
     throw new InputError(
