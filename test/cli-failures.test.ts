@@ -1,7 +1,7 @@
 // Every failure through the real bins: one line, the right exit code (2 bad input, 1 environment),
 // no stack trace unless INFRA_STACK_DEBUG=1, and the directory afterwards byte for byte as before.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -262,6 +262,30 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')[0]).toContain('this is a folder where a file belongs');
     expect(r.stderr).toMatch(/^\s+at /m);
+  });
+});
+
+describe('interrupted', () => {
+  it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
+    // An npm that takes its time, so the signal lands in a known place.
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\nexec sleep 3\n', { mode: 0o755 });
+    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const manifest = join(work, 'app/.infra-stack/manifest.json');
+    for (let i = 0; i < 200 && !existsSync(manifest); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(manifest)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr.trim()).toBe('Interrupted.');
+    const files = Object.keys(JSON.parse(readFileSync(manifest, 'utf8')).files);
+    expect(files.filter((f) => !existsSync(join(work, 'app', f)))).toEqual([]);
   });
 });
 

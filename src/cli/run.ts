@@ -52,6 +52,14 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
  * 130 interrupted). The stack trace only with INFRA_STACK_DEBUG=1: it is for bug reports.
  */
 export async function main(command: (argv: string[]) => Promise<number>): Promise<void> {
+  // A handler, not the default: the signal waits for the running synchronous step (the writes)
+  // to finish, and the person gets one line and 130 (143 for SIGTERM) instead of a silent death.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write('\nInterrupted.\n');
+      process.exit(code);
+    });
+  }
   try {
     process.exitCode = await command(process.argv.slice(2));
   } catch (error) {
