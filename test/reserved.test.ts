@@ -1,9 +1,11 @@
-// A service's resources are named after it. Any resource the stack itself has, of a kind a
-// service also makes, must carry a name no service may take: else one silently replaces the
-// other (kustomize refuses to build, compose merges two services into one).
+// What the stack keeps for itself, checked against what it renders. A service's resources are
+// named after it: any resource the stack has, of a kind a service also makes, must carry a name
+// no service may take (else kustomize refuses to build, or compose merges two services into one).
+// Every host port the compose files publish is one validation knows, so none is published twice.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
 import { InputError } from '../src/model/errors.js';
+import { hostPorts } from '../src/model/ports.js';
 import { configOf, renderTree } from './helpers/stack.js';
 
 const PROBE = 'probe';
@@ -65,5 +67,35 @@ describe('names the stack keeps for itself', () => {
       expect(own.length).toBeGreaterThan(3);
       expect(own.filter((name) => !refused(name, answers))).toEqual([]);
     }
+  });
+});
+
+/** Host ports published by the compose files ("127.0.0.1:5432:5432", "80:80", or the long form). */
+function publishedPorts(tree: Map<string, { content: string }>): number[] {
+  const ports: number[] = [];
+  for (const [path, { content }] of tree) {
+    if (!/^compose[.\w]*\.yaml$/.test(path)) continue;
+    const doc = parse(content, { merge: true }) as { services?: Record<string, { ports?: unknown[] }> };
+    for (const service of Object.values(doc.services ?? {})) {
+      for (const entry of service.ports ?? []) {
+        if (typeof entry === 'object' && entry !== null) ports.push(Number((entry as { published: unknown }).published));
+        else ports.push(Number(String(entry).split(':').at(-2)));
+      }
+    }
+  }
+  return ports;
+}
+
+describe('host ports', () => {
+  it.each([
+    { gateway: 'nginx', queue: 'rabbitmq' },
+    { gateway: 'kong', queue: 'sqs', search: 'opensearch', database: 'none' },
+  ])('%j: every port the compose files publish is known to validation, and published once', async (answers) => {
+    const config = configOf({ ...answers, services: [{ name: 'api' }, { name: 'web', kind: 'web' }, { name: 'jobs', kind: 'worker', port: 9300 }] });
+    const published = publishedPorts(await renderTree(config));
+    expect(published.length).toBeGreaterThan(6);
+    expect(new Set(published).size).toBe(published.length);
+    expect(published.every((port) => Number.isInteger(port))).toBe(true);
+    expect(new Set(published)).toEqual(new Set(hostPorts(config).map((p) => p.port)));
   });
 });
