@@ -64,6 +64,12 @@ describe('bad input to create: exit 2, one line naming field, value and what is 
     expect(dirState(work)).toEqual(before);
   });
 
+  it('an unknown flag', () => {
+    const before = dirState(work);
+    expectOneLine(create(['--colour', 'blue']), 2, "error: Unknown option '--colour'. Run `create-infra-stack --help` for the flags it takes.");
+    expect(dirState(work)).toEqual(before);
+  });
+
   it('a 63-character name (from the directory) with --target k8s', () => {
     const r = run(CREATE_BIN, [join(work, 'a'.repeat(63)), '--yes', '--no-git', '--no-install', '--target', 'k8s']);
     expectOneLine(r, 2, /Invalid name: "a{57}\.\.\.". Allowed: .*at most 52 characters \(so the k8s namespace <name>-production stays a 63-character DNS label\)/);
