@@ -118,6 +118,13 @@ describe('bad input to create: exit 2, one line naming field, value and what is 
     expect(dirState(work)).toEqual(before);
   });
 
+  it('the target is a file', () => {
+    writeFileSync(join(work, 'app'), 'mine\n');
+    const before = dirState(work);
+    expectOneLine(create(['--force']), 2, `${join(work, 'app')} exists and is a file, not a folder`);
+    expect(dirState(work)).toEqual(before);
+  });
+
   it('the target is a dangling symbolic link', () => {
     symlinkSync(join(work, 'nowhere'), join(work, 'app'));
     const before = dirState(work);
