@@ -80,6 +80,21 @@ describe('the first commit', () => {
     }
   });
 
+  it("create --force into a folder of the person's files commits only what create wrote", () => {
+    mkdirSync(app);
+    writeFileSync(join(app, 'notes.txt'), 'mine\n');
+    writeFileSync(join(app, '.npmrc'), '//registry.npmjs.org/:_authToken=npm_secret\n');
+    const r = create(['--force', '--no-install']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('git: initialised, first commit made of the files create wrote (yours are not added)');
+    const files = committed();
+    expect(files).toEqual(expect.arrayContaining(['compose.yaml', '.gitignore', 'infra-stack.yaml', '.infra-stack/manifest.json']));
+    expect(files).not.toContain('notes.txt');
+    expect(files).not.toContain('.npmrc');
+    expect(files.filter((f) => SECRET.test(f))).toEqual([]);
+    expect(git('status', '--porcelain').stdout.split('\n').filter(Boolean).sort()).toEqual(['?? .npmrc', '?? notes.txt']);
+  });
+
   it('is not made when k8s/.gitignore is skipped: the overlays\' secrets.env would be committed', () => {
     const r = create(['--no-install', '--target', 'k8s', ...preset('skip: [k8s/.gitignore]\n')]);
     expect(r.code).toBe(1);

@@ -15,7 +15,7 @@ import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { CREATE_HELP } from './help.js';
 import { printable, stackDiagram, terminalPrinter } from './output.js';
-import { initGit, installServices, makeDevCertificate } from './post-create.js';
+import { initGit, installServices, makeDevCertificate, writtenFiles } from './post-create.js';
 import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
 import { finishRun, interactive } from './run.js';
 
@@ -82,7 +82,8 @@ export async function create(argv: string[]): Promise<number> {
 
   const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
   if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
-  refuseExisting(dir, Boolean(flags.force));
+  // With --force into a folder of the person's files, the first commit takes only what create wrote.
+  const foreign = refuseExisting(dir, Boolean(flags.force));
 
   const ask = async () => {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
@@ -101,7 +102,7 @@ export async function create(argv: string[]): Promise<number> {
   if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config, result.plan)));
   if (!dryRun) steps.push(await makeDevCertificate(dir, result.plan));
   if (!dryRun && !flags['no-git']) {
-    const git = await initGit(dir);
+    const git = await initGit(dir, foreign ? writtenFiles(result.plan) : null);
     steps.push(git.text);
     secretsExposed = git.secretsExposed;
   }
@@ -177,15 +178,15 @@ function isLink(path: string): boolean {
   }
 }
 
-/** A non-empty directory that this tool did not make is refused unless --force. */
-function refuseExisting(dir: string, force: boolean): void {
+/** A non-empty directory that this tool did not make is refused unless --force. Returns whether it holds files. */
+function refuseExisting(dir: string, force: boolean): boolean {
   const shown = printable(dir);
   const kind = pathKind(dir);
   if (kind !== 'missing' && kind !== 'folder') {
     throw new UsageError(`${shown} exists and is ${kind}, not a folder: choose another directory, or move it away.`);
   }
   const names = (listDir(dir) ?? []).map((name) => printable(name));
-  if (names.length === 0) return;
+  if (names.length === 0) return false;
   if (names.includes(MANIFEST_PATH.split('/')[0])) {
     throw new UsageError(
       `${shown} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
@@ -196,4 +197,5 @@ function refuseExisting(dir: string, force: boolean): void {
       `${shown} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`,
     );
   }
+  return true;
 }

@@ -45,7 +45,8 @@ Behaviour
                          every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
-                         overwritten: their new version goes beside them as *.infra-stack-new)
+                         overwritten: their new version goes beside them as *.infra-stack-new;
+                         the first commit takes only the files create wrote)
   -h, --help             this help
   -v, --version          the version
 

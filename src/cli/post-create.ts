@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Plan } from '../engine/plan.js';
+import { MANIFEST_PATH } from '../engine/manifest.js';
+import type { Action, Plan } from '../engine/plan.js';
 import type { StackConfig } from '../model/types.js';
 import { printable } from './output.js';
 
@@ -12,7 +13,14 @@ import { printable } from './output.js';
  */
 function holdsGenerated(plan: Plan, path: string): boolean {
   const action = plan.entries.find((e) => e.path === path)?.action;
-  return action === 'CREATE' || action === 'UPDATE' || action === 'UNCHANGED';
+  return action !== undefined && GENERATED_CONTENT.has(action);
+}
+
+const GENERATED_CONTENT = new Set<Action>(['CREATE', 'UPDATE', 'UNCHANGED']);
+
+/** The files that now hold what the generator wrote, and its manifest: what a first commit in a folder of the person's takes. */
+export function writtenFiles(plan: Plan): string[] {
+  return [...plan.entries.filter((e) => GENERATED_CONTENT.has(e.action)).map((e) => e.path), MANIFEST_PATH];
 }
 
 /** `npm install` in each service whose package.json the generator wrote; a failure is reported, not fatal. */
@@ -69,8 +77,9 @@ export interface GitStep {
  * `git init` and a first commit; a missing git or identity is reported, not fatal. The commit is
  * made only if git ignores every secret and private key in the folder: a .gitignore the person
  * kept (create --force) or skipped may lack the lines, and a first commit is forever.
+ * `only`: commit just these files (create --force: the person's own files are theirs to add).
  */
-export async function initGit(dir: string): Promise<GitStep> {
+export async function initGit(dir: string, only: string[] | null): Promise<GitStep> {
   const { execa } = await import('execa');
   const step = (text: string, secretsExposed = false): GitStep => ({ text, secretsExposed });
   if (existsSync(join(dir, '.git'))) return step('git: already a repository, nothing committed');
@@ -92,13 +101,19 @@ export async function initGit(dir: string): Promise<GitStep> {
       return step(`git: initialised, nothing committed: ${list} would be committed (not git-ignored): add them to .gitignore, then commit`, true);
     }
   }
-  await run(['add', '-A']);
+  if (only === null) await run(['add', '-A']);
+  // Named one by one, an ignored file would make git add refuse them all: secrets stay out anyway.
+  else await run(['add', '--', ...only.filter((path) => !isSecret(path) && existsSync(join(dir, path)))]);
   const commit = await run(['commit', '-q', '-m', 'Initial infrastructure from create-infra-stack']);
+  const made = only === null ? 'git: initialised, first commit made' : 'git: initialised, first commit made of the files create wrote (yours are not added)';
   return step(
-    commit.exitCode === 0
-      ? 'git: initialised, first commit made'
-      : `git: initialised; the first commit failed (${String(commit.stderr).split('\n')[0]}): commit yourself`,
+    commit.exitCode === 0 ? made : `git: initialised; the first commit failed (${String(commit.stderr).split('\n')[0]}): commit yourself`,
   );
+}
+
+function isSecret(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return name === '.env' || name === 'secrets.env' || path.startsWith('certs/') || /\.(key|pem)$/.test(name);
 }
 
 /** Folders never searched for secrets: git's own, and dependencies. */
@@ -114,7 +129,7 @@ function secretFiles(dir: string, prefix = ''): string[] {
     const path = prefix ? `${prefix}/${name}` : name;
     if (lstatSync(join(dir, path)).isDirectory()) {
       if (!NOT_SEARCHED.has(name)) found.push(...secretFiles(dir, path));
-    } else if (name === '.env' || name === 'secrets.env' || path.startsWith('certs/') || /\.(key|pem)$/.test(name)) {
+    } else if (isSecret(path)) {
       found.push(path);
     }
   }
