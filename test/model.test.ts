@@ -171,8 +171,17 @@ describe('infra-stack.yaml', () => {
 
   it('adds a service and keeps the person comments', () => {
     const text = stackFileText(configOf()).replace('gateway: nginx', 'gateway: nginx # chosen by the platform team');
-    const billing = { name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true, uses: ['database', 'queue'] } as const;
-    const added = addServiceToStackFile(text, { ...billing, uses: [...billing.uses] }, configOf());
+    const billing = {
+      name: 'billing',
+      kind: 'api',
+      port: 3100,
+      path: '/billing',
+      cache: true,
+      uses: ['database', 'queue'],
+      secrets: ['JWT_ACCESS_SECRET'],
+      env: { LOG_LEVEL: 'debug' },
+    } as const;
+    const added = addServiceToStackFile(text, { ...billing, uses: [...billing.uses], secrets: [...billing.secrets] }, configOf());
     expect(added).toContain('# chosen by the platform team');
     expect(parseStackFile(added).services.at(-1)).toEqual(billing);
   });

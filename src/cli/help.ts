@@ -65,6 +65,7 @@ export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infr
 
 Usage
   infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
+                         [--secrets A,B] [--env K=V ...]
   infra-stack update
   (run inside the repository, next to infra-stack.yaml, or pass --dir)
 
@@ -83,6 +84,11 @@ Flags
   --uses <list>        what it connects to: database,cache,queue,search or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
+  --secrets <A,B>      its own secrets, e.g. JWT_ACCESS_SECRET,JWT_REFRESH_SECRET (add
+                       service): fresh random values (32 bytes) in .env and each k8s
+                       secrets.env, given to this service only; default: none
+  --env <K=V>          a plain setting of its own, e.g. LOG_LEVEL=info (add service;
+                       repeat the flag for more); default: none
   --dir <path>         the repository (default: the current directory)
   --dry-run            print the plan and write nothing
   --json               print the plan or the result as JSON
@@ -96,6 +102,7 @@ applying everything else. A second run with the same inputs changes nothing.
 Examples
   npx infra-stack add service billing --kind api --port 3100
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
+  npx infra-stack add service auth --secrets JWT_ACCESS_SECRET,JWT_REFRESH_SECRET --env LOG_LEVEL=info
   npx infra-stack update --json
 
 Exit codes: 0 done, 1 conflicts, 2 bad input (nothing written).

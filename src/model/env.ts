@@ -1,3 +1,4 @@
+import { appSecretGroup } from './app-settings.js';
 import type { DataServiceName } from './data-services.js';
 import type { StackConfig } from './types.js';
 
@@ -107,6 +108,8 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       ],
     });
   }
+  const appSecrets = appSecretGroup(config.services);
+  if (appSecrets) groups.push(appSecrets);
   return groups;
 }
 

@@ -152,6 +152,8 @@ export function k8sFamilies(config: StackConfig, dataNames: DataServiceName[]): 
 
 interface ServiceInput {
   name: string;
+  secrets: string[];
+  env: Record<string, string>;
   kind: string;
   public: boolean;
   port: number;
@@ -211,8 +213,10 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
         ['PORT', String(s.port)],
         ['SERVICE_NAME', s.name],
         ['SERVICE_KIND', s.kind],
+        ...Object.entries(s.env),
       ],
-      env: connectionEnv(s.uses),
+      // Its own secrets (infra-stack.yaml), from the overlay's Secret like the stack's.
+      env: [...connectionEnv(s.uses), ...s.secrets.map((key) => ({ name: key, secretKey: key }))],
       serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
       probes: appProbes(),
     };

@@ -1,3 +1,4 @@
+import { otherServicesSecrets } from './app-settings.js';
 import { IMAGES } from './catalog.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
@@ -22,6 +23,8 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   uses: DataServiceName[];
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
+  /** Other services' own secrets: blanked for it when run on a host, where one .env feeds all. */
+  otherSecrets: string[];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
@@ -70,6 +73,7 @@ export function buildModel(config: StackConfig): StackModel {
       environment: serviceEnvironment(config, s, uses),
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
+      otherSecrets: otherServicesSecrets(config.services, s),
       debugPort: 9229 + i,
       pm2: pm2App(s.kind, config.sample),
       healthCommand: [
@@ -157,6 +161,8 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
       ['OPENSEARCH_TLS_VERIFY', 'false'],
     );
   }
+  // Its own settings and secrets (infra-stack.yaml): no other service's environment has them.
+  env.push(...Object.entries(s.env), ...s.secrets.map((key): [string, string] => [key, required(key)]));
   return env;
 }
 

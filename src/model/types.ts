@@ -31,6 +31,10 @@ export interface ServiceConfig {
   cache: boolean;
   /** What it connects to: the stack's database, cache, queue and search, or fewer (least privilege). */
   uses: DataRole[];
+  /** The app's own secrets (JWT_ACCESS_SECRET, ...): random values in .env and each k8s secrets.env, given to it alone. */
+  secrets: string[];
+  /** The app's own plain settings (LOG_LEVEL: info), in its environment on every path. */
+  env: Record<string, string>;
 }
 
 /** The answers: what infra-stack.yaml holds, validated. Input to every run. */

@@ -1,3 +1,4 @@
+import { appSecrets, appSettings, assertSecretsAreNotSettings } from './app-settings.js';
 import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES } from './catalog.js';
 import { dataPortsOf, dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
@@ -43,7 +44,7 @@ const STACK_FIELDS = [
   'skip',
   'services',
 ] as const;
-const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses', 'secrets', 'env'] as const;
 
 /**
  * Turns raw answers into a StackConfig or throws an InputError naming the field,
@@ -137,8 +138,11 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     if (path) paths.set(path, name);
     const cache = raw.cache === undefined ? false : bool(raw.cache, `${field}.cache`);
     if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
-    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`) });
+    const secrets = appSecrets(raw.secrets, `${field}.secrets`);
+    const env = appSettings(raw.env, secrets, `${field}.env`);
+    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`), secrets, env });
   }
+  assertSecretsAreNotSettings(result);
   return result;
 }
 
