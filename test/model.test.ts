@@ -21,9 +21,9 @@ describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {
     const config = configOf();
     expect(config.services).toEqual([
-      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
-      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
-      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false, uses: ['database', 'cache', 'queue', 'search'] },
+      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
+      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
+      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
     ]);
   });
 
