@@ -26,6 +26,9 @@ Answers
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
+  --monitoring <kind>    prometheus | none: Prometheus + Grafana (127.0.0.1:3030) in the
+                         compose profile monitoring, alerts, a dashboard; k8s: a
+                         Prometheus Operator component           default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates

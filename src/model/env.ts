@@ -108,6 +108,12 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       ],
     });
   }
+  if (config.monitoring === 'prometheus') {
+    groups.push({
+      title: 'Monitoring (docker compose --profile monitoring)',
+      vars: [{ key: 'GRAFANA_ADMIN_PASSWORD', value: '', comment: `Required: Grafana's admin password (user admin)`, secret: 'password' }],
+    });
+  }
   const appSecrets = appSecretGroup(config.services);
   if (appSecrets) groups.push(appSecrets);
   return groups;

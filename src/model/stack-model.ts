@@ -5,6 +5,7 @@ import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2
 import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
 import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
+import { monitoringFacts, monitoringFamilies, type MonitoringFacts } from './monitoring.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
@@ -53,6 +54,8 @@ export interface StackModel {
   env: EnvGroup[];
   /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
   ops: DayTwo;
+  /** Prometheus, Grafana and the exporters (src/model/monitoring.ts); null for monitoring none. */
+  monitoring: MonitoringFacts | null;
   /** The Kubernetes target's facts (src/model/k8s.ts); null for target compose. */
   k8s: K8sFacts | null;
   /** Template families rendered for this stack (folders under templates/). */
@@ -86,6 +89,7 @@ export function buildModel(config: StackConfig): StackModel {
   const routes = services
     .filter((s) => s.public)
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
+  const monitoring = monitoringFacts(config, dataNames, dataNames.includes('postgres'));
   const has = Object.fromEntries(
     (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'nginx', 'kong'] as const).map((n) => [
       n,
@@ -103,7 +107,11 @@ export function buildModel(config: StackConfig): StackModel {
     workers: services.filter((s) => !s.public),
     data,
     // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
-    volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
+    volumes: [
+      ...data.flatMap((d) => (d.volume ? [d.volume.name] : [])),
+      ...(config.gateway === 'nginx' ? ['acme-webroot'] : []),
+      ...(monitoring ? ['prometheus-data', 'grafana-data', 'backup-metrics'] : []),
+    ],
     images: IMAGES,
     has,
     gateway: {
@@ -114,8 +122,9 @@ export function buildModel(config: StackConfig): StackModel {
     },
     env: envGroups(config, dataNames),
     ops: dayTwo(config, has.postgres, has.redis),
+    monitoring,
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
-    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames)],
+    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames), ...monitoringFamilies(config)],
   };
 }
 

@@ -7,6 +7,7 @@ export const DATABASES = ['postgres', 'none'] as const;
 export const CACHES = ['redis', 'none'] as const;
 export const PROCESS_MANAGERS = ['node', 'pm2'] as const;
 export const HOOKS = ['pre-commit', 'husky'] as const;
+export const MONITORINGS = ['prometheus', 'none'] as const;
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export const DATA_ROLES = ['database', 'cache', 'queue', 'search'] as const;
@@ -19,6 +20,7 @@ export type Database = (typeof DATABASES)[number];
 export type Cache = (typeof CACHES)[number];
 export type ProcessManager = (typeof PROCESS_MANAGERS)[number];
 export type Hooks = (typeof HOOKS)[number];
+export type Monitoring = (typeof MONITORINGS)[number];
 
 /** One service as a person describes it (infra-stack.yaml `services[]`). */
 export interface ServiceConfig {
@@ -54,6 +56,8 @@ export interface StackConfig {
   processManager: ProcessManager;
   /** Git hooks: the pre-commit framework (.pre-commit-config.yaml) or husky + lint-staged (package.json). */
   hooks: Hooks;
+  /** Prometheus + Grafana (compose `monitoring` profile, k8s Prometheus Operator component), or none. */
+  monitoring: Monitoring;
   /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
   nginxVersion?: string;
   /** A team's template folder, relative to the repository: its files override the built-in ones by path. */

@@ -7,6 +7,7 @@ import {
   DATABASES,
   GATEWAYS,
   HOOKS,
+  MONITORINGS,
   PROCESS_MANAGERS,
   QUEUES,
   SEARCHES,
@@ -38,6 +39,7 @@ const STACK_FIELDS = [
   'sample',
   'processManager',
   'hooks',
+  'monitoring',
   'nginxVersion',
   'registry',
   'templates',
@@ -67,6 +69,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
     // Added after the first release: an infra-stack.yaml written before them gets the defaults.
     processManager: oneOf(raw.processManager ?? 'node', PROCESS_MANAGERS, 'processManager'),
     hooks: oneOf(raw.hooks ?? 'pre-commit', HOOKS, 'hooks'),
+    monitoring: oneOf(raw.monitoring ?? 'none', MONITORINGS, 'monitoring'),
     services: [],
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
