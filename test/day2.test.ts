@@ -145,7 +145,7 @@ describe('GitHub Actions workflows', () => {
 
   it('ci.yml: push and pull request, cancels superseded runs, a job per service with Postgres and Redis', () => {
     const ci = parse(text(trees.get('compose nginx rabbitmq meilisearch')!, WORKFLOWS[0]));
-    expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null });
+    expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null, workflow_call: null });
     expect(ci.concurrency).toEqual({ group: '${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': true });
     const job = ci.jobs.test;
     expect(job.strategy.matrix.service).toEqual(['api', 'web', 'worker']);
