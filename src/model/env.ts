@@ -54,6 +54,15 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       ],
     });
   }
+  if (has('postgres')) {
+    groups.push({
+      title: 'Backups (the backup service of compose.prod.yaml)',
+      vars: [
+        { key: 'BACKUP_AT', value: '03:15', comment: 'When the daily backup runs, UTC (HH:MM)' },
+        { key: 'BACKUP_RETENTION_DAYS', value: '30', comment: 'Days a backup is kept in production' },
+      ],
+    });
+  }
   if (has('redis')) {
     groups.push({
       title: 'Redis',
