@@ -599,7 +599,7 @@ fs.readFileSync = (file, ...rest) => {
       }, 20_000, { what: 'pm2-runtime api /health' });
       expect(res.body).toMatchObject({ service: 'api', checks: { queue: { ok: true } } });
       // The service's own output reaches pm2-runtime's stdout (docker logs).
-      expect(output).toContain(`api (api) listening on 127.0.0.1:${port}`);
+      expect(output).toContain(`"service":"api","msg":"(api) listening on 127.0.0.1:${port}"`);
     } finally {
       child.kill('SIGTERM');
     }
