@@ -68,7 +68,7 @@ describe('sample service /health', () => {
     const head = await fetch(`${s.base}/health`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
-    expect(s.output()).toContain(`orders (api) listening on 127.0.0.1:${s.port}`);
+    expect(s.output()).toContain(`"service":"orders","msg":"(api) listening on 127.0.0.1:${s.port}"`);
   });
 
   it('is 200 with empty checks when nothing is configured', async () => {
@@ -135,7 +135,7 @@ describe('sample service /health', () => {
       expect(res.body.checks.database.ok).toBe(true);
       expect(res.body.checks.queue.ok).toBe(true);
       expect((await fetch(`${s.base}/health`, { method: 'HEAD' })).status).toBe(503);
-      await waitFor(() => s.output().includes('unhealthy: cache:'), 2000, { what: 'transition log line' });
+      await waitFor(() => s.output().includes('"level":"warn","service":"service","msg":"unhealthy","failing":{"cache":'), 2000, { what: 'transition log line' });
     } finally {
       await own.stop();
     }
