@@ -7,10 +7,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InputError } from '../src/model/errors.js';
 import { envKeys } from '../src/engine/plan.js';
 import { kustomize, type Resource } from './helpers/k8s.js';
-import { configOf, INFRA_STACK_BIN, readTree, runCli, writeStack } from './helpers/stack.js';
+import { configOf, INFRA_STACK_BIN, inputError, prettierDiffs, readTree, runCli, writeStack } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
 import { dockerComposeConfig } from './helpers/validators.js';
 
@@ -25,15 +24,6 @@ const SERVICES = [
   { name: 'worker', kind: 'worker', env: { CONCURRENCY: 4 } },
 ];
 
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 /** KEY=value lines of an env file. */
 const envValues = (text: string) =>
@@ -211,6 +201,11 @@ describe.each(['compose', 'k8s'] as const)('app secrets and settings, target %s'
     const again = runCli(INFRA_STACK_BIN, ['update', '--dir', dir, '--json']);
     expect(again.code).toBe(0);
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envAfter);
+  });
+
+  it('the output with secrets and settings is prettier-clean (PM2 file, compose, k8s)', async () => {
+    const diffs = await prettierDiffs(config);
+    expect(diffs, diffs.join('\n\n')).toEqual([]);
   });
 
   it('add service --secrets --env records them in infra-stack.yaml and renders them for the new service', async () => {

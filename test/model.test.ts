@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseServicesFlag, nameFromDir } from '../src/model/defaults.js';
-import { InputError } from '../src/model/errors.js';
 import { addServiceToStackFile, parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import { nginxFacts } from '../src/model/nginx.js';
 import { buildModel } from '../src/model/stack-model.js';
-import { configOf } from './helpers/stack.js';
-
-/** The InputError a bad value raises, so each case can check field, value and allowed. */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError, none was thrown');
-}
+import { configOf, inputError } from './helpers/stack.js';
 
 describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {

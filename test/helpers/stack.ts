@@ -12,6 +12,7 @@ import { stackFileText } from '../../src/model/stack-file.js';
 import type { StackConfig } from '../../src/model/types.js';
 import { validateConfig, type RawConfig } from '../../src/model/validate.js';
 import type { EnvGroup } from '../../src/model/env.js';
+import { InputError } from '../../src/model/errors.js';
 import { shortDiff } from './validators.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -93,4 +94,15 @@ export async function prettierDiffs(config: StackConfig): Promise<string[]> {
     if (other !== file.content) diffs.push(`${path}\n${other === undefined ? '(missing)' : shortDiff(file.content, other)}`);
   }
   return diffs;
+}
+
+/** The InputError `fn` throws (bad answers), or a failure when it throws none or another error. */
+export function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InputError, none was thrown');
 }
