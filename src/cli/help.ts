@@ -29,6 +29,8 @@ Answers
   --monitoring <kind>    prometheus | none: Prometheus + Grafana (127.0.0.1:3030) in the
                          compose profile monitoring, alerts, a dashboard; k8s: a
                          Prometheus Operator component           default: none
+  --storage <kind>       s3 | none: S3 object storage (SeaweedFS locally, S3 in
+                         production; services opt in with uses: storage) default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates

@@ -18,6 +18,7 @@ export function defaultAnswers(name: string): RawConfig {
     processManager: 'node',
     hooks: 'pre-commit',
     monitoring: 'none',
+    storage: 'none',
     services: [
       { name: 'api', kind: 'api' },
       { name: 'web', kind: 'web' },

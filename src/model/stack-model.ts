@@ -20,8 +20,12 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   image: string;
   /** Environment of the service's container, values written for compose interpolation. */
   environment: [string, string][];
-  /** Data services it connects to and must wait for (from its `uses` roles). */
+  /** Data services it connects to (from its `uses` roles). */
   uses: DataServiceName[];
+  /** Those it waits for in compose: not the S3 stand-in, which production does not run. */
+  dependsOn: DataServiceName[];
+  /** Uses object storage: production points it at S3 itself (compose.prod.yaml). */
+  usesStorage: boolean;
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
   /** Other services' own secrets: blanked for it when run on a host, where one .env feeds all. */
@@ -75,6 +79,8 @@ export function buildModel(config: StackConfig): StackModel {
       image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
       environment: serviceEnvironment(config, s, uses),
       uses,
+      dependsOn: uses.filter((d) => d !== 'seaweedfs'),
+      usesStorage: uses.includes('seaweedfs'),
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       otherSecrets: otherServicesSecrets(config.services, s),
       debugPort: 9229 + i,
@@ -91,7 +97,7 @@ export function buildModel(config: StackConfig): StackModel {
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
   const monitoring = monitoringFacts(config, dataNames, dataNames.includes('postgres'));
   const has = Object.fromEntries(
-    (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'nginx', 'kong'] as const).map((n) => [
+    (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'seaweedfs', 'nginx', 'kong'] as const).map((n) => [
       n,
       dataNames.includes(n as DataServiceName) || config.gateway === n,
     ]),
@@ -124,7 +130,7 @@ export function buildModel(config: StackConfig): StackModel {
     ops: dayTwo(config, has.postgres, has.redis),
     monitoring,
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
-    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames), ...monitoringFamilies(config)],
+    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...(has.seaweedfs ? ['s3'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames), ...monitoringFamilies(config)],
   };
 }
 
@@ -169,6 +175,18 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
       // The single-node demo certificate is self-signed; mount real certificates and drop this in production.
       ['OPENSEARCH_TLS_VERIFY', 'false'],
     );
+  }
+  if (uses.includes('seaweedfs')) {
+    // SeaweedFS locally (compose.prod.yaml points production at S3); the SQS block may have set the AWS ones.
+    const storage: [string, string][] = [
+      ['AWS_REGION', required('AWS_REGION')],
+      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
+      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
+      ['AWS_ENDPOINT_URL_S3', 'http://seaweedfs:8333'],
+      ['S3_FORCE_PATH_STYLE', 'true'],
+      ['S3_BUCKET', required('S3_BUCKET')],
+    ];
+    env.push(...storage.filter(([key]) => !env.some(([set]) => set === key)));
   }
   // Its own settings and secrets (infra-stack.yaml): no other service's environment has them.
   env.push(...Object.entries(s.env), ...s.secrets.map((key): [string, string] => [key, required(key)]));

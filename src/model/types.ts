@@ -8,9 +8,10 @@ export const CACHES = ['redis', 'none'] as const;
 export const PROCESS_MANAGERS = ['node', 'pm2'] as const;
 export const HOOKS = ['pre-commit', 'husky'] as const;
 export const MONITORINGS = ['prometheus', 'none'] as const;
+export const STORAGES = ['s3', 'none'] as const;
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
-export const DATA_ROLES = ['database', 'cache', 'queue', 'search'] as const;
+export const DATA_ROLES = ['database', 'cache', 'queue', 'search', 'storage'] as const;
 export type DataRole = (typeof DATA_ROLES)[number];
 export type Gateway = (typeof GATEWAYS)[number];
 export type Queue = (typeof QUEUES)[number];
@@ -21,6 +22,7 @@ export type Cache = (typeof CACHES)[number];
 export type ProcessManager = (typeof PROCESS_MANAGERS)[number];
 export type Hooks = (typeof HOOKS)[number];
 export type Monitoring = (typeof MONITORINGS)[number];
+export type Storage = (typeof STORAGES)[number];
 
 /** One service as a person describes it (infra-stack.yaml `services[]`). */
 export interface ServiceConfig {
@@ -58,6 +60,8 @@ export interface StackConfig {
   hooks: Hooks;
   /** Prometheus + Grafana (compose `monitoring` profile, k8s Prometheus Operator component), or none. */
   monitoring: Monitoring;
+  /** Object storage: S3 (SeaweedFS stands in locally, AWS S3 or any S3 endpoint in production), or none. */
+  storage: Storage;
   /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
   nginxVersion?: string;
   /** A team's template folder, relative to the repository: its files override the built-in ones by path. */

@@ -8,6 +8,7 @@ import {
   GATEWAYS,
   HOOKS,
   MONITORINGS,
+  STORAGES,
   PROCESS_MANAGERS,
   QUEUES,
   SEARCHES,
@@ -40,6 +41,7 @@ const STACK_FIELDS = [
   'processManager',
   'hooks',
   'monitoring',
+  'storage',
   'nginxVersion',
   'registry',
   'templates',
@@ -70,6 +72,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
     processManager: oneOf(raw.processManager ?? 'node', PROCESS_MANAGERS, 'processManager'),
     hooks: oneOf(raw.hooks ?? 'pre-commit', HOOKS, 'hooks'),
     monitoring: oneOf(raw.monitoring ?? 'none', MONITORINGS, 'monitoring'),
+    storage: oneOf(raw.storage ?? 'none', STORAGES, 'storage'),
     services: [],
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');

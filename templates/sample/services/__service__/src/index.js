@@ -7,6 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { createLogger, requestId } from './log.js';
 import { createMetrics } from './metrics.js';
+import { checkS3 } from './s3.js';
 
 const env = process.env;
 const PORT = Number(env.PORT);
@@ -284,6 +285,7 @@ for (const [name, variable, fn] of [
   ['queue', 'AWS_ENDPOINT_URL_SQS', checkSqs],
   ['search', 'MEILI_URL', checkMeili],
   ['search', 'OPENSEARCH_URL', checkOpenSearch],
+  ['storage', 'S3_BUCKET', (bucket, signal) => checkS3(bucket, env, signal)],
 ]) {
   if (env[variable]) CHECKS[name in CHECKS ? `${name}:${variable}` : name] = (signal) => fn(env[variable], signal);
 }
