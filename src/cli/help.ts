@@ -86,7 +86,7 @@ Flags
   --port <n>           1024-65535 (add service; default: the first free port from 3000)
   --path </p>          route behind the gateway (add service; default /<name>, / for a
                        first web service; workers are not routed)
-  --uses <list>        what it connects to: database,cache,queue,search or fewer, or
+  --uses <list>        what it connects to: database,cache,queue,search,storage or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
   --secrets <A,B>      its own secrets, e.g. JWT_ACCESS_SECRET,JWT_REFRESH_SECRET (add
