@@ -145,23 +145,8 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
           },
         ],
       },
-      ...(backups
-        ? [
-            {
-              name: 'backups',
-              rules: [
-                {
-                  alert: 'BackupTooOld',
-                  // Daily backups: more than 26 hours means at least one was missed.
-                  expr: `time() - ${BACKUP_METRIC} > 26 * 3600`,
-                  for: '10m',
-                  labels: { severity: 'critical' as const },
-                  annotations: { summary: 'The last successful PostgreSQL backup is more than 26 hours old' },
-                },
-              ],
-            },
-          ]
-        : []),
+      // Daily backups: more than 26 hours means at least one was missed.
+      ...(backups ? [backupRule(`time() - ${BACKUP_METRIC} > 26 * 3600`, 'The last successful PostgreSQL backup is more than 26 hours old')] : []),
     ],
     k8sRules: [
       ...commonRules(),
@@ -177,22 +162,9 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
           },
         ],
       },
+      // kube-state-metrics: the backup CronJob's last successful run.
       ...(backups
-        ? [
-            {
-              name: 'backups',
-              rules: [
-                {
-                  alert: 'BackupTooOld',
-                  // kube-state-metrics: the backup CronJob's last successful run.
-                  expr: 'time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600',
-                  for: '10m',
-                  labels: { severity: 'critical' as const },
-                  annotations: { summary: 'The postgres-backup CronJob has not succeeded for more than 26 hours' },
-                },
-              ],
-            },
-          ]
+        ? [backupRule('time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600', 'The postgres-backup CronJob has not succeeded for more than 26 hours')]
         : []),
     ],
     dashboard: dashboard(config.name, services, jobs),
@@ -200,6 +172,10 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
     backupMetric: BACKUP_METRIC,
   };
   return { ...facts, ruleFile: { groups: facts.rules }, k8sRuleSpec: { groups: facts.k8sRules } };
+}
+
+function backupRule(expr: string, summary: string): RuleGroup {
+  return { name: 'backups', rules: [{ alert: 'BackupTooOld', expr, for: '10m', labels: { severity: 'critical' }, annotations: { summary } }] };
 }
 
 /** Alerts on the app services' own metrics: the same on compose and k8s. */
