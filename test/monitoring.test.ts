@@ -4,7 +4,7 @@
 // services and the real postgres, redis and node exporters, finding every metric the dashboard names.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { Tree } from '../src/engine/tree.js';
@@ -15,7 +15,7 @@ import { samples, startSample } from './helpers/sample.js';
 import { freePort, startHttpDaemon, startPostgres, startRedis, type RunningService } from './helpers/services.js';
 import { COMBINATIONS, configOf, INFRA_STACK_BIN, prettierDiffs, renderTree, runCli, writeStack } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
-import { dockerComposeConfig, run, validateCompose } from './helpers/validators.js';
+import { dockerComposeConfig, installedNginxVersion, nginxTest, run, validateCompose } from './helpers/validators.js';
 
 const HAS = {
   promtool: tool('promtool'),
@@ -23,6 +23,7 @@ const HAS = {
   dockerCompose: tool('docker-compose'),
   kubectl: tool('kubectl'),
   exporters: tool('prometheus-postgres-exporter') && tool('prometheus-redis-exporter') && tool('prometheus-node-exporter'),
+  nginx: tool('nginx') && tool('prometheus-nginx-exporter'),
 };
 const HOOK_MS = 90_000;
 const dirs: string[] = [];
@@ -382,9 +383,61 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
     const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.rules.flatMap((g) => g.rules.map((r) => r.expr))];
     const names = [...new Set(queries.flatMap(metricNames))];
     expect(names.length).toBeGreaterThan(5);
-    // nginx-prometheus-exporter (nginx_connections_active) scrapes the gateway, which runs in Docker only.
+    // nginx_connections_active comes from nginx-prometheus-exporter: checked against a real nginx below.
     const missing = names.filter((n) => !exported.has(n) && n !== 'nginx_connections_active');
     expect(missing).toEqual([]);
     expect(metricNames('sum by (le) (rate(http_request_duration_seconds_bucket{job="a"}[5m]))')).toEqual(['http_request_duration_seconds_bucket']);
+  });
+});
+
+describe.skipIf(!HAS.nginx)('the nginx gateway\'s stub_status, read by nginx-prometheus-exporter', () => {
+  let tree: Tree;
+  beforeAll(async () => {
+    tree = await renderTree(monitored({ nginxVersion: installedNginxVersion() ?? undefined }));
+  });
+
+  it('nginx -t accepts the whole gateway config with conf.d/stub-status.conf', async () => {
+    const confDir = join(tempDir(), 'nginx');
+    for (const [path, file] of tree) {
+      if (!path.startsWith('nginx/')) continue;
+      mkdirSync(dirname(join(confDir, path.slice('nginx/'.length))), { recursive: true });
+      writeFileSync(join(confDir, path.slice('nginx/'.length)), file.content);
+    }
+    const r = await nginxTest(confDir);
+    expect(r.ok, r.stderr).toBe(true);
+  });
+
+  it('a running nginx serves the status page the exporter turns into nginx_connections_active', async () => {
+    const dir = tempDir();
+    const [statusPort, exporterPort] = [await freePort(), await freePort()];
+    // The generated server block as it is, on a free port, in a minimal nginx of its own.
+    const server = content(tree, 'nginx/conf.d/stub-status.conf').replace('listen 8081;', `listen 127.0.0.1:${statusPort};`);
+    writeFileSync(join(dir, 'stub-status.conf'), server);
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/tmp;\n  proxy_temp_path ${dir}/tmp;\n  fastcgi_temp_path ${dir}/tmp;\n  uwsgi_temp_path ${dir}/tmp;\n  scgi_temp_path ${dir}/tmp;\n  include ${dir}/stub-status.conf;\n}\n`,
+    );
+    const nginx = await startHttpDaemon('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'], statusPort, '/stub_status');
+    try {
+      expect((await fetch(`${nginx.url}/`)).status).toBe(404);
+      const exporter = await startHttpDaemon(
+        'prometheus-nginx-exporter',
+        ['-nginx.scrape-uri', `${nginx.url}/stub_status`, '-web.listen-address', `127.0.0.1:${exporterPort}`],
+        exporterPort,
+        '/metrics',
+      );
+      try {
+        const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+        expect(metrics).toMatch(/^nginx_up 1$/m);
+        expect(metrics).toMatch(/^nginx_connections_active \d+$/m);
+        // The dashboard's gateway panel reads that metric.
+        const model = buildModel(monitored()).monitoring!;
+        expect(model.dashboard.panels.find((p) => p.title.startsWith('Gateway'))!.targets[0].expr).toBe('nginx_connections_active');
+      } finally {
+        await exporter.stop();
+      }
+    } finally {
+      await nginx.stop();
+    }
   });
 });
