@@ -33,6 +33,8 @@ const ANSWER_FLAGS = {
   registry: 'registry',
   'process-manager': 'processManager',
   hooks: 'hooks',
+  monitoring: 'monitoring',
+  storage: 'storage',
 } as const;
 
 const ANSWER_OPTIONS = Object.fromEntries(Object.keys(ANSWER_FLAGS).map((flag) => [flag, { type: 'string' }])) as {

@@ -27,6 +27,11 @@ Answers
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
+  --monitoring <kind>    prometheus | none: Prometheus + Grafana (127.0.0.1:3030) in the
+                         compose profile monitoring, alerts, a dashboard; k8s: a
+                         Prometheus Operator component           default: none
+  --storage <kind>       s3 | none: S3 object storage (SeaweedFS locally, S3 in
+                         production; services opt in with uses: storage) default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates
@@ -70,6 +75,7 @@ export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infr
 
 Usage
   infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
+                         [--secrets A,B] [--env K=V ...]
   infra-stack update
   (run inside the repository, next to infra-stack.yaml, or pass --dir)
 
@@ -85,9 +91,14 @@ Flags
   --port <n>           1024-65535 (add service; default: the first free port from 3000)
   --path </p>          route behind the gateway (add service; default /<name>, / for a
                        first web service; workers are not routed)
-  --uses <list>        what it connects to: database,cache,queue,search or fewer, or
+  --uses <list>        what it connects to: database,cache,queue,search,storage or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
+  --secrets <A,B>      its own secrets, e.g. JWT_ACCESS_SECRET,JWT_REFRESH_SECRET (add
+                       service): fresh random values (32 bytes) in .env and each k8s
+                       secrets.env, given to this service only; default: none
+  --env <K=V>          a plain setting of its own, e.g. LOG_LEVEL=info (add service;
+                       repeat the flag for more); default: none
   --dir <path>         the repository (default: the current directory)
   --dry-run            print the plan and write nothing
   --json               print the plan or the result as JSON
@@ -101,6 +112,7 @@ applying everything else. A second run with the same inputs changes nothing.
 Examples
   npx infra-stack add service billing --kind api --port 3100
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
+  npx infra-stack add service auth --secrets JWT_ACCESS_SECRET,JWT_REFRESH_SECRET --env LOG_LEVEL=info
   npx infra-stack update --json
 
 Exit codes: 0 done, 1 conflicts or a problem of the machine (permissions, a full disk),

@@ -95,7 +95,8 @@ function compileSpec(text: string): TemplateSpecification {
 function registerHelpers(hb: typeof HandlebarsRuntime): void {
   /** A YAML/JSON double-quoted string: safe for any value. */
   hb.registerHelper('quote', (value: unknown) => JSON.stringify(String(value)));
-  hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+  /** JSON on one line, or `{{json value 2}}` as a whole file indented by 2 (prettier's layout for objects). */
+  hb.registerHelper('json', (value: unknown, indent: unknown) => JSON.stringify(value, null, typeof indent === 'number' ? indent : undefined));
   hb.registerHelper('join', (items: unknown[], separator: unknown) =>
     items.join(typeof separator === 'string' ? separator : ', '),
   );

@@ -17,13 +17,15 @@ const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure
 export function stackFileText(config: StackConfig): string {
   // Only what differs from the defaults, so the file stays short.
   const roles = dataServicesOf(config).map((d) => d.role);
-  const services = config.services.map(({ name, kind, port, path, cache, uses }) => ({
+  const services = config.services.map(({ name, kind, port, path, cache, uses, secrets, env }) => ({
     name,
     kind,
     port,
     ...(path ? { path } : {}),
     ...(cache ? { cache } : {}),
     ...(usesAll(uses, roles) ? {} : { uses }),
+    ...(secrets.length ? { secrets } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
   }));
   // Services last: the list grows, the settings above stay easy to find.
   const { services: _all, ...settings } = config;
@@ -103,6 +105,8 @@ export function addServiceToStackFile(text: string, service: ServiceConfig, conf
   if (service.path) item.set('path', service.path);
   if (service.cache) item.set('cache', true);
   if (!usesAll(service.uses, dataServicesOf(config).map((d) => d.role))) item.set('uses', service.uses);
+  if (service.secrets.length) item.set('secrets', service.secrets);
+  if (Object.keys(service.env).length) item.set('env', service.env);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });

@@ -1,3 +1,4 @@
+import { appSecrets, appSettings, assertSecretsAreNotSettings } from './app-settings.js';
 import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES, RESERVED_PREFIXES } from './catalog.js';
 import { dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
@@ -9,6 +10,8 @@ import {
   DATABASES,
   GATEWAYS,
   HOOKS,
+  MONITORINGS,
+  STORAGES,
   PROCESS_MANAGERS,
   QUEUES,
   SEARCHES,
@@ -56,13 +59,15 @@ const STACK_FIELDS = [
   'sample',
   'processManager',
   'hooks',
+  'monitoring',
+  'storage',
   'nginxVersion',
   'registry',
   'templates',
   'skip',
   'services',
 ] as const;
-const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses', 'secrets', 'env'] as const;
 
 /**
  * Turns raw answers into a StackConfig or throws an InputError naming the field,
@@ -85,6 +90,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
     // Added after the first release: an infra-stack.yaml written before them gets the defaults.
     processManager: oneOf(raw.processManager ?? 'node', PROCESS_MANAGERS, 'processManager'),
     hooks: oneOf(raw.hooks ?? 'pre-commit', HOOKS, 'hooks'),
+    monitoring: oneOf(raw.monitoring ?? 'none', MONITORINGS, 'monitoring'),
+    storage: oneOf(raw.storage ?? 'none', STORAGES, 'storage'),
     services: [],
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
@@ -187,9 +194,12 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     if (path) paths.set(path, name);
     const cache = raw.cache === undefined ? false : bool(raw.cache, `${field}.cache`);
     if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
-    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`) });
+    const secrets = appSecrets(raw.secrets, `${field}.secrets`);
+    const env = appSettings(raw.env, secrets, `${field}.env`);
+    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`), secrets, env });
   }
   assertAuthPathsFree(result);
+  assertSecretsAreNotSettings(result);
   return result;
 }
 
