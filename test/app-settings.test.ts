@@ -31,28 +31,28 @@ const envValues = (text: string) =>
 
 describe('secrets: and env: are validated', () => {
   it.each([
-    [{ secrets: ['jwt_secret'] }, 'services[0].secrets[0]'],
-    [{ secrets: 'JWT_SECRET' }, 'services[0].secrets'],
-    [{ secrets: ['DATABASE_URL'] }, 'services[0].secrets[0]'],
-    [{ secrets: ['AWS_SECRET_ACCESS_KEY'] }, 'services[0].secrets[0]'],
-    [{ secrets: ['A', 'A'] }, 'services[0].secrets'],
-    [{ secrets: ['A-B'] }, 'services[0].secrets[0]'],
-    [{ env: { 'LOG LEVEL': 'x' } }, 'services[0].env.LOG LEVEL'],
-    [{ env: { PORT: '1' } }, 'services[0].env.PORT'],
-    [{ env: { NODE_OPTIONS: '--inspect' } }, 'services[0].env.NODE_OPTIONS'],
-    [{ env: { A: { nested: 1 } } }, 'services[0].env.A'],
-    [{ env: ['A=1'] }, 'services[0].env'],
-    [{ env: { A: 'x'.repeat(1001) } }, 'services[0].env.A'],
-    [{ env: { A: '${HOME}' } }, 'services[0].env.A'],
-    [{ env: { A: 'a"b' } }, 'services[0].env.A'],
-    [{ secrets: ['A'], env: { A: 'x' } }, 'services[0].env.A'],
+    [{ secrets: ['jwt_secret'] }, 'services.api.secrets[0]'],
+    [{ secrets: 'JWT_SECRET' }, 'services.api.secrets'],
+    [{ secrets: ['DATABASE_URL'] }, 'services.api.secrets[0]'],
+    [{ secrets: ['AWS_SECRET_ACCESS_KEY'] }, 'services.api.secrets[0]'],
+    [{ secrets: ['A', 'A'] }, 'services.api.secrets'],
+    [{ secrets: ['A-B'] }, 'services.api.secrets[0]'],
+    [{ env: { 'LOG LEVEL': 'x' } }, 'services.api.env.LOG LEVEL'],
+    [{ env: { PORT: '1' } }, 'services.api.env.PORT'],
+    [{ env: { NODE_OPTIONS: '--inspect' } }, 'services.api.env.NODE_OPTIONS'],
+    [{ env: { A: { nested: 1 } } }, 'services.api.env.A'],
+    [{ env: ['A=1'] }, 'services.api.env'],
+    [{ env: { A: 'x'.repeat(1001) } }, 'services.api.env.A'],
+    [{ env: { A: '${HOME}' } }, 'services.api.env.A'],
+    [{ env: { A: 'a"b' } }, 'services.api.env.A'],
+    [{ secrets: ['A'], env: { A: 'x' } }, 'services.api.env.A'],
   ])('%j is refused at %s', (fields, field) => {
     expect(inputError(() => configOf({ services: [{ name: 'api', ...fields }] })).field).toBe(field);
   });
 
   it("a name that is one service's secret and another's setting is refused", () => {
     const error = inputError(() => configOf({ services: [{ name: 'api', secrets: ['TOKEN'] }, { name: 'web', env: { TOKEN: 'x' } }] }));
-    expect(error.field).toBe('services[1].env.TOKEN');
+    expect(error.field).toBe('services.web.env.TOKEN');
   });
 
   it('add service --secrets with a bad name: one line naming the flag field, exit 2, nothing written', async () => {

@@ -78,9 +78,9 @@ export function appSettings(value: unknown, secrets: string[], field: string): R
 /** A name is a secret of one service and a plain setting of another: .env and PM2 would mix them up. */
 export function assertSecretsAreNotSettings(services: ServiceConfig[]): void {
   const secrets = new Set(services.flatMap((s) => s.secrets));
-  services.forEach((s, i) => {
+  services.forEach((s) => {
     for (const key of Object.keys(s.env)) {
-      if (secrets.has(key)) throw new InputError(`services[${i}].env.${key}`, key, "a name that is no service's secret");
+      if (secrets.has(key)) throw new InputError(`services.${s.name}.env.${key}`, key, "a name that is no service's secret");
     }
   });
 }

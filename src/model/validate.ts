@@ -151,9 +151,15 @@ function assertTemplateSafe(value: unknown, field: string): void {
   }
   if (typeof value === 'object' && value !== null) {
     for (const [key, inner] of Object.entries(value)) {
-      assertTemplateSafe(inner, Array.isArray(value) ? `${field}[${key}]` : field ? `${field}.${key}` : key);
+      assertTemplateSafe(inner, Array.isArray(value) ? `${field}${itemLabel(inner, key)}` : field ? `${field}.${key}` : key);
     }
   }
+}
+
+/** A list item by its name where it has one (`services.billing`), else by position. */
+function itemLabel(item: unknown, index: string): string {
+  const name = (item as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^[a-z0-9-]+$/.test(name) ? `.${name}` : `[${index}]`;
 }
 
 function services(value: unknown, stack: StackConfig): ServiceConfig[] {
