@@ -20,12 +20,18 @@ Answers
   --database <name>      postgres | none                      default: postgres
   --cache <name>         redis | none                         default: redis
   --node <major>         20 | 22 | 24 | 26 (Node.js image)    default: 24
-  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1)
+  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1;
+                         1.13.0 or later)
                          default: the pinned image's
   --registry <host/path> registry of the service images (k8s)  default: ghcr.io/<name>
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
+  --monitoring <kind>    prometheus | none: Prometheus + Grafana (127.0.0.1:3030) in the
+                         compose profile monitoring, alerts, a dashboard; k8s: a
+                         Prometheus Operator component           default: none
+  --storage <kind>       s3 | none: S3 object storage (SeaweedFS locally, S3 in
+                         production; services opt in with uses: storage) default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates
@@ -40,10 +46,12 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
-  --no-git               skip git init and the first commit
+  --no-git               skip git init and the first commit (made only if git ignores
+                         every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
-                         overwritten: their new version goes beside them as *.infra-stack-new)
+                         overwritten: their new version goes beside them as *.infra-stack-new;
+                         the first commit takes only the files create wrote)
   -h, --help             this help
   -v, --version          the version
 
@@ -57,14 +65,17 @@ Examples
   npx create-infra-stack my-app --yes --dry-run --json
   npx create-infra-stack billing-svc --preset ../platform/infra-preset.yaml --yes
 
-Exit codes: 0 done, 1 conflicts (everything else applied), 2 bad input (nothing written),
-130 interrupted (nothing written).
+Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
+first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
+2 bad input (nothing written), 130 interrupted (Ctrl-C waits for the writes under way).
+A failure is one line; INFRA_STACK_DEBUG=1 adds its stack trace, for a bug report.
 `;
 
 export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infrastructure up to date.
 
 Usage
   infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
+                         [--secrets A,B] [--env K=V ...]
   infra-stack update
   (run inside the repository, next to infra-stack.yaml, or pass --dir)
 
@@ -80,9 +91,14 @@ Flags
   --port <n>           1024-65535 (add service; default: the first free port from 3000)
   --path </p>          route behind the gateway (add service; default /<name>, / for a
                        first web service; workers are not routed)
-  --uses <list>        what it connects to: database,cache,queue,search or fewer, or
+  --uses <list>        what it connects to: database,cache,queue,search,storage or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
+  --secrets <A,B>      its own secrets, e.g. JWT_ACCESS_SECRET,JWT_REFRESH_SECRET (add
+                       service): fresh random values (32 bytes) in .env and each k8s
+                       secrets.env, given to this service only; default: none
+  --env <K=V>          a plain setting of its own, e.g. LOG_LEVEL=info (add service;
+                       repeat the flag for more); default: none
   --templates <dir>    the team template folder, when infra-stack.yaml's templates: is
                        outside the repository (a committed file may only point inside it)
   --dir <path>         the repository (default: the current directory)
@@ -98,8 +114,10 @@ applying everything else. A second run with the same inputs changes nothing.
 Examples
   npx infra-stack add service billing --kind api --port 3100
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
+  npx infra-stack add service auth --secrets JWT_ACCESS_SECRET,JWT_REFRESH_SECRET --env LOG_LEVEL=info
   npx infra-stack update --json
 
-Exit codes: 0 done, 1 conflicts (or nothing could be written: another run holds the
-lock, the disk is full), 2 bad input (nothing written).
+Exit codes: 0 done, 1 conflicts or a problem of the machine (permissions, a full disk,
+another run holding the lock), 2 bad input (nothing written). A failure is one line;
+INFRA_STACK_DEBUG=1 adds its stack trace.
 `;

@@ -21,6 +21,8 @@ const OPTIONS = {
   port: { type: 'string' },
   path: { type: 'string' },
   uses: { type: 'string' },
+  secrets: { type: 'string' },
+  env: { type: 'string', multiple: true },
   templates: { type: 'string' },
 } as const;
 
@@ -42,7 +44,7 @@ export async function infraStack(argv: string[]): Promise<number> {
     throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
   }
   if (isUpdate) {
-    for (const flag of ['kind', 'port', 'path', 'uses'] as const) {
+    for (const flag of ['kind', 'port', 'path', 'uses', 'secrets', 'env'] as const) {
       if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
     }
   }
@@ -83,7 +85,7 @@ export async function infraStack(argv: string[]): Promise<number> {
 function withService(
   current: StackConfig,
   name: string,
-  flags: { kind?: string; port?: string; path?: string; uses?: string },
+  flags: { kind?: string; port?: string; path?: string; uses?: string; secrets?: string; env?: string[] },
 ): StackConfig {
   if (current.services.some((s) => s.name === name)) {
     const names = current.services.map((s) => s.name).join(', ');
@@ -94,5 +96,14 @@ function withService(
   if (flags.port !== undefined) raw.port = flags.port;
   if (flags.path !== undefined) raw.path = flags.path;
   if (flags.uses !== undefined) raw.uses = flags.uses === 'none' ? [] : flags.uses.split(',').map((u) => u.trim());
+  if (flags.secrets !== undefined) raw.secrets = flags.secrets.split(',').map((name) => name.trim());
+  if (flags.env !== undefined) raw.env = Object.fromEntries(flags.env.map(setting));
   return validateConfig({ ...current, services: [...current.services, raw] });
+}
+
+/** `--env LOG_LEVEL=info`: one setting per flag (a value may hold commas and "="). */
+function setting(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at < 1) throw new InputError('--env', text, 'NAME=value, e.g. --env LOG_LEVEL=info (repeat the flag for more)');
+  return [text.slice(0, at), text.slice(at + 1)];
 }

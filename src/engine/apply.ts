@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
-import { assertRelative, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
+import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
 import { cleanUp, JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
@@ -89,7 +89,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     } catch {
       // the next run removes a journal of nothing staged
     }
-    throw writeFailure(error, JOURNAL_PATH, true);
+    throw writeFailure(error, join(root, JOURNAL_PATH), true);
   }
 
   let current = STATE_DIR;
@@ -104,7 +104,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
       if (op.kind === 'write') fs.renameSync(join(root, journal.files[i].temp!), join(root, op.path));
       else fs.unlinkSync(join(root, op.path));
     });
-    current = 'its folders';
+    current = '.';
     if (durable) for (const dir of new Set(ops.map((op) => dirname(join(root, op.path))))) syncDir(fs, dir);
     writeJournal(root, { ...journal, state: 'committed' }, fs, durable);
   } catch (error) {
@@ -116,7 +116,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     } catch {
       undone = false; // the journal stays: the next run undoes what is left
     }
-    throw writeFailure(error, current, undone);
+    throw writeFailure(error, join(root, current), undone);
   }
   try {
     cleanUp(root, journal, fs);
@@ -126,15 +126,16 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   }
 }
 
-/** One line for the person: which file, why, and what state the repository is in. */
-export function writeFailure(error: unknown, what: string, undone: boolean): Error {
-  if (error instanceof UsageError || error instanceof RunError) return error;
+/**
+ * What the person is told when the file system refused a write. Undone: the error itself, naming
+ * the file it was for (not our temp name), which the CLI prints as one line with what to do.
+ * Not undone (the disk died under the rollback too): that, and that the next run undoes it.
+ */
+export function writeFailure(error: unknown, path: string, undone: boolean): Error {
   const e = error as NodeJS.ErrnoException;
-  if (!e.code) return e;
-  const state = undone
-    ? 'nothing was changed'
-    : 'the repository is half-written: the next infra-stack run undoes it first';
-  return new RunError(`could not write ${what}: ${e.code} (${e.message.replace(/^\w+: /, '').split(',')[0]}); ${state}.`);
+  if (!(error instanceof Error) || !e.code || error instanceof UsageError || error instanceof RunError) return error as Error;
+  if (undone) return Object.assign(e, { path, dest: undefined });
+  return new RunError(`${path}: ${e.code} while writing, and again while undoing it; the next infra-stack run undoes what is left before anything else.`);
 }
 
 /** The plan saw each file as it was; a file changed since (an editor saved it) aborts the run. */
@@ -153,7 +154,8 @@ function stage(root: string, op: Operation, file: Journal['files'][number], fs: 
   const target = join(root, op.path);
   let existing: Stats | undefined;
   if (kindOf(root, op.path, fs) !== 'missing') existing = fs.lstatSync(target);
-  if (existing && !existing.isFile()) throw new UsageError(`${op.path} is not a regular file: refused.`);
+  if (existing?.isDirectory()) throw fsError('EISDIR', target);
+  if (existing && !existing.isFile()) throw new UsageError(`${target} is not a regular file: refused.`);
   if (existing) backUp(fs, root, op.path, file.backup, existing);
   if (op.kind === 'delete') return;
 

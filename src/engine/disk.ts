@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { RunError, UsageError } from '../model/errors.js';
+import { UsageError } from '../model/errors.js';
 
 // The one place that touches the repository. Every path is relative to the repository root and
 // is walked component by component with lstat: a symbolic link anywhere on the way is refused,
@@ -76,6 +76,14 @@ export function assertOutputPath(path: string, source: string): void {
   if (unsafe) throw new UsageError(`${source}: ${JSON.stringify(path)} is ${unsafe}.`);
 }
 
+/**
+ * An error as the file system gives it (a file where a folder belongs, a folder where a file
+ * belongs): the CLI prints its path and what to do, exit 1.
+ */
+export function fsError(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${path}`), { code, path });
+}
+
 function linkRefused(shown: string): UsageError {
   return new UsageError(
     `${shown} is a symbolic link: infra-stack never follows links inside the repository. Replace it with a regular file or folder, or list it under skip: in infra-stack.yaml.`,
@@ -95,12 +103,15 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean
     try {
       st = fs.lstatSync(current);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      // ENOTDIR: the repository itself is a file; ENAMETOOLONG: no such path can exist. Either
+      // way nothing is there, and writing it is what fails, naming the path.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return false;
       throw error;
     }
     const shown = parts.slice(0, i + 1).join('/');
     if (st.isSymbolicLink()) throw linkRefused(shown);
-    if (!st.isDirectory()) throw new UsageError(`${shown} is a file, but infra-stack needs a folder there (for ${rel}). Move it away or list ${rel} under skip: in infra-stack.yaml.`);
+    if (!st.isDirectory()) throw fsError('ENOTDIR', join(root, rel));
   }
   return true;
 }
@@ -120,11 +131,10 @@ export function readRepoFile(root: string, rel: string): Buffer | undefined {
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw linkRefused(rel);
     if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw new UsageError(`${rel} is not a regular file (a socket or device): refused.`);
-    if (code === 'EACCES' || code === 'EPERM') throw new RunError(`cannot read ${rel}: permission denied; nothing was written.`);
     throw error;
   }
   try {
-    return readOpen(fd, rel);
+    return readOpen(fd, join(root, rel));
   } finally {
     nodeFs.closeSync(fd);
   }
@@ -159,6 +169,8 @@ export function readText(path: string): string | undefined {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // A read through a descriptor names no path; the person needs it (a folder where a file belongs).
+    (error as NodeJS.ErrnoException).path ??= path;
     throw error;
   }
   try {
@@ -171,7 +183,7 @@ export function readText(path: string): string | undefined {
 /** Reads an open file: a regular file only, at most MAX_FILE_BYTES. */
 export function readOpen(fd: number, shown: string): Buffer {
   const st = nodeFs.fstatSync(fd);
-  if (st.isDirectory()) throw new UsageError(`${shown} is a folder, but a file is expected there.`);
+  if (st.isDirectory()) throw fsError('EISDIR', shown);
   if (!st.isFile()) throw new UsageError(`${shown} is not a regular file (a device, FIFO or socket): refused.`);
   if (st.size > MAX_FILE_BYTES) throw new UsageError(`${shown} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB: not a file infra-stack reads.`);
   const buffer = Buffer.alloc(st.size);
@@ -225,7 +237,7 @@ export function missingParents(root: string, rel: string, fs: EngineFs = realFs)
     const dir = parts.slice(0, i).join('/');
     const kind = missing.length > 0 ? 'missing' : kindOf(root, dir, fs);
     if (kind === 'missing') missing.push(dir);
-    else if (kind !== 'dir') throw new UsageError(`${dir} is a file, but infra-stack needs a folder there (for ${rel}).`);
+    else if (kind !== 'dir') throw fsError('ENOTDIR', join(root, rel));
   }
   return missing;
 }

@@ -1,5 +1,5 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
 import { writeFailure } from './apply.js';
 import { kindOf, makeDir, readRepoText, realFs, repoOwner } from './disk.js';
@@ -35,21 +35,28 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, options: { 
     if (state === 'missing') makeDir(realFs, join(dir, STATE_DIR), repoOwner(dir));
     else if (state !== 'dir') throw new UsageError(`${STATE_DIR} is not a folder: infra-stack keeps its manifest there.`);
   } catch (error) {
-    throw writeFailure(error, createdRoot === undefined ? dir : STATE_DIR, true);
+    removeCreated(dir, createdRoot);
+    throw writeFailure(error, dir, true);
   }
+  // A run that wrote nothing leaves nothing: no empty .infra-stack/, no empty new folder. Also
+  // on process.exit() (Ctrl-C between two steps), which skips `finally`.
+  let locked = false;
+  const release = () => {
+    if (locked) unlinkSync(join(dir, LOCK_PATH));
+    locked = false;
+    tryRmdir(join(dir, STATE_DIR));
+    removeCreated(dir, createdRoot);
+  };
+  process.once('exit', release);
   try {
     await acquire(dir);
-    try {
-      const told = recover(dir);
-      if (told) process.stderr.write(told + '\n');
-      return await fn();
-    } finally {
-      unlinkSync(join(dir, LOCK_PATH));
-    }
+    locked = true;
+    const told = recover(dir);
+    if (told) process.stderr.write(told + '\n');
+    return await fn();
   } finally {
-    // A run that wrote nothing leaves nothing: no empty .infra-stack/, no empty new folder.
-    tryRmdir(join(dir, STATE_DIR));
-    if (createdRoot) tryRmdir(dir);
+    process.off('exit', release);
+    release();
   }
 }
 
@@ -81,7 +88,7 @@ function tryCreate(path: string, content: string): boolean {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw writeFailure(error, path.slice(path.lastIndexOf(STATE_DIR)), true);
+    throw writeFailure(error, path, true);
   }
   try {
     writeSync(fd, content);
@@ -89,7 +96,7 @@ function tryCreate(path: string, content: string): boolean {
   } catch (error) {
     closeSync(fd);
     unlinkSync(path);
-    throw writeFailure(error, path.slice(path.lastIndexOf(STATE_DIR)), true);
+    throw writeFailure(error, path, true);
   }
   return true;
 }
@@ -160,6 +167,15 @@ function startTime(pid: number): string | null {
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
   } catch {
     return null;
+  }
+}
+
+/** Removes the folders `mkdir -p` made for `dir` (from `dir` up to `first`), if still empty. */
+function removeCreated(dir: string, first: string | undefined): void {
+  if (first === undefined) return;
+  for (let d = dir; d.length >= first.length; d = dirname(d)) {
+    tryRmdir(d);
+    if (d === first) break;
   }
 }
 

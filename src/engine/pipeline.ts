@@ -1,5 +1,7 @@
+import { generatedPaths } from '../../generators/render-actions.js';
 import type { Generator } from '../../generators/stack.js';
 import { isSkipped } from '../model/stack-model.js';
+import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations } from './apply.js';
@@ -51,6 +53,8 @@ export async function runPipeline(generator: Generator, templates: TemplateSet, 
 async function planAndApply(config: StackConfig, tree: Tree, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const previousText = readRepoText(options.dir, MANIFEST_PATH);
   const previous = parseManifest(previousText, VERSION);
+  // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
+  assertSkipsMatch(config.skip ?? [], [...generatedPaths(config, templates), ...Object.keys(previous.files)]);
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
   const disk = readDisk(options.dir, [...tree.keys(), ...tracked]);
   let result = plan(tree, disk, previous, VERSION, config);

@@ -109,7 +109,7 @@ function walk(root: string): { id: string; text: string }[] {
       const path = join(dir, name);
       const id = relative(root, path).split(sep).join('/');
       const refuse = (what: string) =>
-        new UsageError(`Template folder ${root}: ${JSON.stringify(id)} is ${what}; a template folder may hold only regular files and folders.`);
+        new UsageError(`${JSON.stringify(path)} is ${what}; a template folder may hold only regular files and folders.`);
       const unsafe = unsafePathReason(id);
       if (unsafe) throw refuse(unsafe);
       const st = lstatSync(path);

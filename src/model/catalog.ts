@@ -9,6 +9,8 @@ export const IMAGES = {
   elasticmq: 'softwaremill/elasticmq-native:1.7.1',
   meilisearch: 'getmeili/meilisearch:v1.54',
   opensearch: 'opensearchproject/opensearch:3',
+  // The local stand-in for S3: MinIO publishes no images any more (REFERENCE.md section 9).
+  seaweedfs: 'chrislusf/seaweedfs:4.47',
   nginx: 'nginx:1.30-alpine',
   kong: 'kong:3.9',
   certbot: 'certbot/certbot:v5.8.0',
@@ -28,11 +30,22 @@ export const RESERVED_NAMES = [
   'elasticmq',
   'meilisearch',
   'opensearch',
+  'seaweedfs',
   'nginx',
   'kong',
   'gateway',
   'certbot',
+  // k8s resources of the stack that a service's resource of the same name would replace: network
+  // policies, the HTTP->HTTPS HTTPRoute, and stack-config (a service's ConfigMap is <name>-config).
+  'default-deny',
+  'allow-dns',
+  'acme-http01-solver',
+  'https-redirect',
+  'stack',
 ] as const;
+
+/** Beginnings of names taken too: the uses-<data service> network policies, and compose's x- extensions. */
+export const RESERVED_PREFIXES = ['uses-', 'x-'] as const;
 
 /** First port handed out to a service given without one. */
 export const FIRST_SERVICE_PORT = 3000;

@@ -17,13 +17,15 @@ const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure
 export function stackFileText(config: StackConfig): string {
   // Only what differs from the defaults, so the file stays short.
   const roles = dataServicesOf(config).map((d) => d.role);
-  const services = config.services.map(({ name, kind, port, path, cache, uses }) => ({
+  const services = config.services.map(({ name, kind, port, path, cache, uses, secrets, env }) => ({
     name,
     kind,
     port,
     ...(path ? { path } : {}),
     ...(cache ? { cache } : {}),
     ...(usesAll(uses, roles) ? {} : { uses }),
+    ...(secrets.length ? { secrets } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
   }));
   // Services last: the list grows, the settings above stay easy to find.
   const { services: _all, ...settings } = config;
@@ -35,13 +37,35 @@ function usesAll(uses: readonly string[], roles: readonly string[]): boolean {
   return roles.every((role) => uses.includes(role));
 }
 
+/**
+ * Aliases a file of answers may expand: a few anchors shared between services are fine; a
+ * "billion laughs" file (aliases of aliases) is refused before it is expanded.
+ */
+const MAX_ALIAS_COUNT = 50;
+
+/**
+ * YAML from a person (infra-stack.yaml, a preset) as plain data, or an InputError naming the file:
+ * a syntax error, an alias bomb, nesting deep enough to exhaust the stack.
+ */
+export function readYaml(text: string, file: string): unknown {
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true });
+    if (doc.errors.length > 0) throw new InputError(file, doc.errors[0].message.split('\n')[0], 'valid YAML');
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const bomb = /alias count/i.test((error as Error).message);
+    throw new InputError(
+      file,
+      bomb ? 'aliases that expand too far' : (error as Error).message.split('\n')[0],
+      bomb ? `YAML whose aliases (*name) expand to at most ${MAX_ALIAS_COUNT} copies` : 'valid YAML, nested a few levels deep',
+    );
+  }
+}
+
 /** Reads and validates infra-stack.yaml; errors name the file and the field. */
 export function parseStackFile(text: string): StackConfig {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw new InputError(STACK_FILE, doc.errors[0].message.split('\n')[0], 'valid YAML');
-  }
-  const raw = doc.toJS() as unknown;
+  const raw = readYaml(text, STACK_FILE);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(STACK_FILE, raw, 'a mapping of answers (name, services, gateway, ...)');
   }
@@ -62,9 +86,7 @@ export function parseStackFile(text: string): StackConfig {
  * from, below the flags. Errors name the preset file and the field.
  */
 export function parsePreset(text: string, file: string): RawConfig {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new InputError(`preset ${file}`, doc.errors[0].message.split('\n')[0], 'valid YAML');
-  const raw = doc.toJS() as unknown;
+  const raw = readYaml(text, `preset ${file}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(`preset ${file}`, raw, 'a mapping of answers (gateway, queue, services, templates, ...)');
   }
@@ -83,6 +105,8 @@ export function addServiceToStackFile(text: string, service: ServiceConfig, conf
   if (service.path) item.set('path', service.path);
   if (service.cache) item.set('cache', true);
   if (!usesAll(service.uses, dataServicesOf(config).map((d) => d.role))) item.set('uses', service.uses);
+  if (service.secrets.length) item.set('secrets', service.secrets);
+  if (Object.keys(service.env).length) item.set('env', service.env);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });
