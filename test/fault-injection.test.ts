@@ -11,7 +11,7 @@ import { apply, operations, type Operation } from '../src/engine/apply.js';
 import type { EngineFs } from '../src/engine/disk.js';
 import { recover } from '../src/engine/journal.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
-import { CREATE_BIN, INFRA_STACK_BIN, runCli, type CliResult } from './helpers/stack.js';
+import { CREATE_BIN, INFRA_STACK_BIN, ROOT, runCli, type CliResult } from './helpers/stack.js';
 import { isRoot, tool } from './helpers/tools.js';
 
 const MUTATING = [
@@ -49,6 +49,8 @@ function faultyFs(failAt: number, mode: 'once' | 'kill'): { fs: EngineFs; count:
   return { fs: fs as unknown as EngineFs, count: () => n };
 }
 
+/** strace kills the CLI for real at a chosen system call (installed by .ci/run). */
+const strace = tool('strace');
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-faults-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let serial = 0;
@@ -207,7 +209,7 @@ function addedState(): Record<string, string> {
   return snapshot(dir);
 }
 
-describe.skipIf(!tool('strace'))('a real kill -9 of the CLI in the middle of its writes', () => {
+describe.skipIf(!strace)('a real kill -9 of the CLI in the middle of its writes', () => {
   it('leaves a repository the next run restores to the old state or the new one, and says so', () => {
     const before = snapshot(stackBase);
     const after = addedState();
@@ -245,7 +247,7 @@ describe.skipIf(!tool('strace'))('a real kill -9 of the CLI in the middle of its
   });
 });
 
-describe.skipIf(!tool('strace'))('a create killed halfway', () => {
+describe.skipIf(!strace)('a create killed halfway', () => {
   it('is undone by the next create in that folder, which then writes the whole stack', () => {
     const dir = join(work, 'killed-create');
     const killed = spawnSync(
@@ -307,6 +309,35 @@ describe('one run at a time', () => {
     expect(r.stderr).toMatch(/^error: another infra-stack run \(process \d+\) holds \.infra-stack\/lock; waited 5 s\..*\n$/);
     expect(snapshot(dir)).toEqual(before);
   }, 15_000);
+
+  it('Ctrl-C while the lock is held releases it (process.exit skips finally, not exit handlers)', async () => {
+    const dir = join(work, 'interrupted-lock');
+    // A run that holds the lock until it is interrupted, with the CLI's own signal handling.
+    const script = `
+      import { withLock } from ${JSON.stringify(join(ROOT, 'dist/src/engine/lock.js'))};
+      process.once('SIGINT', () => process.exit(130));
+      await withLock(${JSON.stringify(dir)}, async () => {
+        console.log('locked');
+        await new Promise((resolve) => setTimeout(resolve, 20000));
+      }, { dryRun: false });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    expect(leftovers(dir)).toEqual(['.infra-stack/lock']);
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    // Nothing was written: not even the folders the lock needed are left.
+    expect(nodeFs.existsSync(dir)).toBe(false);
+  });
+
+  it.skipIf(!strace)('a dry run after a kill says an interrupted run waits to be undone, and changes nothing', () => {
+    const dir = fresh(stackBase);
+    spawnSync('strace', ['-f', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=KILL:when=5', process.execPath, INFRA_STACK_BIN, 'add', 'service', 'billing', '--dir', dir]);
+    const before = snapshot(dir);
+    const r = infraStack(dir, 'update', '--dry-run');
+    expect(r.stderr).toBe('infra-stack: a previous run was interrupted; the next run without --dry-run undoes it first.\n');
+    expect(snapshot(dir)).toEqual(before);
+  });
 
   it('takes over a lock left by a process that is gone', () => {
     const dir = fresh(stackBase);

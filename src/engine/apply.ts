@@ -105,7 +105,9 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
       else fs.unlinkSync(join(root, op.path));
     });
     current = '.';
-    if (durable) for (const dir of new Set(ops.map((op) => dirname(join(root, op.path))))) syncDir(fs, dir);
+    // Each folder that gained or lost a name: the files' folders, and the parents of new folders.
+    const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(join(root, path)));
+    if (durable) for (const dir of new Set(touched)) syncDir(fs, dir);
     writeJournal(root, { ...journal, state: 'committed' }, fs, durable);
   } catch (error) {
     let undone = true;
