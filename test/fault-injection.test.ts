@@ -244,7 +244,7 @@ describe.skipIf(!strace)('a real kill -9 of the CLI in the middle of its writes'
       rmSync(dir, { recursive: true });
     }
     expect([...outcomes].sort()).toEqual(['new', 'old']);
-  });
+  }, 240_000);
 });
 
 describe.skipIf(!strace)('a create killed halfway', () => {
