@@ -339,6 +339,17 @@ describe('one run at a time', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it('a lock that is a symlink (committed or planted) is removed, never followed', () => {
+    const dir = fresh(stackBase);
+    const victim = join(work, 'lock-victim');
+    writeFileSync(victim, 'victim\n');
+    nodeFs.symlinkSync(victim, join(dir, '.infra-stack/lock'));
+    const r = infraStack(dir, 'add', 'service', 'billing');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('victim\n');
+    expect(snapshot(dir)).toEqual(addedState());
+  });
+
   it('takes over a lock left by a process that is gone', () => {
     const dir = fresh(stackBase);
     const dead = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();

@@ -131,8 +131,9 @@ function readHolder(dir: string): Holder | undefined {
   let text: string | undefined;
   try {
     text = readRepoText(dir, LOCK_PATH);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A link or special file (committed, or planted) is no run's lock: break it (unlink never follows).
+    return error instanceof UsageError ? { pid: 0, started: null } : undefined;
   }
   if (text === undefined) return undefined;
   try {
