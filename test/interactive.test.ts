@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { killAllPtys, spawnPty, type PtyProcess } from './helpers/pty.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'create-infra-stack.js');
+const BIN = join(ROOT, 'dist', 'create-infra-stack.js');
 const TEST_MS = 30_000;
 const PROMPT_MS = 10_000; // a question must show up within this after the previous answer
 
@@ -33,7 +33,7 @@ function personEnv(): NodeJS.ProcessEnv {
 let work: string;
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'create.js'))) {
+  if (!existsSync(BIN)) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
   }
 });

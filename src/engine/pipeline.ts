@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { Generator } from '../../generators/stack.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations, type ApplyFs } from './apply.js';
 import { readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
+import type { Generator } from './generator.js';
 import { MANIFEST_PATH, parseManifest } from './manifest.js';
 import { mergeable, mergeEdits } from './merge.js';
 import { manifestWrite, plan, type Plan } from './plan.js';

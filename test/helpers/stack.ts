@@ -14,8 +14,8 @@ import { validateConfig, type RawConfig } from '../../src/model/validate.js';
 import type { EnvGroup } from '../../src/model/env.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CREATE_BIN = join(ROOT, 'bin', 'create-infra-stack.js');
-export const INFRA_STACK_BIN = join(ROOT, 'bin', 'infra-stack.js');
+export const CREATE_BIN = join(ROOT, 'dist', 'create-infra-stack.js');
+export const INFRA_STACK_BIN = join(ROOT, 'dist', 'infra-stack.js');
 export const templates = loadTemplates([BUILTIN_TEMPLATES]);
 
 /** The 8 gateway x queue x search combinations. */
