@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from '../model/types.js';
@@ -18,23 +17,6 @@ export async function installServices(dir: string, config: StackConfig): Promise
     );
   }
   return steps;
-}
-
-/**
- * A self-signed certificate through the generated scripts/dev-certs.sh, so the gateway starts
- * at once. node:child_process rather than execa: this runs on every create, and loading execa
- * costs ~100 ms, more than openssl itself.
- */
-export function makeDevCertificate(dir: string): Promise<string> {
-  return new Promise((resolve) => {
-    execFile('sh', ['scripts/dev-certs.sh'], { cwd: dir }, (error, _stdout, stderr) =>
-      resolve(
-        error
-          ? `certs: scripts/dev-certs.sh failed (${(stderr || error.message).split('\n')[0]}): run it before docker compose up`
-          : 'certs: a self-signed certificate in certs/ (scripts/dev-certs.sh; git-ignored)',
-      ),
-    );
-  });
 }
 
 /** `git init` and a first commit; a missing git or identity is reported, not fatal. */

@@ -93,5 +93,19 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
         break;
     }
   }
+  // Kubernetes pulls the service images from a registry: ask which, unless a flag or preset said.
+  if (result.target === 'k8s' && result.registry === undefined) {
+    result.registry = await input({
+      message: 'Image registry (host/owner)',
+      default: `ghcr.io/${String(result.name)}`,
+      validate: (value) => check({ registry: value }),
+    });
+  }
   return result;
+}
+
+/** A directory whose name cannot be a project name: offer the valid one (name and directory). */
+export async function confirmName(name: string, valid: string): Promise<boolean> {
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: `"${name}" cannot be a project name (lowercase letters, digits, -). Use "${valid}" as name and directory?`, default: true });
 }

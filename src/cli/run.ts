@@ -1,6 +1,6 @@
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
-import { InputError, UsageError } from '../model/errors.js';
+import { InputError, InterruptedError, UsageError } from '../model/errors.js';
 import { countActions, printPlan, terminalPrinter } from './output.js';
 
 /** Questions can be asked only with a terminal on both ends. */
@@ -52,6 +52,9 @@ export async function main(command: (argv: string[]) => Promise<number>): Promis
   } catch (error) {
     if (error instanceof Error && error.name === 'ExitPromptError') {
       process.stderr.write('\nInterrupted: nothing was written.\n');
+      process.exitCode = 130;
+    } else if (error instanceof InterruptedError) {
+      process.stderr.write(`\n${error.message}\n`);
       process.exitCode = 130;
     } else if (error instanceof InputError || error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);

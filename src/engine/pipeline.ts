@@ -9,6 +9,7 @@ import { MANIFEST_PATH, parseManifest } from './manifest.js';
 import { mergeable, mergeEdits } from './merge.js';
 import { manifestWrite, plan, type Plan } from './plan.js';
 import type { TemplateSet } from './templates.js';
+import type { Tree } from './tree.js';
 
 export interface PipelineOptions {
   dir: string;
@@ -17,6 +18,8 @@ export interface PipelineOptions {
   viaPlop: boolean;
   /** The same generator for other answers: re-rendering the previous answers gives the merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
+  /** Called with the rendered files before anything is written (create starts openssl then). */
+  rendered?: (tree: Tree) => void;
   /** For tests that inject a failing filesystem. */
   fs?: ApplyFs;
 }
@@ -38,6 +41,7 @@ async function renderBase(generatorFor: (answers: StackConfig) => Generator, ans
 /** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
+  if (!options.dryRun) options.rendered?.(tree);
   const previousText = readText(join(options.dir, MANIFEST_PATH));
   const previous = parseManifest(previousText, VERSION);
   const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);

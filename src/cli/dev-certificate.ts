@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The generated script that makes the development certificate (re-run it to renew). */
+export const DEV_CERT_SCRIPT = 'scripts/dev-certs.sh';
+
+export interface DevCertificate {
+  /** Moves the certificate into the new repository once openssl is done; resolves with a one-line report. */
+  install(dir: string): Promise<string>;
+  /** Stops openssl if it still runs and removes its scratch folder (the run ended without files). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Starts the generated scripts/dev-certs.sh (its text, as rendered) while the files are still
+ * being written, so openssl is not on the critical path: the script runs from a scratch folder
+ * laid out as the repository (it writes to `$(dirname "$0")/../certs`), and `install` moves
+ * certs/ into place. node:child_process rather than execa: this runs on every create.
+ */
+export function startDevCertificate(script: string | undefined): DevCertificate {
+  if (script === undefined) {
+    return { install: async () => `certs: no ${DEV_CERT_SCRIPT} in this stack, no certificate made`, discard: async () => {} };
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
+  mkdirSync(join(scratch, 'scripts'));
+  const child = execFile('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch });
+  const done = new Promise<string | undefined>((resolve) =>
+    child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const cleanup = () => rmSync(scratch, { recursive: true, force: true });
+  return {
+    async install(dir) {
+      const failure = await done;
+      try {
+        if (failure) return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        if (existsSync(join(dir, 'certs'))) return `certs: ${dir}/certs already exists, left as it is`;
+        try {
+          renameSync(join(scratch, 'certs'), join(dir, 'certs'));
+        } catch {
+          cpSync(join(scratch, 'certs'), join(dir, 'certs'), { recursive: true }); // another filesystem
+        }
+        return `certs: a self-signed certificate in certs/ (${DEV_CERT_SCRIPT}; git-ignored)`;
+      } finally {
+        cleanup();
+      }
+    },
+    async discard() {
+      child.kill();
+      await done;
+      cleanup();
+    },
+  };
+}
