@@ -82,10 +82,17 @@ export async function create(argv: string[]): Promise<number> {
   const tty = interactive();
   const json = Boolean(flags.json);
   const p = terminalPrinter();
-  // Ctrl-C outside a question (a question handles its own): noted, then acted on at the next
-  // safe point, so the directory is left either untouched or complete, never half-written.
+  // Ctrl-C outside a question (a question handles its own) leaves the directory untouched or
+  // complete, never half-written: before the files are written it is noted and acted on at the
+  // next safe point; once they are, the run ends at once (git and npm, in the same process
+  // group, got the same Ctrl-C) saying what is there and what did not run.
   let interrupted = false;
-  const onSigint = () => (interrupted = true);
+  let afterWrite: string | undefined;
+  const onSigint = () => {
+    if (afterWrite === undefined) return void (interrupted = true);
+    process.stderr.write(`\n${afterWrite}\n`);
+    process.exit(130);
+  };
   process.on('SIGINT', onSigint);
   try {
     if (tty && !json) p.out(`create-infra-stack ${VERSION}: a service repository's whole infrastructure\n`);
@@ -133,17 +140,18 @@ export async function create(argv: string[]): Promise<number> {
     });
 
     const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
+    if (interrupted) throw new InterruptedError(`${complete}; git and npm install were not run.`);
+    if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;
     const steps: string[] = [];
     if (certificate) steps.push(await certificate.install(dir));
-    if (!dryRun && !flags['no-install'] && !interrupted) {
+    if (!dryRun && !flags['no-install']) {
+      afterWrite = `${complete}; npm install did not finish: run it in each service, then git init.`;
       steps.push(...(await step(p, tty && !json, 'npm install in each service', () => installServices(dir, result.config))));
-      if (interrupted) throw new InterruptedError(`${complete}; npm install did not finish: run it in each service.`);
     }
-    if (!dryRun && !flags['no-git'] && !interrupted) {
+    if (!dryRun && !flags['no-git']) {
+      afterWrite = `${complete}; git did not finish: check \`git status\` there.`;
       steps.push(await step(p, tty && !json, 'git init and a first commit', () => initGit(dir)));
-      if (interrupted) throw new InterruptedError(`${complete}; git did not finish: check \`git status\` there.`);
     }
-    if (interrupted) throw new InterruptedError(`${complete}; git and npm install were not run.`);
     // On a terminal, a summary instead of one line per file. --verbose, --json, --dry-run and a
     // run into existing files (--force: some kept or in conflict) list every file.
     const allCreated = result.plan.entries.every((e) => e.action === 'CREATE');
