@@ -14,14 +14,15 @@ export interface DevCertificate {
 }
 
 /**
- * Starts the generated scripts/dev-certs.sh (its text, as rendered) while the files are still
- * being written, so openssl is not on the critical path: the script runs from a scratch folder
- * laid out as the repository (it writes to `$(dirname "$0")/../certs`), and `install` moves
- * certs/ into place. node:child_process rather than execa: this runs on every create.
+ * Starts the generated scripts/dev-certs.sh (its text, as rendered: never a script that was on
+ * disk before, as with --force) while the files are still being written, so openssl is not on
+ * the critical path: the script runs from a scratch folder laid out as the repository (it writes
+ * to `$(dirname "$0")/../certs`), and `install` moves certs/ into place. node:child_process
+ * rather than execa: this runs on every create.
  */
 export function startDevCertificate(script: string | undefined): DevCertificate {
   if (script === undefined) {
-    return { install: async () => `certs: no ${DEV_CERT_SCRIPT} in this stack, no certificate made`, discard: async () => {} };
+    return { install: async () => `certs: ${DEV_CERT_SCRIPT} is skipped, so no certificate was made`, discard: async () => {} };
   }
   const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
   mkdirSync(join(scratch, 'scripts'));

@@ -40,6 +40,7 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
+  --verbose              list every file written (a terminal otherwise shows a summary)
   --no-git               skip git init and the first commit
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
