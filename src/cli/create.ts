@@ -140,7 +140,10 @@ export async function create(argv: string[]): Promise<number> {
     });
 
     const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
-    if (interrupted) throw new InterruptedError(`${complete}; git and npm install were not run.`);
+    if (interrupted) {
+      await certificate?.discard();
+      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
+    }
     if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;
     const steps: string[] = [];
     if (certificate) steps.push(await certificate.install(dir));
