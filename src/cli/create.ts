@@ -88,8 +88,10 @@ export async function create(argv: string[]): Promise<number> {
   // group, got the same Ctrl-C) saying what is there and what did not run.
   let interrupted = false;
   let afterWrite: string | undefined;
+  let certificate: DevCertificate | undefined;
   const onSigint = () => {
     if (afterWrite === undefined) return void (interrupted = true);
+    certificate?.discard();
     process.stderr.write(`\n${afterWrite}\n`);
     process.exit(130);
   };
@@ -123,7 +125,6 @@ export async function create(argv: string[]): Promise<number> {
     const templates = loadTemplates(templateRoots(dir, early.templates));
     const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
     const dryRun = Boolean(flags['dry-run']);
-    let certificate: DevCertificate | undefined;
     // Questions to ask: node-plop drives prompts and actions. All answers given: the same
     // generator runs without loading node-plop (see engine/generate.ts).
     const result = await runPipeline(generator, templates, {
@@ -134,14 +135,14 @@ export async function create(argv: string[]): Promise<number> {
         if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
         certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT)?.content);
       },
-    }).catch(async (error: unknown) => {
-      await certificate?.discard();
+    }).catch((error: unknown) => {
+      certificate?.discard();
       throw error;
     });
 
     const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
     if (interrupted) {
-      await certificate?.discard();
+      certificate?.discard();
       throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
     }
     if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;

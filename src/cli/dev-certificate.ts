@@ -9,8 +9,8 @@ export const DEV_CERT_SCRIPT = 'scripts/dev-certs.sh';
 export interface DevCertificate {
   /** Moves the certificate into the new repository once openssl is done; resolves with a one-line report. */
   install(dir: string): Promise<string>;
-  /** Stops openssl if it still runs and removes its scratch folder (the run ended without files). */
-  discard(): Promise<void>;
+  /** Stops openssl if it still runs and removes its scratch folder (the run stops before `install`). */
+  discard(): void;
 }
 
 /**
@@ -22,7 +22,7 @@ export interface DevCertificate {
  */
 export function startDevCertificate(script: string | undefined): DevCertificate {
   if (script === undefined) {
-    return { install: async () => `certs: ${DEV_CERT_SCRIPT} is skipped, so no certificate was made`, discard: async () => {} };
+    return { install: async () => `certs: ${DEV_CERT_SCRIPT} is skipped, so no certificate was made`, discard: () => {} };
   }
   const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
   mkdirSync(join(scratch, 'scripts'));
@@ -49,9 +49,8 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
         cleanup();
       }
     },
-    async discard() {
+    discard() {
       child.kill();
-      await done;
       cleanup();
     },
   };
