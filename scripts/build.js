@@ -7,23 +7,23 @@
 // only the Handlebars runtime (its parser and compiler cost ~150 ms); each entry carries its
 // template's hash, and the renderer compiles anything that does not match (a team's template).
 import { createRequire } from 'node:module';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Packages imported with `import()` in src/, and the dist/lazy/ file each becomes. */
+/** What src/ imports with `import()`, the dist/lazy/ file it becomes, and what that file bundles. */
 const LAZY = {
-  '@inquirer/prompts': 'prompts',
-  'node-plop': 'node-plop',
-  'prettier/standalone': 'prettier',
-  'prettier/plugins/yaml': 'prettier-yaml',
-  'prettier/plugins/markdown': 'prettier-markdown',
-  'prettier/plugins/babel': 'prettier-babel',
-  'prettier/plugins/estree': 'prettier-estree',
-  handlebars: 'handlebars',
-  execa: 'execa',
+  './prompt-library.js': ['prompts', './src/cli/prompt-library.ts'],
+  'node-plop': ['node-plop', 'node-plop'],
+  'prettier/standalone': ['prettier', 'prettier/standalone'],
+  'prettier/plugins/yaml': ['prettier-yaml', 'prettier/plugins/yaml'],
+  'prettier/plugins/markdown': ['prettier-markdown', 'prettier/plugins/markdown'],
+  'prettier/plugins/babel': ['prettier-babel', 'prettier/plugins/babel'],
+  'prettier/plugins/estree': ['prettier-estree', 'prettier/plugins/estree'],
+  handlebars: ['handlebars', 'handlebars'],
+  execa: ['execa', 'execa'],
 };
 
 // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
@@ -41,15 +41,16 @@ const common = {
 
 rmSync(`${root}dist`, { recursive: true, force: true });
 
-await build({
+const lazy = await build({
   ...common,
-  entryPoints: Object.fromEntries(Object.entries(LAZY).map(([pkg, name]) => [name, pkg])),
+  metafile: true,
+  entryPoints: Object.fromEntries(Object.values(LAZY)),
   outdir: 'dist/lazy',
   splitting: true, // what two lazy files share (Handlebars: the compiler and node-plop) loads once
   chunkNames: 'shared-[hash]',
   banner: { js: requireShim },
   // node-plop hands its own prompt library (inquirer 9, rxjs) to generators that ask through it.
-  // Ours ask through @inquirer/prompts, so inquirer 9 is replaced and only one prompt stack ships.
+  // Ours ask through @inquirer/input, select and confirm, so inquirer 9 is replaced: one prompt stack ships.
   alias: { inquirer: './src/cli/plop-inquirer.ts' },
 });
 
@@ -57,22 +58,35 @@ await build({
 const lazyImports = {
   name: 'lazy-imports',
   setup(b) {
-    const names = Object.keys(LAZY).map((pkg) => pkg.replace(/[/@]/g, '\\$&'));
+    const names = Object.keys(LAZY).map((spec) => spec.replace(/[/@.]/g, '\\$&'));
     b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
-      return { path: `./lazy/${LAZY[args.path]}.js`, external: true };
+      return { path: `./lazy/${LAZY[args.path][0]}.js`, external: true };
     });
   },
 };
 
-await build({
+const bins = await build({
   ...common,
+  metafile: true,
   entryPoints: { 'create-infra-stack': 'src/bin/create-infra-stack.ts', 'infra-stack': 'src/bin/infra-stack.ts' },
   outdir: 'dist',
   // Node 22.1+ keeps compiled code between runs (the lazy files load faster); older Node lacks the call.
   banner: { js: `#!/usr/bin/env node\n${requireShim} (await import('node:module')).enableCompileCache?.();` },
   plugins: [lazyImports],
 });
+
+// Bundling copies the libraries' code: their licenses go with it.
+const bundled = new Set(
+  [lazy, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
+);
+const notices = [...bundled].sort().map((pkg) => {
+  const dir = `${root}node_modules/${pkg}`;
+  const { version, license } = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+  const file = readdirSync(dir).find((name) => /^licen[cs]e/i.test(name));
+  return `## ${pkg} ${version} (${license})\n\n${file ? readFileSync(`${dir}/${file}`, 'utf8').trim() : `License: ${license}`}\n`;
+});
+writeFileSync(`${root}dist/THIRD-PARTY-LICENSES.md`, `# Licenses of the libraries bundled into dist/\n\n${notices.join('\n')}`);
 
 // The template loader and hash from src/, bundled for this one use beside dist/ (where they find
 // the package root), then removed.

@@ -51,9 +51,14 @@ describe('the packed tarball', () => {
   });
 
   it('holds one bundled file per bin, the lazily loaded libraries and the precompiled templates', () => {
-    for (const path of ['dist/create-infra-stack.js', 'dist/infra-stack.js', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'package.json', 'README.md']) {
+    for (const path of ['dist/create-infra-stack.js', 'dist/infra-stack.js', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
       expect(files().has(path), path).toBe(true);
     }
+    // A library imported statically by mistake would be inlined: the bins stay small.
+    for (const bin of ['create-infra-stack', 'infra-stack']) expect(statSync(join(ROOT, 'dist', `${bin}.js`)).size, bin).toBeLessThan(300 * 1024);
+    // The licenses of what was bundled ship with it.
+    const licenses = readFileSync(join(ROOT, 'dist', 'THIRD-PARTY-LICENSES.md'), 'utf8');
+    for (const pkg of ['yaml', 'handlebars', 'prettier', 'node-plop', 'execa', '@inquirer/core']) expect(licenses, pkg).toContain(`## ${pkg} `);
     // Each bin is one file: it imports only Node's built-ins and, on demand, dist/lazy/.
     for (const bin of ['create-infra-stack', 'infra-stack']) {
       const code = readFileSync(join(ROOT, 'dist', `${bin}.js`), 'utf8');

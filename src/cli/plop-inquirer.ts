@@ -1,6 +1,6 @@
 // Stands in for inquirer 9 in the bundled node-plop (scripts/build.js aliases `inquirer` here).
 // node-plop only hands inquirer to a generator's prompts function; ours ask through
-// @inquirer/prompts (src/cli/prompts.ts), so inquirer 9 and rxjs are never shipped.
+// Inquirer's own prompts (src/cli/prompt-library.ts), so inquirer 9 and rxjs are never shipped.
 const registered: Record<string, unknown> = {};
 
 function prompt(): never {

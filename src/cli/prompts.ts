@@ -40,16 +40,16 @@ const CHOICES = {
 
 /** Asked when no directory was given on the command line. */
 export async function askDirectory(): Promise<string> {
-  const { input } = await import('@inquirer/prompts');
+  const { input } = await import('./prompt-library.js');
   return input({ message: 'Project directory', default: 'infra-stack-app', required: true });
 }
 
 /**
- * Asks each missing question with @inquirer/prompts (loaded only here). Free-text answers are
+ * Asks each missing question with Inquirer's prompts (loaded only here). Free-text answers are
  * validated as they are typed, with the same rules as flags.
  */
 export async function askMissing(answers: RawConfig, missing: Question[]): Promise<RawConfig> {
-  const { input, select } = await import('@inquirer/prompts');
+  const { input, select } = await import('./prompt-library.js');
   const result = { ...answers };
   const defaults = defaultAnswers(String(answers.name));
   const check = (patch: RawConfig): true | string => {
@@ -106,6 +106,6 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
 
 /** A directory whose name cannot be a project name: offer the valid one (name and directory). */
 export async function confirmName(name: string, valid: string): Promise<boolean> {
-  const { confirm } = await import('@inquirer/prompts');
+  const { confirm } = await import('./prompt-library.js');
   return confirm({ message: `"${name}" cannot be a project name (lowercase letters, digits, -). Use "${valid}" as name and directory?`, default: true });
 }
