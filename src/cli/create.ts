@@ -164,7 +164,10 @@ export async function create(argv: string[]): Promise<number> {
       return 0;
     }
     const code = finishRun(result, { command: 'create', dir, dryRun, json, steps });
-    if (!json && !dryRun) printNextSteps(p, dirArg, result.config);
+    if (!json && !dryRun) {
+      p.out(`\nCreated ${result.config.name}:\n${stackDiagram(result.config)}`);
+      printNextSteps(p, dirArg, result.config);
+    }
     return code;
   } finally {
     process.off('SIGINT', onSigint);
