@@ -139,14 +139,15 @@ const big = race([
   ['update', () => [INFRA_STACK, 'update', '--dir', reference]],
   ['readFloor', () => [READ_FLOOR, reference]],
 ]);
-// add service changes the repo: each round adds to a fresh copy (copied outside the timing).
+// add service changes the repo: each round adds to a fresh copy (copied outside the timing),
+// which the read floor reads first, so both meet the same fresh files.
 const addTimes = [];
 const readTimes = [];
 for (let round = 0; round <= runs; round++) {
   const copy = join(work, dirOf('add', round));
   cpSync(reference, copy, { recursive: true });
+  const read = timeNode([READ_FLOOR, copy]);
   const add = timeNode([INFRA_STACK, 'add', 'service', 'extra', '--dir', copy]);
-  const read = timeNode([READ_FLOOR, reference]);
   if (round > 0) addTimes.push(add), readTimes.push(read);
   rmSync(copy, { recursive: true, force: true });
 }
