@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -38,7 +38,8 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
       const failure = await done;
       try {
         if (failure) return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
-        if (existsSync(join(dir, 'certs'))) return `certs: ${dir}/certs already exists, left as it is`;
+        // lstat: a symbolic link there is not written through.
+        if (lstatSync(join(dir, 'certs'), { throwIfNoEntry: false })) return `certs: ${dir}/certs already exists, left as it is`;
         try {
           renameSync(join(scratch, 'certs'), join(dir, 'certs'));
         } catch {
@@ -55,3 +56,4 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
     },
   };
 }
+
