@@ -56,4 +56,3 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
     },
   };
 }
-
