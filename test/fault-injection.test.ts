@@ -11,7 +11,7 @@ import { apply, operations, type Operation } from '../src/engine/apply.js';
 import type { EngineFs } from '../src/engine/disk.js';
 import { recover } from '../src/engine/journal.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
-import { CREATE_BIN, INFRA_STACK_BIN, ROOT, runCli, type CliResult } from './helpers/stack.js';
+import { CREATE_BIN, INFRA_STACK_BIN, runCli, type CliResult } from './helpers/stack.js';
 import { isRoot, tool } from './helpers/tools.js';
 
 const MUTATING = [
@@ -311,23 +311,21 @@ describe('one run at a time', () => {
   }, 15_000);
 
   it('Ctrl-C while the lock is held releases it (process.exit skips finally, not exit handlers)', async () => {
-    const dir = join(work, 'interrupted-lock');
-    // A run that holds the lock until it is interrupted, with the CLI's own signal handling.
-    const script = `
-      import { withLock } from ${JSON.stringify(join(ROOT, 'dist/src/engine/lock.js'))};
-      process.once('SIGINT', () => process.exit(130));
-      await withLock(${JSON.stringify(dir)}, async () => {
-        console.log('locked');
-        await new Promise((resolve) => setTimeout(resolve, 20000));
-      }, { dryRun: false });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    expect(leftovers(dir)).toEqual(['.infra-stack/lock']);
+    const dir = fresh(stackBase);
+    // An in-repo team folder of 150 Markdown files: prettier formats them while the lock is held.
+    mkdirSync(join(dir, 'tpl/base/docs'), { recursive: true });
+    for (let i = 0; i < 150; i++) writeFileSync(join(dir, `tpl/base/docs/page-${i}.md`), `# Page ${i}\n\n* one\n* two\n`);
+    writeFileSync(join(dir, 'infra-stack.yaml'), readFileSync(join(dir, 'infra-stack.yaml'), 'utf8') + 'templates: tpl\n');
+    const before = snapshot(dir);
+    const child = spawn(process.execPath, [INFRA_STACK_BIN, 'update', '--dir', dir]);
+    const lock = join(dir, '.infra-stack/lock');
+    while (!nodeFs.existsSync(lock) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(130);
-    // Nothing was written: not even the folders the lock needed are left.
-    expect(nodeFs.existsSync(dir)).toBe(false);
+    // Interrupted before its writes: nothing changed, and no lock is left to block the next run.
+    expect(snapshot(dir)).toEqual(before);
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it.skipIf(!strace)('a dry run after a kill says an interrupted run waits to be undone, and changes nothing', () => {

@@ -46,6 +46,7 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
+  --verbose              list every file written (a terminal otherwise shows a summary)
   --no-git               skip git init and the first commit (made only if git ignores
                          every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service

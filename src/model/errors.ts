@@ -53,3 +53,12 @@ export class RunError extends Error {
     this.name = 'RunError';
   }
 }
+
+/** Ctrl-C outside a question: exit code 130; the message says what the directory holds. */
+export class InterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}

@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseDocument, stringify, YAMLMap } from 'yaml';
+import { isMap, isSeq, parseDocument, YAMLMap } from 'yaml';
 import { dataServicesOf } from './data-services.js';
 import { defaultAnswers } from './defaults.js';
 import { InputError } from './errors.js';
@@ -29,7 +29,38 @@ export function stackFileText(config: StackConfig): string {
   }));
   // Services last: the list grows, the settings above stay easy to find.
   const { services: _all, ...settings } = config;
-  return HEADER + '\n' + stringify({ ...settings, services }, { lineWidth: 0 });
+  return HEADER + '\n' + blockYaml({ ...settings, services }, '');
+}
+
+/**
+ * Answers as block YAML, as the yaml package's stringify writes them: maps, lists, strings,
+ * numbers and booleans. Written here because stringify takes ~15 ms for 200 services, and every
+ * re-run writes this file once more to tell whether the person edited it.
+ */
+function blockYaml(value: object, indent: string): string {
+  const entries = Array.isArray(value) ? value.map((item) => ['-', item] as const) : Object.entries(value).map(([k, v]) => [`${k}:`, v] as const);
+  return entries
+    .filter(([, item]) => item !== undefined)
+    .map(([key, item]) => {
+      if (typeof item !== 'object' || item === null) return `${indent}${key} ${scalar(item)}\n`;
+      const empty = Object.keys(item).length === 0;
+      if (empty) return `${indent}${key} ${Array.isArray(item) ? '[]' : '{}'}\n`;
+      // A list item's map starts on the dash's line; anything else nested starts on the next line.
+      if (key === '-' && !Array.isArray(item)) return `${indent}- ${blockYaml(item, indent + '  ').slice(indent.length + 2)}`;
+      return `${indent}${key}\n${blockYaml(item, indent + '  ')}`;
+    })
+    .join('');
+}
+
+/** A plain scalar where YAML reads it back as the same string, else double-quoted (JSON escapes are YAML's). */
+function scalar(value: unknown): string {
+  if (typeof value !== 'string') return String(value);
+  const plain =
+    /^[\w./][\w./@:-]*$/.test(value) &&
+    !value.endsWith(':') &&
+    !/^(true|false|null|yes|no|on|off|y|n)$/i.test(value) && // booleans and null, to YAML 1.1 readers too
+    !/^([-+]?(\.\d+|\d+(\.\d*)?)(e[-+]?\d+)?|0x[\da-f]+|0o[0-7]+|[-+]?\.(inf|nan))$/i.test(value); // numbers
+  return plain ? value : JSON.stringify(value);
 }
 
 /** A service that uses everything the stack has says nothing about it in the file. */
