@@ -21,7 +21,7 @@ export type Operation = (
 export function operations(
   entries: PlanEntry[],
   manifest?: PlanEntry['write'],
-  seen?: Map<string, Buffer | undefined>,
+  seen?: Map<string, string | Buffer | undefined>,
 ): Operation[] {
   const ops: Operation[] = [];
   for (const e of entries) {

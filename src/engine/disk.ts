@@ -186,7 +186,7 @@ export function readOpen(fd: number, shown: string): Buffer {
   if (st.isDirectory()) throw fsError('EISDIR', shown);
   if (!st.isFile()) throw new UsageError(`${shown} is not a regular file (a device, FIFO or socket): refused.`);
   if (st.size > MAX_FILE_BYTES) throw new UsageError(`${shown} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB: not a file infra-stack reads.`);
-  const buffer = Buffer.alloc(st.size);
+  const buffer = Buffer.allocUnsafe(st.size);
   let read = 0;
   while (read < st.size) {
     const n = nodeFs.readSync(fd, buffer, read, st.size - read, read);
@@ -196,14 +196,22 @@ export function readOpen(fd: number, shown: string): Buffer {
   return buffer.subarray(0, read);
 }
 
-/** Current bytes of each path under `root` (undefined when absent): the input plan compares against. */
-export function readDisk(root: string, paths: Iterable<string>): Map<string, Buffer | undefined> {
-  return new Map([...new Set(paths)].map((path) => [path, readRepoFile(root, path)]));
+/**
+ * Current content of each path under `root` (undefined when absent): the input plan compares
+ * against. UTF-8 text as a string (a lossless round trip), any other bytes as they are.
+ */
+export function readDisk(root: string, paths: Iterable<string>): Map<string, string | Buffer | undefined> {
+  return new Map(
+    [...new Set(paths)].map((path) => {
+      const bytes = readRepoFile(root, path);
+      return [path, bytes && (utf8(bytes) ?? bytes)];
+    }),
+  );
 }
 
-/** The files that are UTF-8 text, as text; other bytes are left out (a line merge would corrupt them). */
-export function textView(disk: Map<string, Buffer | undefined>): Map<string, string | undefined> {
-  return new Map([...disk].map(([path, bytes]) => [path, bytes === undefined ? undefined : utf8(bytes)]));
+/** The files that are UTF-8 text; other bytes are left out (a line merge would corrupt them). */
+export function textView(disk: Map<string, string | Buffer | undefined>): Map<string, string | undefined> {
+  return new Map([...disk].map(([path, content]) => [path, typeof content === 'string' ? content : undefined]));
 }
 
 /** Names in a directory, or null when it does not exist. */

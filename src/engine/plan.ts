@@ -55,10 +55,10 @@ export function plan(
     const write = (content: string | Buffer) => ({ path, content: crlf ? toCrlf(content) : content, mode });
     const entry = (action: Action, reason = '', w?: PlanEntry['write']) => entries.push({ path, action, reason, write: w });
     // infra-stack.yaml comes back as the person's text, CRLF included: compared as LF too.
-    const same = current !== undefined && current.equals(Buffer.from(crlf ? file.content.replaceAll('\r\n', '\n') : file.content));
+    const same = current !== undefined && sameText(current, crlf ? file.content.replaceAll('\r\n', '\n') : file.content);
 
     if (file.ownership === 'env' || file.ownership === 'lines') {
-      const added = current === undefined ? null : appendMissing(current, file);
+      const added = current === undefined ? null : appendMissing(Buffer.from(current), file);
       if (current === undefined) entry('CREATE', file.ownership === 'env' ? 'fresh random secrets' : '', write(file.content));
       else if (added) entry('UPDATE', `adds ${added.keys.join(', ')}`, write(added.content));
       else entry('UNCHANGED');
@@ -122,7 +122,7 @@ export function keepProposals(p: Plan, proposals: Disk): Plan {
     if (e.action !== 'CONFLICT' || !e.write) return e;
     const { current } = lfView(proposals.get(e.write.path));
     if (current === undefined) return e;
-    if (current.equals(Buffer.from(e.write.content))) return { ...e, write: undefined };
+    if (Buffer.from(current).equals(Buffer.from(e.write.content))) return { ...e, write: undefined };
     return { ...e, write: undefined, reason: `${e.reason.split(';')[0]}; ${e.write.path} exists and differs: kept (delete it to get the new version)` };
   });
   return { ...p, entries };
@@ -179,16 +179,25 @@ function envValues(text: string): Record<string, string> {
   return values;
 }
 
+/** Content equal to a text's UTF-8, compared without a second buffer (a run reads thousands of files). */
+function sameText(content: string | Buffer, text: string): boolean {
+  if (typeof content === 'string') return content === text;
+  return content.length === Buffer.byteLength(text) && content.toString('utf8') === text;
+}
+
 /**
  * What a file says, with CRLF read as LF when every line ends in CRLF (a Windows checkout):
  * the form the generator renders and the manifest hashes.
  */
-function lfView(content: Buffer | string | undefined): { current: Buffer | undefined; crlf: boolean } {
-  if (content === undefined) return { current: undefined, crlf: false };
-  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-  const text = bytes.toString('latin1');
+function lfView(content: Buffer | string | undefined): { current: Buffer | string | undefined; crlf: boolean } {
+  const hasCr = typeof content === 'string' ? content.includes('\r') : content?.includes(0x0d);
+  if (content === undefined || !hasCr) return { current: content, crlf: false };
+  // latin1 maps each byte to one character and back: a round trip that keeps any bytes.
+  const text = typeof content === 'string' ? content : content.toString('latin1');
   const crlf = text.includes('\r\n') && !/(^|[^\r])\n/.test(text);
-  return { current: crlf ? Buffer.from(text.replaceAll('\r\n', '\n'), 'latin1') : bytes, crlf };
+  if (!crlf) return { current: content, crlf };
+  const lf = text.replaceAll('\r\n', '\n');
+  return { current: typeof content === 'string' ? lf : Buffer.from(lf, 'latin1'), crlf };
 }
 
 function toCrlf(content: string | Buffer): Buffer {
