@@ -5,7 +5,6 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { apply, operations, type ApplyFs } from '../src/engine/apply.js';
 import { emptyManifest, hashContent } from '../src/engine/manifest.js';
-import { mergeEdits } from '../src/engine/merge.js';
 import { plan } from '../src/engine/plan.js';
 import { createRenderer } from '../src/engine/render.js';
 import type { Tree, TreeFile } from '../src/engine/tree.js';
@@ -161,34 +160,5 @@ describe('apply', () => {
       expect(() => apply(dir, ops, failingFs(failAt))).toThrow(/injected/);
       expect(readdirSync(parent)).toEqual([]);
     }
-  });
-});
-
-describe('mergeEdits', () => {
-  const base = 'a: 1\nb: 2\nc: 3\n';
-  const next = 'a: 1\nb: 2\nc: 3\nd: 4\n';
-  const manifest = { ...emptyManifest('1'), files: { 'x.yaml': hashContent(base) } };
-  const tree: Tree = new Map([['x.yaml', gen(next)]]);
-
-  it('merges non-overlapping edits, keeping both sides', async () => {
-    const disk = new Map([['x.yaml', 'a: 10\nb: 2\nc: 3\n']]);
-    const p = await mergeEdits(plan(tree, disk, manifest, '1'), disk, tree, new Map([['x.yaml', gen(base)]]));
-    expect(p.entries[0].action).toBe('MERGED');
-    expect(p.entries[0].write!.content).toBe('a: 10\nb: 2\nc: 3\nd: 4\n');
-    expect(p.manifest.files['x.yaml']).toBe(hashContent(next));
-  });
-
-  it('leaves overlapping edits a CONFLICT', async () => {
-    const disk = new Map([['x.yaml', 'a: 1\nb: 2\nc: 30\n']]);
-    const theirs: Tree = new Map([['x.yaml', gen('a: 1\nb: 2\nc: 300\n')]]);
-    const p = await mergeEdits(plan(theirs, disk, manifest, '1'), disk, theirs, new Map([['x.yaml', gen(base)]]));
-    expect(p.entries[0].action).toBe('CONFLICT');
-    expect(p.entries[0].write!.path).toBe('x.yaml.infra-stack-new');
-  });
-
-  it('does not merge against a base that is not what was written (another generator version)', async () => {
-    const disk = new Map([['x.yaml', 'a: 10\nb: 2\nc: 3\n']]);
-    const p = await mergeEdits(plan(tree, disk, manifest, '1'), disk, tree, new Map([['x.yaml', gen('a: 1\n')]]));
-    expect(p.entries[0].action).toBe('CONFLICT');
   });
 });

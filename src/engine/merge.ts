@@ -1,40 +1,123 @@
+import { merge as diff3 } from 'node-diff3';
+import { parseAllDocuments } from 'yaml';
 import { hashContent } from './manifest.js';
-import { NEW_SUFFIX, type Plan } from './plan.js';
+import type { Plan, PlanEntry } from './plan.js';
+import { isStructured, mergeStructured } from './structural-merge.js';
 import type { Tree } from './tree.js';
 
-/** A CONFLICT on a file the generator wrote before: the case a three-way merge can settle. */
-export function mergeable(p: Plan): string[] {
-  return p.entries.filter((e) => e.action === 'CONFLICT' && p.previousFiles[e.path] !== undefined).map((e) => e.path);
+export interface FileMerge {
+  content: string;
+  /** The content carries git-style conflict markers. */
+  conflict: boolean;
+  /** What the person reads: how it merged, or which keys conflict. */
+  detail: string;
 }
 
 /**
- * Settles conflicts by a three-way merge, as git would: the base is what the generator last
- * wrote (re-rendered from the previous answers, and used only if its hash is the one the
- * manifest recorded), "ours" the person's file, "theirs" the generator's new version. A clean
- * merge keeps every edit of the person and takes every change of the generator (MERGED);
- * overlapping changes stay a CONFLICT with the new version beside the file.
+ * A three-way merge of one file, as git would: `base` is what the generator last wrote, `ours`
+ * the person's file, `theirs` the generator's new version. YAML and JSON merge on their
+ * structure, anything else (or YAML the structural merge cannot settle) on lines. A merged
+ * YAML/JSON file must parse, else it is a conflict. A conflict comes back as the person's file
+ * with git-style markers (`<<<<<<< yours` ... `>>>>>>> <label>`) around each overlap. Pure.
  */
-export async function mergeEdits(p: Plan, disk: Map<string, string | undefined>, tree: Tree, base: Tree): Promise<Plan> {
-  const { merge } = await import('node-diff3');
-  const entries = p.entries.map((entry) => {
-    const recorded = p.previousFiles[entry.path];
-    const ours = disk.get(entry.path);
-    const original = base.get(entry.path)?.content;
-    const theirs = tree.get(entry.path)?.content;
-    if (entry.action !== 'CONFLICT' || !recorded || ours === undefined || original === undefined || theirs === undefined) return entry;
-    if (hashContent(original) !== recorded) return entry;
-    const result = merge(ours.split('\n'), original.split('\n'), theirs.split('\n'));
-    if (result.conflict) {
-      return { ...entry, reason: `your edits overlap the generator's changes; new version written to ${entry.path}${NEW_SUFFIX}` };
+export function mergeFile(path: string, base: string, ours: string, theirs: string, label: string): FileMerge {
+  let keys: string[] = [];
+  if (isStructured(path)) {
+    const structural = mergeStructured(path, base, ours, theirs);
+    if (structural.kind === 'merged' && parses(path, structural.content)) {
+      return { content: structural.content, conflict: false, detail: "your edits kept, the generator's changes merged in" };
     }
-    return {
-      ...entry,
-      action: 'MERGED' as const,
-      reason: "your edits kept, the generator's changes merged in",
-      write: { path: entry.path, content: result.result.join('\n'), mode: entry.write?.mode ?? 0o644 },
-    };
-  });
+    if (structural.kind === 'conflict') keys = structural.paths;
+  }
+  const lines = diff3(ours.split('\n'), base.split('\n'), theirs.split('\n'), { label: { a: 'yours', b: label } });
+  const content = lines.result.join('\n');
+  const where = keys.length > 0 ? ` (${keys.join(', ')})` : '';
+  if (!lines.conflict && (!isStructured(path) || parses(path, content))) {
+    return { content, conflict: false, detail: "your edits kept, the generator's changes merged in" };
+  }
+  const marked = lines.conflict ? content : wholeFileConflict(ours, theirs, label);
+  return { content: marked, conflict: true, detail: `your edits overlap the generator's changes${where}` };
+}
+
+/** Both versions, whole, between markers: for a line merge that is clean but does not parse. */
+function wholeFileConflict(ours: string, theirs: string, label: string): string {
+  const end = (text: string) => (text.endsWith('\n') ? text : text + '\n');
+  return `<<<<<<< yours\n${end(ours)}=======\n${end(theirs)}>>>>>>> ${label}\n`;
+}
+
+function parses(path: string, text: string): boolean {
+  try {
+    if (path.endsWith('.json')) JSON.parse(text);
+    else if (parseAllDocuments(text).some((d) => d.errors.length > 0)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Git-style conflict markers at the start of lines: a merge the person has not finished. */
+export function hasConflictMarkers(text: string): boolean {
+  return /^<{7}(?: |$)/m.test(text) && /^={7}$/m.test(text) && /^>{7}(?: |$)/m.test(text);
+}
+
+/**
+ * Files a repository commonly has before the generator writes one: an existing one is merged
+ * into (its keys kept, the generator's added) instead of left as a conflict.
+ */
+const ADOPTED = new Set(['package.json']);
+
+export interface SettleInput {
+  disk: Map<string, string | undefined>;
+  tree: Tree;
+  /** What the generator last wrote, per path: only contents whose hash the manifest recorded. */
+  base: Map<string, string>;
+  /** Files left with conflict markers by an earlier run, not yet resolved. */
+  pending: string[];
+  /** Names the generator's side of a conflict: `create-infra-stack <version>`. */
+  label: string;
+}
+
+export interface Settled {
+  plan: Plan;
+  /** Files with conflict markers after this run. */
+  pending: string[];
+}
+
+/**
+ * Settles the plan's conflicts: each file the generator wrote before and the person edited is
+ * merged (MERGED), or gets conflict markers written into it (CONFLICT: loud, so compose or
+ * nginx refuse it, and `check` fails until resolved). A file still holding markers from an
+ * earlier run is left alone and reported again.
+ */
+export function settleConflicts(p: Plan, input: SettleInput): Settled {
+  const { disk, tree, base } = input;
   const files = { ...p.manifest.files };
-  for (const e of entries) if (e.action === 'MERGED') files[e.path] = hashContent(tree.get(e.path)!.content);
-  return { ...p, entries, manifest: { ...p.manifest, files } };
+  const pending: string[] = [];
+  const entries = p.entries.map((entry): PlanEntry => {
+    const ours = disk.get(entry.path);
+    const theirs = tree.get(entry.path);
+    const owned = p.previousFiles[entry.path] !== undefined;
+    if (ours !== undefined && owned && (input.pending.includes(entry.path) || hasConflictMarkers(ours))) {
+      pending.push(entry.path);
+      return {
+        path: entry.path,
+        action: 'CONFLICT',
+        reason: 'conflict pending: resolve the <<<<<<< markers in it, then run the command again',
+      };
+    }
+    if (entry.action !== 'CONFLICT' || ours === undefined || theirs === undefined) return entry;
+    if (!owned && !ADOPTED.has(entry.path)) return entry;
+    const original = owned ? base.get(entry.path) : '{}';
+    const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
+    const mode = entry.write?.mode ?? 0o644;
+    if (merged.conflict && !owned) return entry;
+    files[entry.path] = hashContent(theirs.content);
+    if (!merged.conflict) {
+      return { ...entry, action: 'MERGED', reason: merged.detail, write: { path: entry.path, content: merged.content, mode } };
+    }
+    pending.push(entry.path);
+    const why = original === undefined ? "no record of what the generator last wrote, so every difference is marked" : merged.detail;
+    return { ...entry, reason: `${why}: conflict markers written into it`, write: { path: entry.path, content: merged.content, mode } };
+  });
+  return { plan: { ...p, entries, manifest: { ...p.manifest, files } }, pending };
 }

@@ -1,21 +1,25 @@
 import { join } from 'node:path';
 import type { Generator } from '../../generators/stack.js';
+import { UsageError } from '../model/errors.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
-import { apply, operations, type ApplyFs } from './apply.js';
+import { apply, operations, type ApplyFs, type Operation } from './apply.js';
+import { CONFLICTS_PATH, parsePending, pendingText } from './conflicts.js';
 import { readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
-import { MANIFEST_PATH, parseManifest } from './manifest.js';
-import { mergeable, mergeEdits } from './merge.js';
+import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
+import { settleConflicts } from './merge.js';
 import { manifestWrite, plan, type Plan } from './plan.js';
+import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
+import type { Tree } from './tree.js';
 
 export interface PipelineOptions {
   dir: string;
   dryRun: boolean;
   /** node-plop drives the generator (the interactive path). */
   viaPlop: boolean;
-  /** The same generator for other answers: re-rendering the previous answers gives the merge base. */
+  /** The same generator for other answers: re-rendering the previous answers is the fallback merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
   /** For tests that inject a failing filesystem. */
   fs?: ApplyFs;
@@ -24,30 +28,100 @@ export interface PipelineOptions {
 export interface PipelineResult {
   config: StackConfig;
   plan: Plan;
+  /** Files the run leaves (or would leave) with conflict markers, resolved or not. */
+  pending: string[];
+  /** Every write and delete of the run (what a dry run would do), bookkeeping under .infra-stack/ included. */
+  operations: Operation[];
+  /** The content of each planned path before the run. */
+  disk: Map<string, string | undefined>;
 }
 
-/** What the generator wrote last time, or null when the previous answers no longer render. */
+/** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
+export function readManifest(dir: string): { manifest: Manifest; text: string | undefined } {
+  const text = readText(join(dir, MANIFEST_PATH));
+  const manifest = parseManifest(text, VERSION);
+  if (newer(manifest.version, VERSION)) {
+    throw new UsageError(
+      `This repository was last written by create-infra-stack ${manifest.version}, newer than this one (${VERSION}). Run the repository's own: \`npm install\`, then \`npx infra-stack\`.`,
+    );
+  }
+  return { manifest, text };
+}
+
+/** a > b for versions like 1.2.3 (a pre-release counts as its release). */
+function newer(a: string, b: string): boolean {
+  const parts = (v: string) => v.split(/[-+]/)[0].split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  return false;
+}
+
+/** What the generator last wrote, or null when the previous answers no longer render. */
 async function renderBase(generatorFor: (answers: StackConfig) => Generator, answers: StackConfig, templates: TemplateSet) {
   try {
     return (await generate(generatorFor(answers), templates, false)).tree;
   } catch {
-    return null; // answers from an older generator that this one refuses: no merge, conflicts stay
+    return null; // answers from an older generator that this one refuses: those files stay conflicts
   }
 }
 
-/** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
+/**
+ * The merge base: the snapshot the last run left in the repository; for a file it lacks (a
+ * repository from before snapshots), the previous answers re-rendered, when that gives exactly
+ * what the manifest recorded.
+ */
+async function mergeBase(dir: string, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
+  const base = readSnapshot(readText(join(dir, SNAPSHOT_PATH)), previous.files);
+  const missing = wanted.filter((path) => !base.has(path));
+  if (missing.length === 0 || !previous.answers || !options.generatorFor) return base;
+  const rendered = await renderBase(options.generatorFor, previous.answers, templates);
+  for (const [path, file] of rendered ?? []) {
+    if (!base.has(path) && previous.files[path] === hashContent(file.content)) base.set(path, file.content);
+  }
+  return base;
+}
+
+/** answers -> tree -> format -> plan -> merge -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
+  const { manifest: previous, text: previousText } = readManifest(options.dir);
   const { config, tree } = await generate(generator, templates, options.viaPlop);
-  const previousText = readText(join(options.dir, MANIFEST_PATH));
-  const previous = parseManifest(previousText, VERSION);
   const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
-  let result = plan(tree, disk, previous, VERSION, config);
-  if (mergeable(result).length > 0 && previous.answers && options.generatorFor) {
-    const base = await renderBase(options.generatorFor, previous.answers, templates);
-    if (base) result = await mergeEdits(result, disk, tree, base);
+  const planned = plan(tree, disk, previous, VERSION, config);
+  const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
+  const base = await mergeBase(options.dir, previous, owned, options, templates);
+  const pendingBefore = readText(join(options.dir, CONFLICTS_PATH));
+  const settled = settleConflicts(planned, {
+    disk,
+    tree,
+    base,
+    pending: parsePending(pendingBefore),
+    label: `create-infra-stack ${VERSION}`,
+  });
+  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
+  if (!options.dryRun) apply(options.dir, ops, options.fs);
+  return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk };
+}
+
+/** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
+function operationsFor(
+  p: Plan,
+  pending: string[],
+  tree: Tree,
+  base: Map<string, string>,
+  dir: string,
+  previousManifest: string | undefined,
+  previousPending: string | undefined,
+): Operation[] {
+  const ops = operations(p.entries);
+  const snapshot = snapshotText(p.manifest.files, tree, base);
+  if (snapshot !== readText(join(dir, SNAPSHOT_PATH))) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
+  if (pending.length > 0) {
+    const text = pendingText(pending);
+    if (text !== previousPending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
+  } else if (previousPending !== undefined) {
+    ops.push({ kind: 'delete', path: CONFLICTS_PATH });
   }
-  if (!options.dryRun) {
-    apply(options.dir, operations(result.entries, manifestWrite(result, previousText)), options.fs);
-  }
-  return { config, plan: result };
+  const manifest = manifestWrite(p, previousManifest);
+  if (manifest) ops.push({ kind: 'write', ...manifest });
+  return ops;
 }
