@@ -1,14 +1,15 @@
+import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { runPipeline } from '../engine/pipeline.js';
+import { findPresetPackage, repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { parsePreset, stackFileText } from '../model/stack-file.js';
-import { validateConfig, type RawConfig } from '../model/validate.js';
+import { packageName, validateConfig, type RawConfig } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
@@ -87,7 +88,8 @@ export async function create(argv: string[]): Promise<number> {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
     return validateConfig({ ...defaults, ...answers });
   };
-  const templates = loadTemplates(templateRoots(dir, early.templates));
+  // A preset package is found in the new repository or where create runs (npm install -D it there).
+  const templates = repositoryTemplates(dir, early, [dir, process.cwd()]);
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
   const dryRun = Boolean(flags['dry-run']);
   // Questions to ask: node-plop drives prompts and actions. All answers given: the same
@@ -112,6 +114,7 @@ function printSummary(dirArg: string, config: StackConfig): void {
   p.out('  docker compose up --build        # start everything (development)');
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
   const example = ['billing', 'payments', 'orders'].find((n) => !config.services.some((s) => s.name === n)) ?? 'another';
+  p.out('  npm install                       # the generator pinned in package.json, for npx infra-stack');
   p.out(`  npx infra-stack add service ${example} --kind api   # later: add a service`);
 }
 
@@ -120,17 +123,27 @@ function printSummary(dirArg: string, config: StackConfig): void {
  * relative to the new repository, where infra-stack.yaml records it.
  */
 function readPreset(file: string, dir: string): RawConfig {
+  if (!/\.ya?ml$/.test(file) && !existsSync(file)) {
+    // An npm package: its answers now, its templates on every run (infra-stack.yaml records it).
+    const found = findPresetPackage(packageName(file, '--preset'), [dir, process.cwd()]);
+    return { ...checkPreset(found.answers, dir, found.name), preset: found.name };
+  }
   const text = readText(resolve(file));
   if (text === undefined) throw new UsageError(`No preset file ${resolve(file)}.`);
-  const preset = parsePreset(text, file);
+  const preset = checkPreset(parsePreset(text, file), dir, file);
+  if (typeof preset.templates === 'string') {
+    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
+  }
+  return preset;
+}
+
+/** A preset's answers, validated on their own so an error names the preset. */
+function checkPreset(preset: RawConfig, dir: string, file: string): RawConfig {
   try {
     validateConfig({ ...defaultAnswers(nameFromDir(dir)), ...preset });
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`preset ${file}: ${error.field}`, error.value, error.allowed);
     throw error;
-  }
-  if (typeof preset.templates === 'string') {
-    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
   }
   return preset;
 }

@@ -1,16 +1,17 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { readText } from '../engine/disk.js';
 import { runPipeline } from '../engine/pipeline.js';
+import { repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { InputError, UsageError } from '../model/errors.js';
-import { addServiceToStackFile, parseStackFile, STACK_FILE } from '../model/stack-file.js';
+import { addServiceToStackFile, parseStackFile, removeServiceFromStackFile, STACK_FILE } from '../model/stack-file.js';
 import type { StackConfig } from '../model/types.js';
 import { validateConfig } from '../model/validate.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { INFRA_STACK_HELP } from './help.js';
+import { printCheck, printDiff, printStatus } from './inspect.js';
 import { finishRun } from './run.js';
 
 const OPTIONS = {
@@ -22,7 +23,17 @@ const OPTIONS = {
   uses: { type: 'string' },
 } as const;
 
-/** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
+type Command = 'update' | 'add service' | 'remove service' | 'check' | 'diff' | 'status';
+
+/** Which command the words name, or null. */
+function commandOf(words: string[]): Command | null {
+  const [verb, ...rest] = words;
+  if ((verb === 'add' || verb === 'remove') && rest[0] === 'service' && rest.length === 2) return `${verb} service`;
+  if (['update', 'check', 'diff', 'status'].includes(verb) && rest.length === 0) return verb as Command;
+  return null;
+}
+
+/** `infra-stack <command>`: the pipeline from infra-stack.yaml, or a look at the repository. */
 export async function infraStack(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parse(argv, OPTIONS, 'infra-stack');
   if (flags.version) {
@@ -33,39 +44,59 @@ export async function infraStack(argv: string[]): Promise<number> {
     process.stdout.write(INFRA_STACK_HELP);
     return flags.help ? 0 : 2;
   }
-  const [command, ...rest] = positionals;
-  const isUpdate = command === 'update' && rest.length === 0;
-  const isAddService = command === 'add' && rest[0] === 'service' && rest.length === 2;
-  if (!isUpdate && !isAddService) {
-    throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
-  }
-  if (isUpdate) {
+  const command = commandOf(positionals);
+  if (!command) throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
+  if (command !== 'add service') {
     for (const flag of ['kind', 'port', 'path', 'uses'] as const) {
-      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`${command}\`.`);
     }
   }
+  const writes = command === 'update' || command === 'add service' || command === 'remove service';
+  if (flags['dry-run'] && !writes) throw new UsageError(`\`${command}\` writes nothing already: --dry-run goes with add, remove and update.`);
 
-  const dir = resolve(flags.dir ?? '.');
-  const text = readText(join(dir, STACK_FILE));
-  if (text === undefined) {
-    throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
-  }
+  const dir = findRepository(resolve(flags.dir ?? '.'));
+  const json = Boolean(flags.json);
+  if (command === 'status') return printStatus(dir, json);
+
+  const text = readText(join(dir, STACK_FILE))!;
   const current = parseStackFile(text);
   let config = current;
   let stackFile = (_config: StackConfig) => text;
-  if (isAddService) {
-    config = withService(current, rest[1], flags);
+  const name = positionals[2];
+  if (command === 'add service') {
+    config = withService(current, name, flags);
     const added = config.services[config.services.length - 1];
     stackFile = () => addServiceToStackFile(text, added, config);
+  } else if (command === 'remove service') {
+    config = withoutService(current, name);
+    stackFile = () => removeServiceFromStackFile(text, name);
   }
 
-  const templates = loadTemplates(templateRoots(dir, config.templates));
-  // The same generator renders these answers, and the previous ones: the base of a three-way merge.
+  const templates = repositoryTemplates(dir, config);
+  // The same generator renders these answers, and the previous ones: the fallback merge base.
   const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
     stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
-  const dryRun = Boolean(flags['dry-run']);
+  const dryRun = !writes || Boolean(flags['dry-run']);
   const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor });
-  return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
+  if (command === 'check') return printCheck(result, json);
+  if (command === 'diff') return printDiff(result, dir);
+  const steps: string[] = [];
+  if (command === 'remove service') {
+    const kept = result.plan.entries.filter((e) => e.action === 'KEPT' && e.reason.startsWith('no longer generated')).map((e) => e.path);
+    if (kept.length > 0) steps.push(`Kept because you edited them (delete them yourself if ${name} is gone for good): ${kept.join(', ')}`);
+  }
+  return finishRun(result, { command: positionals.join(' '), dir, dryRun, json, steps });
+}
+
+/** The repository: the folder with infra-stack.yaml, `start` or the nearest above it (as git finds .git). */
+export function findRepository(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (readText(join(dir, STACK_FILE)) !== undefined) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  throw new UsageError(
+    `No ${STACK_FILE} in ${start} or any folder above it: run this inside a repository made by create-infra-stack (or pass --dir).`,
+  );
 }
 
 /** The stack with one more service, validated like everything else. */
@@ -84,4 +115,12 @@ function withService(
   if (flags.path !== undefined) raw.path = flags.path;
   if (flags.uses !== undefined) raw.uses = flags.uses === 'none' ? [] : flags.uses.split(',').map((u) => u.trim());
   return validateConfig({ ...current, services: [...current.services, raw] });
+}
+
+/** The stack without one of its services. */
+function withoutService(current: StackConfig, name: string): StackConfig {
+  const names = current.services.map((s) => s.name);
+  if (!names.includes(name)) throw new InputError('service name', name, `a service in ${STACK_FILE} (it has ${names.join(', ')})`);
+  if (names.length === 1) throw new InputError('service name', name, `another service: ${name} is the only one, and a stack needs one`);
+  return validateConfig({ ...current, services: current.services.filter((s) => s.name !== name) });
 }

@@ -20,7 +20,8 @@ export interface RunReport {
 /** Prints the plan (or JSON) and returns the exit code: 1 when a conflict was left for the person. */
 export function finishRun(result: PipelineResult, report: RunReport): number {
   const conflicts = hasConflicts(result.plan);
-  const exitCode = conflicts && !report.dryRun ? 1 : 0;
+  // A dry run exits as the real run would.
+  const exitCode = conflicts ? 1 : 0;
   if (report.json) {
     const json = {
       command: report.command,
@@ -39,8 +40,17 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   const p = terminalPrinter();
   printPlan(p, result.plan, report.dryRun);
   for (const step of report.steps) p.out(step);
-  if (conflicts) {
-    p.out('Some files you edited have a new version beside them (*.infra-stack-new): merge what you want, then delete those.');
+  const marked = result.plan.entries.filter((e) => e.action === 'CONFLICT' && result.pending.includes(e.path)).map((e) => e.path);
+  const beside = result.plan.entries.filter((e) => e.action === 'CONFLICT' && !result.pending.includes(e.path)).map((e) => e.path);
+  if (marked.length > 0) {
+    const will = report.dryRun ? 'would hold' : 'holds';
+    p.out(
+      `Conflicts: ${marked.join(', ')} ${will} git-style markers (<<<<<<< yours ... ======= ... >>>>>>> create-infra-stack) where your edits and the generator's changes overlap. Keep what you want in each, delete the marker lines, then run \`npx infra-stack check\` (it fails until they are gone).`,
+    );
+  }
+  if (beside.length > 0) {
+    const goes = report.dryRun ? 'would go' : 'went';
+    p.out(`Not written by create-infra-stack, so left as they are: ${beside.join(', ')}. Their new version ${goes} beside them (*.infra-stack-new): merge what you want, then delete those.`);
   }
   return exitCode;
 }

@@ -71,8 +71,6 @@ export interface SettleInput {
   tree: Tree;
   /** What the generator last wrote, per path: only contents whose hash the manifest recorded. */
   base: Map<string, string>;
-  /** Files left with conflict markers by an earlier run, not yet resolved. */
-  pending: string[];
   /** Names the generator's side of a conflict: `create-infra-stack <version>`. */
   label: string;
 }
@@ -86,8 +84,8 @@ export interface Settled {
 /**
  * Settles the plan's conflicts: each file the generator wrote before and the person edited is
  * merged (MERGED), or gets conflict markers written into it (CONFLICT: loud, so compose or
- * nginx refuse it, and `check` fails until resolved). A file still holding markers from an
- * earlier run is left alone and reported again.
+ * nginx refuse it, and `check` fails until resolved). A file still holding markers (from an
+ * earlier run) is left alone and reported again until the person removes them.
  */
 export function settleConflicts(p: Plan, input: SettleInput): Settled {
   const { disk, tree, base } = input;
@@ -97,7 +95,7 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     const ours = disk.get(entry.path);
     const theirs = tree.get(entry.path);
     const owned = p.previousFiles[entry.path] !== undefined;
-    if (ours !== undefined && owned && (input.pending.includes(entry.path) || hasConflictMarkers(ours))) {
+    if (ours !== undefined && owned && hasConflictMarkers(ours)) {
       pending.push(entry.path);
       return {
         path: entry.path,
@@ -117,7 +115,7 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     }
     pending.push(entry.path);
     const why = original === undefined ? "no record of what the generator last wrote, so every difference is marked" : merged.detail;
-    return { ...entry, reason: `${why}: conflict markers written into it`, write: { path: entry.path, content: merged.content, mode } };
+    return { ...entry, reason: `${why}: conflict markers put in the file`, write: { path: entry.path, content: merged.content, mode } };
   });
   return { plan: { ...p, entries, manifest: { ...p.manifest, files } }, pending };
 }

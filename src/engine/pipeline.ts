@@ -1,10 +1,11 @@
-import { join } from 'node:path';
+import { rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Generator } from '../../generators/stack.js';
 import { UsageError } from '../model/errors.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations, type ApplyFs, type Operation } from './apply.js';
-import { CONFLICTS_PATH, parsePending, pendingText } from './conflicts.js';
+import { CONFLICTS_PATH, pendingText } from './conflicts.js';
 import { readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
 import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
@@ -34,6 +35,8 @@ export interface PipelineResult {
   operations: Operation[];
   /** The content of each planned path before the run. */
   disk: Map<string, string | undefined>;
+  /** What the generator rendered. */
+  tree: Tree;
 }
 
 /** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
@@ -94,12 +97,14 @@ export async function runPipeline(generator: Generator, templates: TemplateSet, 
     disk,
     tree,
     base,
-    pending: parsePending(pendingBefore),
     label: `create-infra-stack ${VERSION}`,
   });
   const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
-  if (!options.dryRun) apply(options.dir, ops, options.fs);
-  return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk };
+  if (!options.dryRun) {
+    apply(options.dir, ops, options.fs);
+    removeEmptyFolders(options.dir, ops);
+  }
+  return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
 }
 
 /** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
@@ -124,4 +129,18 @@ function operationsFor(
   const manifest = manifestWrite(p, previousManifest);
   if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
+}
+
+/** Folders a run emptied by deleting files (a removed service's), up to the repository. */
+function removeEmptyFolders(root: string, ops: Operation[]): void {
+  for (const op of ops) {
+    if (op.kind !== 'delete') continue;
+    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
+      try {
+        rmdirSync(join(root, dir));
+      } catch {
+        break; // not empty (or gone): its parents are not empty either
+      }
+    }
+  }
 }

@@ -76,7 +76,7 @@ export function plan(
       files[path] = recorded;
     } else {
       const reason = recorded === undefined ? 'exists and was not written by create-infra-stack' : 'edited by you';
-      entry('CONFLICT', `${reason}; new version written to ${path}${NEW_SUFFIX}`, {
+      entry('CONFLICT', `${reason}; its new version goes to ${path}${NEW_SUFFIX}`, {
         path: path + NEW_SUFFIX,
         content: file.content,
         mode,

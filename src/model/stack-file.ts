@@ -87,3 +87,14 @@ export function addServiceToStackFile(text: string, service: ServiceConfig, conf
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });
 }
+
+/** Takes a service out of infra-stack.yaml, keeping the person's comments and layout. */
+export function removeServiceFromStackFile(text: string, name: string): string {
+  const doc = parseDocument(text);
+  const services = doc.get('services');
+  if (!isSeq(services)) throw new InputError(`${STACK_FILE} services`, services, 'a list of services');
+  const index = services.items.findIndex((item) => isMap(item) && item.get('name') === name);
+  if (index < 0) throw new InputError(`${STACK_FILE} services`, name, 'the name of a service it lists');
+  services.items.splice(index, 1);
+  return doc.toString({ lineWidth: 0 });
+}
