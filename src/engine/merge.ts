@@ -66,6 +66,24 @@ export function hasConflictMarkers(text: string): boolean {
  */
 const ADOPTED = new Set(['package.json']);
 
+/**
+ * The base for merging into a file the repository already had: the generator's version cut down
+ * to what the person's file also has. Their values win; what only the generator has is added.
+ */
+function adoptionBase(ours: string, theirs: string): string | undefined {
+  const overlap = (o: unknown, t: unknown): unknown => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o) || typeof t !== 'object' || t === null || Array.isArray(t)) return t;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(t)) if (Object.hasOwn(o, key)) out[key] = overlap((o as Record<string, unknown>)[key], value);
+    return out;
+  };
+  try {
+    return JSON.stringify(overlap(JSON.parse(ours), JSON.parse(theirs)), null, 2) + '\n';
+  } catch {
+    return undefined; // not JSON: left as a conflict
+  }
+}
+
 export interface SettleInput {
   disk: Map<string, string | undefined>;
   tree: Tree;
@@ -105,10 +123,10 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     }
     if (entry.action !== 'CONFLICT' || ours === undefined || theirs === undefined) return entry;
     if (!owned && !ADOPTED.has(entry.path)) return entry;
-    const original = owned ? base.get(entry.path) : '{}';
+    const original = owned ? base.get(entry.path) : adoptionBase(ours, theirs.content);
     const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
     const mode = entry.write?.mode ?? 0o644;
-    if (merged.conflict && !owned) return entry;
+    if (!owned && (original === undefined || merged.conflict)) return entry;
     files[entry.path] = hashContent(theirs.content);
     if (!merged.conflict) {
       return { ...entry, action: 'MERGED', reason: merged.detail, write: { path: entry.path, content: merged.content, mode } };
