@@ -2,13 +2,12 @@
 // YAML or JSON document, keeping their edits, comments and layout. Each merged file is then
 // checked by the real tool that reads it: docker-compose and the compose schema, kubectl
 // kustomize, actionlint.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { hashContent } from '../src/engine/manifest.js';
+import { emptyManifest, hashContent } from '../src/engine/manifest.js';
 import { hasConflictMarkers, mergeFile, settleConflicts } from '../src/engine/merge.js';
-import { emptyManifest } from '../src/engine/manifest.js';
 import { plan } from '../src/engine/plan.js';
 import type { Tree, TreeFile } from '../src/engine/tree.js';
 import type { RawConfig } from '../src/model/validate.js';
@@ -210,5 +209,4 @@ describe('settling a plan', () => {
 // Keeps the helpers honest: an edit that matches nothing must fail loudly.
 it('edit() refuses a pattern that matches nothing', () => {
   expect(() => edit('abc', 'zzz', 'y')).toThrow();
-  mkdirSync(join(process.env.TMPDIR ?? '/tmp', 'infra-stack-merge-test'), { recursive: true });
 });

@@ -1,0 +1,168 @@
+// The commands people reach for over a repository's life, through the real bin: remove service,
+// check, diff, status; found from any subfolder; dry runs that exit as the real run; a repository
+// from a newer generator refused.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { VERSION } from '../src/version.js';
+import { CREATE_BIN, INFRA_STACK_BIN, readTree, runCli } from './helpers/stack.js';
+
+let dir: string;
+const read = (path: string) => readFileSync(join(dir, path), 'utf8');
+const write = (path: string, text: string) => writeFileSync(join(dir, path), text);
+const cli = (args: string[], cwd = dir) => runCli(INFRA_STACK_BIN, args, cwd);
+
+beforeEach(() => {
+  dir = join(mkdtempSync(join(tmpdir(), 'infra-stack-life-')), 'shop');
+  const r = runCli(CREATE_BIN, [dir, '--yes', '--no-git', '--no-install', '--services', 'api:api,web:web,worker:worker,ledger:api']);
+  expect(r.code).toBe(0);
+});
+
+describe('remove service', () => {
+  it('takes the service out of infra-stack.yaml (comments kept) and every file; deletes its untouched files and empty folders; keeps and lists the edited ones', () => {
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('services:\n', '# Our services, in order of birth.\nservices:\n'));
+    write('services/ledger/Dockerfile', read('services/ledger/Dockerfile') + '# ours\n');
+    const r = cli(['remove', 'service', 'ledger']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/KEPT\s+services\/ledger\/Dockerfile/);
+    expect(r.stdout).toContain('Kept because you edited them (delete them yourself if ledger is gone for good): services/ledger/Dockerfile');
+    const answers = read('infra-stack.yaml');
+    expect(answers).toContain('# Our services, in order of birth.\nservices:\n');
+    expect(parse(answers).services.map((s: { name: string }) => s.name)).toEqual(['api', 'web', 'worker']);
+    expect(parse(read('compose.yaml')).services.ledger).toBeUndefined();
+    expect(read('nginx/conf.d/shop.localhost.conf')).not.toContain('ledger');
+    // Only the edited Dockerfile is left of the service: src/ and the rest are gone.
+    expect([...readTree(join(dir, 'services/ledger')).keys()]).toEqual(['Dockerfile']);
+    expect(existsSync(join(dir, 'services/ledger/src'))).toBe(false);
+    expect(cli(['check']).code).toBe(0);
+
+    const unknown = cli(['remove', 'service', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Invalid service name: "nope". Allowed: a service in infra-stack.yaml (it has api, web, worker)');
+  });
+
+  it('an untouched service leaves nothing behind, not even its folder', () => {
+    expect(cli(['remove', 'service', 'worker']).code).toBe(0);
+    expect(existsSync(join(dir, 'services/worker'))).toBe(false);
+  });
+});
+
+describe('check', () => {
+  it('passes on a fresh repository (its local .env aside), and fails listing each drifted file with its state', () => {
+    expect(cli(['check']).stdout).toContain('Up to date with infra-stack.yaml');
+    // A clone has no .env (git-ignored): not drift.
+    writeFileSync(join(dir, '.env'), '');
+    const clean = cli(['check']);
+    expect(clean.code).toBe(0);
+
+    write('services/api/Dockerfile', read('services/api/Dockerfile') + '# ours\n'); // edited by you
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('port: 3002', 'port: 3012')); // generator has changes
+    write('compose.override.yaml', read('compose.override.yaml').replace('"127.0.0.1:9229:9229"', '"127.0.0.1:9339:9229"')); // both, merges
+    const missing = 'scripts/health-check.sh';
+    rmSync(join(dir, missing));
+    const before = readTree(dir);
+    const r = cli(['check', '--json']);
+    expect(r.code).toBe(1);
+    const files = JSON.parse(r.stdout).files as { path: string; state: string }[];
+    expect(files).toContainEqual({ path: 'services/api/Dockerfile', state: 'edited by you' });
+    expect(files).toContainEqual({ path: 'compose.yaml', state: 'generator has changes' });
+    expect(files).toContainEqual({ path: 'compose.override.yaml', state: 'both' });
+    expect(files).toContainEqual({ path: missing, state: 'missing' });
+    expect(files.some((f) => f.path === '.env')).toBe(false);
+    expect(readTree(dir)).toEqual(before); // check writes nothing
+
+    const text = cli(['check']);
+    expect(text.stdout).toMatch(/^ {2}missing +scripts\/health-check\.sh$/m);
+    expect(text.stdout).toContain('`npx infra-stack diff` shows how, `npx infra-stack update` applies it.');
+    expect(cli(['update']).code).toBe(0);
+    expect(cli(['check']).code).toBe(0);
+  });
+});
+
+describe('diff', () => {
+  it('prints the unified diff update would write, and writes nothing', () => {
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('port: 3002', 'port: 3012'));
+    const before = readTree(dir);
+    const r = cli(['diff']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--- a/compose.yaml\n+++ b/compose.yaml\n');
+    expect(r.stdout).toMatch(/^-\s+PORT: "3002"\n\+\s+PORT: "3012"$/m);
+    expect(r.stdout).not.toContain('.infra-stack/');
+    expect(r.stdout).not.toMatch(/\x1b\[/); // no colour without a terminal
+    expect(readTree(dir)).toEqual(before);
+    // Applying it gives exactly the + side.
+    expect(cli(['update']).code).toBe(0);
+    expect(read('compose.yaml')).toContain('      PORT: "3012"\n');
+    expect(cli(['diff']).stdout).toBe('');
+  });
+});
+
+describe('status', () => {
+  it('shows services with kind, port, route and uses; the stack settings; the generator version', () => {
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('  - name: worker\n    kind: worker\n    port: 3002\n', '  - name: worker\n    kind: worker\n    port: 3002\n    uses: [queue]\n'));
+    const r = cli(['status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`shop: written by create-infra-stack ${VERSION}\n`);
+    expect(r.stdout).toContain('gateway nginx · queue rabbitmq · search meilisearch');
+    expect(r.stdout).toContain('target compose');
+    expect(r.stdout).toMatch(/^ {2}api +api +3000 +\/api +database,cache,queue,search$/m);
+    expect(r.stdout).toMatch(/^ {2}worker +worker +3002 +- +queue$/m);
+    const json = JSON.parse(cli(['status', '--json']).stdout);
+    expect(json.services.find((s: { name: string }) => s.name === 'ledger')).toEqual({ name: 'ledger', kind: 'api', port: 3003, route: '/ledger', uses: ['database', 'cache', 'queue', 'search'] });
+    expect(json.generator).toEqual({ wrote: VERSION, running: VERSION });
+  });
+});
+
+describe('every command', () => {
+  it('finds infra-stack.yaml from any subfolder', () => {
+    const sub = join(dir, 'services/api/src');
+    expect(cli(['status'], sub).stdout).toContain('shop: written by');
+    expect(cli(['check'], sub).code).toBe(0);
+    const added = cli(['add', 'service', 'mailer', '--kind', 'worker'], sub);
+    expect(added.code).toBe(0);
+    expect(existsSync(join(dir, 'services/mailer/Dockerfile'))).toBe(true);
+    expect(existsSync(join(sub, 'services'))).toBe(false);
+    const outside = mkdtempSync(join(tmpdir(), 'infra-stack-nowhere-'));
+    const none = cli(['status'], outside);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`No infra-stack.yaml in ${outside} or any folder above it`);
+  });
+
+  it('--dry-run exits with the code the real run would, speaks in the conditional, and writes nothing', () => {
+    write('compose.yaml', read('compose.yaml').replace('      PORT: "3000"\n', '      PORT: "3005"\n'));
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('port: 3000', 'port: 3050'));
+    const before = readTree(dir);
+    const dry = cli(['update', '--dry-run']);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain('Would apply:');
+    expect(dry.stdout).toContain('compose.yaml would hold git-style markers');
+    expect(dry.stdout).not.toMatch(/written (to|into)|\bApplied\b/);
+    expect(dry.stdout).toContain('(dry run: nothing written)');
+    expect(readTree(dir)).toEqual(before);
+    const real = cli(['update']);
+    expect(real.code).toBe(1);
+    expect(real.stdout).toContain('compose.yaml holds git-style markers');
+  });
+
+  it('refuses a repository written by a newer generator (exit 2, both versions named), changing nothing', () => {
+    const manifest = JSON.parse(read('.infra-stack/manifest.json'));
+    write('.infra-stack/manifest.json', JSON.stringify({ ...manifest, version: '99.1.0' }, null, 2) + '\n');
+    const before = readTree(dir);
+    for (const command of [['update'], ['add', 'service', 'x'], ['check'], ['status']]) {
+      const r = cli(command);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`last written by create-infra-stack 99.1.0, newer than this one (${VERSION})`);
+    }
+    expect(readTree(dir)).toEqual(before);
+  });
+
+  it('check and diff take no --dry-run, and add-service flags only go with add service', () => {
+    expect(cli(['check', '--dry-run']).code).toBe(2);
+    const r = cli(['remove', 'service', 'web', '--port', '3000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--port goes with `add service`, not `remove service`.');
+  });
+});
