@@ -149,6 +149,39 @@ describe('upgrading the generator', () => {
   }, 120_000);
 });
 
+describe('the commands we print', () => {
+  /** `npx infra-stack ...` lines of a text, without their comments, as argument lists. */
+  const printed = (text: string) =>
+    [...text.matchAll(/^\s*(npx infra-stack [^#\n]*)/gm)].map((m) => m[1].trim().split(/\s+/).slice(2));
+
+  it('the create summary, the generated README and --help: each works as printed, in order, from the installed package', () => {
+    const run = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/create-infra-stack.js'), 'printed', '--yes', '--no-git', '--no-install'], { cwd: work, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    const summary = run.stdout.slice(run.stdout.indexOf('Next steps:'));
+    expect(summary).toMatch(/^ {2}npm install\b/m);
+    const repo = join(work, 'printed');
+    // `npm install` as printed fetches create-infra-stack 1.0.0; here it comes from the tarball.
+    npm(repo, ['install', '--no-save', v1]);
+    const readme = read(repo, 'README.md');
+    const help = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/infra-stack.js'), '--help'], { encoding: 'utf8' }).stdout;
+    const change = readme.slice(readme.indexOf('## Change it'), readme.indexOf('## Day to day'));
+    for (const [source, commands] of [
+      ['summary', printed(summary)],
+      ['README', printed(change)],
+      ['--help', printed(help.slice(help.indexOf('Examples')))],
+    ] as const) {
+      expect(commands.length, source).toBeGreaterThan(0);
+      // Each starts from the repository as create left it.
+      const copy = join(work, `printed-${source}`);
+      cpSync(repo, copy, { recursive: true });
+      for (const args of commands) {
+        const r = npx(copy, args);
+        expect({ source, args, code: r.code, stderr: r.stderr }).toEqual({ source, args, code: 0, stderr: '' });
+      }
+    }
+  }, 120_000);
+});
+
 describe('team templates that evolve', () => {
   it('a change in the team template folder merges into the file the person edited', () => {
     const team = join(work, 'platform-templates');
