@@ -80,6 +80,15 @@ describe('compose.yaml', () => {
     expect(result.conflict).toBe(true);
     expect(hasConflictMarkers(result.content)).toBe(true);
   });
+
+  it('an alias whose anchor the person removed: a conflict, never a crash or a MERGED file compose cannot read', () => {
+    const base = 'x-common: &common\n  restart: always\nservices:\n  api:\n    <<: *common\n    image: api\n';
+    const theirs = base + '  ledger:\n    <<: *common\n    image: ledger\n';
+    const ours = 'services:\n  api:\n    restart: always\n    image: api\n';
+    const result = mergeFile('compose.yaml', base, ours, theirs, LABEL);
+    expect(result.conflict).toBe(true);
+    expect(hasConflictMarkers(result.content)).toBe(true);
+  });
 });
 
 describe('kustomize files', () => {

@@ -48,7 +48,13 @@ function wholeFileConflict(ours: string, theirs: string, label: string): string 
 function parses(path: string, text: string): boolean {
   try {
     if (path.endsWith('.json')) JSON.parse(text);
-    else if (parseAllDocuments(text).some((d) => d.errors.length > 0)) return false;
+    else {
+      // toJS resolves every alias: an anchor the merge lost is an error here, not in compose.
+      for (const doc of parseAllDocuments(text)) {
+        if (doc.errors.length > 0) return false;
+        doc.toJS();
+      }
+    }
     return true;
   } catch {
     return false;

@@ -23,7 +23,12 @@ export function isStructured(path: string): boolean {
 }
 
 export function mergeStructured(path: string, base: string, ours: string, theirs: string): StructuralResult {
-  return path.endsWith('.json') ? mergeJson(base, ours, theirs) : mergeYaml(base, ours, theirs);
+  try {
+    return path.endsWith('.json') ? mergeJson(base, ours, theirs) : mergeYaml(base, ours, theirs);
+  } catch {
+    // A shape the Document API cannot print (say, an alias whose anchor the person removed).
+    return { kind: 'unsupported' };
+  }
 }
 
 function mergeYaml(base: string, ours: string, theirs: string): StructuralResult {
@@ -32,12 +37,7 @@ function mergeYaml(base: string, ours: string, theirs: string): StructuralResult
   const docs = o as Document[];
   const untouched = docs.map((d) => d.toString(PRINT)).join('');
   const conflicts: string[] = [];
-  try {
-    mergeDocuments(b as Document[], t as Document[], docs, conflicts);
-  } catch (error) {
-    if (error instanceof Unsupported) return { kind: 'unsupported' };
-    throw error;
-  }
+  mergeDocuments(b as Document[], t as Document[], docs, conflicts);
   if (conflicts.length > 0) return { kind: 'conflict', paths: conflicts };
   const merged = docs.map((d) => d.toString(PRINT)).join('');
   const expected = docs.map((d) => d.toJS());
@@ -54,13 +54,8 @@ function mergeJson(base: string, ours: string, theirs: string): StructuralResult
   // JSON is YAML: the same node merge, printed back as JSON in the person's indentation.
   const [b, o, t] = [base, ours, theirs].map((text) => parseDocument(text) as Document);
   const conflicts: string[] = [];
-  try {
-    const merged = mergeNode(b.contents, t.contents, o.contents, [], b, t, o, conflicts);
-    if (merged !== o.contents) o.contents = merged as Node;
-  } catch (error) {
-    if (error instanceof Unsupported) return { kind: 'unsupported' };
-    throw error;
-  }
+  const merged = mergeNode(b.contents, t.contents, o.contents, [], b, t, o, conflicts);
+  if (merged !== o.contents) o.contents = merged as Node;
   if (conflicts.length > 0) return { kind: 'conflict', paths: conflicts };
   const indent = /^\{\n(\s+)"/.exec(ours)?.[1] ?? '  ';
   const print = (value: unknown) => JSON.stringify(value, null, indent) + (ours.endsWith('\n') ? '\n' : '');
@@ -101,6 +96,7 @@ function sameValue(docs: Document[] | unknown, expected: unknown[]): boolean {
   );
 }
 
+/** A shape this merge does not handle (a non-scalar key, documents without kind/name): lines instead. */
 class Unsupported extends Error {}
 
 /** Documents of a multi-document file, matched by kind and name (Kubernetes manifests). */
