@@ -1,4 +1,4 @@
-import { diffComm } from 'node-diff3';
+import { diffLines } from '../engine/diff3.js';
 
 type Line = { mark: ' ' | '-' | '+'; text: string; oldNo: number; newNo: number };
 
@@ -9,10 +9,12 @@ export function unifiedDiff(path: string, before: string | undefined, after: str
   const lines: Line[] = [];
   let oldNo = 0;
   let newNo = 0;
-  for (const chunk of diffComm(split(before), split(after)) as { common?: string[]; buffer1?: string[]; buffer2?: string[] }[]) {
-    for (const text of chunk.common ?? []) lines.push({ mark: ' ', text, oldNo: ++oldNo, newNo: ++newNo });
-    for (const text of chunk.buffer1 ?? []) lines.push({ mark: '-', text, oldNo: ++oldNo, newNo });
-    for (const text of chunk.buffer2 ?? []) lines.push({ mark: '+', text, oldNo, newNo: ++newNo });
+  for (const chunk of diffLines(split(before), split(after))) {
+    if ('kept' in chunk) for (const text of chunk.kept) lines.push({ mark: ' ', text, oldNo: ++oldNo, newNo: ++newNo });
+    else {
+      for (const text of chunk.removed) lines.push({ mark: '-', text, oldNo: ++oldNo, newNo });
+      for (const text of chunk.added) lines.push({ mark: '+', text, oldNo, newNo: ++newNo });
+    }
   }
   const changed = lines.flatMap((line, i) => (line.mark === ' ' ? [] : [i]));
   if (changed.length === 0) return [];

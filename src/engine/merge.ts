@@ -1,8 +1,8 @@
-import { merge as diff3 } from 'node-diff3';
 import { parseAllDocuments } from 'yaml';
+import { merge3 } from './diff3.js';
 import { hashContent } from './manifest.js';
 import type { Plan, PlanEntry } from './plan.js';
-import { isStructured, mergeStructured } from './structural-merge.js';
+import { documentValue, isStructured, mergeStructured } from './structural-merge.js';
 import type { Tree } from './tree.js';
 
 export interface FileMerge {
@@ -29,8 +29,8 @@ export function mergeFile(path: string, base: string, ours: string, theirs: stri
     }
     if (structural.kind === 'conflict') keys = structural.paths;
   }
-  const lines = diff3(ours.split('\n'), base.split('\n'), theirs.split('\n'), { label: { a: 'yours', b: label } });
-  const content = lines.result.join('\n');
+  const lines = merge3(ours.split('\n'), base.split('\n'), theirs.split('\n'), label);
+  const content = lines.lines.join('\n');
   const where = keys.length > 0 ? ` (${keys.join(', ')})` : '';
   if (!lines.conflict && (!isStructured(path) || parses(path, content))) {
     return { content, conflict: false, detail: "your edits kept, the generator's changes merged in" };
@@ -49,10 +49,10 @@ function parses(path: string, text: string): boolean {
   try {
     if (path.endsWith('.json')) JSON.parse(text);
     else {
-      // toJS resolves every alias: an anchor the merge lost is an error here, not in compose.
+      // Every alias resolved: an anchor the merge lost is an error here, not in compose.
       for (const doc of parseAllDocuments(text)) {
         if (doc.errors.length > 0) return false;
-        doc.toJS();
+        documentValue(doc);
       }
     }
     return true;

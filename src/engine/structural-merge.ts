@@ -1,4 +1,5 @@
-import { merge as diff3 } from 'node-diff3';
+import { merge3 } from './diff3.js';
+import { YamlValues } from './yaml-values.js';
 import { Document, isMap, isNode, isScalar, isSeq, parseAllDocuments, parseDocument, Pair, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 
 /**
@@ -17,6 +18,19 @@ export type StructuralResult =
 type Path = string[];
 
 const PRINT = { lineWidth: 0, flowCollectionPadding: false } as const;
+
+/** The value of a document's node; one table per document for the whole merge. */
+const tables = new WeakMap<Document, YamlValues>();
+function js(value: unknown, doc: Document): unknown {
+  let table = tables.get(doc);
+  if (!table) tables.set(doc, (table = new YamlValues(doc)));
+  return table.of(value);
+}
+
+/** A document's value as it is now (after the merge changed it): a fresh table. */
+export function documentValue(doc: Document): unknown {
+  return new YamlValues(doc).document(doc);
+}
 
 export function isStructured(path: string): boolean {
   return /\.(ya?ml|json)$/.test(path);
@@ -40,7 +54,7 @@ function mergeYaml(base: string, ours: string, theirs: string): StructuralResult
   mergeDocuments(b as Document[], t as Document[], docs, conflicts);
   if (conflicts.length > 0) return { kind: 'conflict', paths: conflicts };
   const merged = docs.map((d) => d.toString(PRINT)).join('');
-  const expected = docs.map((d) => d.toJS());
+  const expected = docs.map(documentValue);
   return { kind: 'merged', content: keepFormatting(ours, untouched, merged, (text) => sameValue(parseAllDocuments(text), expected)) };
 }
 
@@ -59,7 +73,7 @@ function mergeJson(base: string, ours: string, theirs: string): StructuralResult
   if (conflicts.length > 0) return { kind: 'conflict', paths: conflicts };
   const indent = /^\{\n(\s+)"/.exec(ours)?.[1] ?? '  ';
   const print = (value: unknown) => JSON.stringify(value, null, indent) + (ours.endsWith('\n') ? '\n' : '');
-  const value = o.toJS();
+  const value = documentValue(o);
   const content = keepFormatting(ours, print(parsed[1]), print(value), (text) => {
     try {
       return same(JSON.parse(text), value);
@@ -84,14 +98,14 @@ function keepFormatting(ours: string, untouched: string, merged: string, yieldsM
 }
 
 function lineMerge(ours: string[], base: string[], theirs: string[]): string[] | null {
-  const result = diff3(ours, base, theirs);
-  return result.conflict ? null : result.result;
+  const result = merge3(ours, base, theirs, '');
+  return result.conflict ? null : result.lines;
 }
 
 function sameValue(docs: Document[] | unknown, expected: unknown[]): boolean {
   if (!Array.isArray(docs) || docs.some((d: Document) => d.errors.length > 0)) return false;
   return same(
-    docs.map((d: Document) => d.toJS()),
+    docs.map((d: Document) => documentValue(d)),
     expected,
   );
 }
@@ -106,7 +120,7 @@ function mergeDocuments(base: Document[], theirs: Document[], ours: Document[], 
     if (merged !== ours[0].contents) ours[0].contents = merged as Node;
     return;
   }
-  const ids = (docs: Document[]) => identities(docs.map((d) => d.toJS()), documentId);
+  const ids = (docs: Document[]) => identities(docs.map((d) => js(d.contents, d)), documentId);
   const [b, t, o] = [ids(base), ids(theirs), ids(ours)];
   if (!b || !t || !o) throw new Unsupported();
   theirs.forEach((doc, i) => {
@@ -117,9 +131,9 @@ function mergeDocuments(base: Document[], theirs: Document[], ours: Document[], 
       const merged = mergeNode(base[bi].contents, doc.contents, ours[oi].contents, [id], base[bi], doc, ours[oi], conflicts);
       if (merged !== ours[oi].contents) ours[oi].contents = merged as Node;
     } else if (bi >= 0) {
-      if (!same(base[bi].toJS(), doc.toJS())) conflicts.push(`${id} (you deleted it; the generator changed it)`);
+      if (!same(js(base[bi].contents, base[bi]), js(doc.contents, doc))) conflicts.push(`${id} (you deleted it; the generator changed it)`);
     } else if (oi >= 0) {
-      if (!same(ours[oi].toJS(), doc.toJS())) conflicts.push(`${id} (added by you and by the generator)`);
+      if (!same(js(ours[oi].contents, ours[oi]), js(doc.contents, doc))) conflicts.push(`${id} (added by you and by the generator)`);
     } else {
       const copy = doc.clone();
       copy.directives!.docStart = true;
@@ -133,7 +147,7 @@ function mergeDocuments(base: Document[], theirs: Document[], ours: Document[], 
     if (t.includes(id)) return;
     const oi = o.indexOf(id);
     if (oi < 0) return;
-    if (same(ours[oi].toJS(), doc.toJS())) {
+    if (same(js(ours[oi].contents, ours[oi]), js(doc.contents, doc))) {
       ours.splice(oi, 1);
       o.splice(oi, 1);
     } else conflicts.push(`${id} (you edited it; the generator removed it)`);
@@ -288,9 +302,6 @@ function copyNode<T>(value: T): T {
   return (isNode(value) || value instanceof Pair ? (value as unknown as Node).clone() : value) as T;
 }
 
-function js(value: unknown, doc: Document): unknown {
-  return isNode(value) ? value.toJS(doc) : value;
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
