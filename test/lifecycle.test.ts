@@ -1,13 +1,15 @@
 // The commands people reach for over a repository's life, through the real bin: remove service,
 // check, diff, status; found from any subfolder; dry runs that exit as the real run; a repository
 // from a newer generator refused.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { readSnapshot } from '../src/engine/snapshot.js';
 import { VERSION } from '../src/version.js';
 import { CREATE_BIN, INFRA_STACK_BIN, readTree, runCli } from './helpers/stack.js';
+import { parseDotenv } from './helpers/validators.js';
 
 let dir: string;
 const read = (path: string) => readFileSync(join(dir, path), 'utf8');
@@ -113,6 +115,39 @@ describe('status', () => {
     const json = JSON.parse(cli(['status', '--json']).stdout);
     expect(json.services.find((s: { name: string }) => s.name === 'ledger')).toEqual({ name: 'ledger', kind: 'api', port: 3003, route: '/ledger', uses: ['database', 'cache', 'queue', 'search'] });
     expect(json.generator).toEqual({ wrote: VERSION, running: VERSION });
+  });
+});
+
+describe('what the repository keeps', () => {
+  it('the snapshot holds exactly what the manifest records, byte for byte, and never a secret', () => {
+    const manifest = JSON.parse(read('.infra-stack/manifest.json')).files as Record<string, string>;
+    const snapshot = readSnapshot(read('.infra-stack/base'), manifest);
+    expect([...snapshot.keys()].sort()).toEqual(Object.keys(manifest).sort());
+    for (const [path, content] of snapshot) expect(content, path).toBe(read(path));
+    const text = read('.infra-stack/base');
+    expect(snapshot.has('.env')).toBe(false);
+    // The secrets: what .env.example leaves blank.
+    const blank = [...parseDotenv(read('.env.example'))].filter(([, v]) => v === '').map(([k]) => k);
+    const secrets = [...parseDotenv(read('.env'))].filter(([k]) => blank.includes(k));
+    expect(secrets.length).toBeGreaterThan(3);
+    for (const [key, value] of secrets) expect(JSON.stringify([...snapshot.values()]).includes(value), key).toBe(false);
+    expect(text).toMatch(/^# What create-infra-stack last wrote/);
+    expect(read('.gitattributes')).toMatch(/^\.infra-stack\/base binary linguist-generated$/m);
+  });
+
+  it('a proposal beside a file it never wrote is not overwritten while it is there', () => {
+    const forced = join(mkdtempSync(join(tmpdir(), 'infra-stack-force-')), 'app');
+    mkdirSync(forced);
+    writeFileSync(join(forced, 'compose.yaml'), 'services: {}\n');
+    expect(runCli(CREATE_BIN, [forced, '--yes', '--force', '--no-git', '--no-install']).code).toBe(1);
+    const proposal = join(forced, 'compose.yaml.infra-stack-new');
+    writeFileSync(proposal, readFileSync(proposal, 'utf8') + '# half merged by hand\n');
+    const mine = readFileSync(proposal, 'utf8');
+    const r = cli(['update'], forced);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('compose.yaml.infra-stack-new is already there: finish it, then delete it');
+    expect(readFileSync(proposal, 'utf8')).toBe(mine);
+    expect(cli(['check'], forced).code).toBe(1);
   });
 });
 

@@ -10,7 +10,7 @@ import { readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
 import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
-import { manifestWrite, plan, type Plan } from './plan.js';
+import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
@@ -99,12 +99,27 @@ export async function runPipeline(generator: Generator, templates: TemplateSet, 
     base,
     label: `create-infra-stack ${VERSION}`,
   });
+  settled.plan = keepProposals(settled.plan, options.dir);
   const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
   if (!options.dryRun) {
     apply(options.dir, ops, options.fs);
     removeEmptyFolders(options.dir, ops);
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
+}
+
+/**
+ * A new version already beside a file the generator never wrote (`<file>.infra-stack-new`) may
+ * hold the person's half-done merge: it is never overwritten, until they delete it.
+ */
+function keepProposals(p: Plan, dir: string): Plan {
+  const entries = p.entries.map((entry) => {
+    const proposal = entry.write?.path;
+    if (entry.action !== 'CONFLICT' || !proposal?.endsWith(NEW_SUFFIX)) return entry;
+    if (readText(join(dir, proposal)) === undefined) return entry;
+    return { ...entry, write: undefined, reason: `not written by create-infra-stack; ${proposal} is already there: finish it, then delete it` };
+  });
+  return { ...p, entries };
 }
 
 /** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
