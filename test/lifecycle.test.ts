@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { readSnapshot } from '../src/engine/snapshot.js';
 import { VERSION } from '../src/version.js';
 import { CREATE_BIN, INFRA_STACK_BIN, readTree, runCli } from './helpers/stack.js';
-import { parseDotenv } from './helpers/validators.js';
+import { dockerComposeConfig, parseDotenv } from './helpers/validators.js';
 
 let dir: string;
 const read = (path: string) => readFileSync(join(dir, path), 'utf8');
@@ -115,6 +115,29 @@ describe('status', () => {
     const json = JSON.parse(cli(['status', '--json']).stdout);
     expect(json.services.find((s: { name: string }) => s.name === 'ledger')).toEqual({ name: 'ledger', kind: 'api', port: 3003, route: '/ledger', uses: ['database', 'cache', 'queue', 'search'] });
     expect(json.generator).toEqual({ wrote: VERSION, running: VERSION });
+  });
+});
+
+describe('the case that used to leave a stack silently broken', () => {
+  it('a changed condition in the gateway depends_on, then add service: compose.yaml MERGED, every file agrees, compose accepts it', async () => {
+    rmSync(dir, { recursive: true });
+    expect(runCli(CREATE_BIN, [dir, '--yes', '--no-git', '--no-install']).code).toBe(0);
+    const compose = read('compose.yaml');
+    const edited = compose.replace(/(\n {2}gateway:[\s\S]*?\n {6}api:\n {8}condition: )service_healthy/, '$1service_started');
+    expect(edited).not.toBe(compose);
+    write('compose.yaml', edited);
+    const r = cli(['add', 'service', 'ledger']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/MERGED\s+compose\.yaml/);
+    const merged = parse(read('compose.yaml'), { merge: true });
+    expect(merged.services.gateway.depends_on).toMatchObject({ api: { condition: 'service_started' }, ledger: { condition: 'service_healthy' } });
+    expect(merged.services.ledger.environment.PORT).toBe('3003');
+    expect(read('nginx/conf.d/shop.localhost.conf')).toContain('server ledger:3003;');
+    expect(parse(read('compose.override.yaml')).services.ledger).toBeDefined();
+    const config = await dockerComposeConfig(dir, ['compose.yaml', 'compose.override.yaml']);
+    expect(config.ok, config.stderr).toBe(true);
+    expect(cli(['check']).code).toBe(0);
   });
 });
 

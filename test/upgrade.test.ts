@@ -183,31 +183,37 @@ describe('the commands we print', () => {
 });
 
 describe('team templates that evolve', () => {
-  it('a change in the team template folder merges into the file the person edited', () => {
+  it('a change in the team template folder merges into the file the person edited, and marks the overlap', () => {
     const team = join(work, 'platform-templates');
     mkdirSync(join(team, 'base'), { recursive: true });
     writeFileSync(join(team, 'base/platform.yaml'), 'owner: platform\nalerts:\n  channel: "#ops"\n  pager: false\n');
+    writeFileSync(join(team, 'base/oncall.yaml'), 'rotation: weekly\n');
     const repo = createRepo('billing', ['--templates', team]);
     npm(repo, ['install', '--no-save', v1]);
     writeFileSync(join(repo, 'platform.yaml'), read(repo, 'platform.yaml').replace('owner: platform', 'owner: billing-team # ours'));
+    writeFileSync(join(repo, 'oncall.yaml'), 'rotation: daily\n');
     writeFileSync(join(team, 'base/platform.yaml'), 'owner: platform\nalerts:\n  channel: "#ops"\n  pager: true\n');
+    writeFileSync(join(team, 'base/oncall.yaml'), 'rotation: biweekly\n');
     const r = npx(repo, ['update']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/MERGED\s+platform\.yaml/);
+    expect(r.stdout).toMatch(/CONFLICT\s+oncall\.yaml\s+\(your edits overlap the generator's changes \(rotation\)/);
     expect(read(repo, 'platform.yaml')).toBe('owner: billing-team # ours\nalerts:\n  channel: "#ops"\n  pager: true\n');
+    expect(read(repo, 'oncall.yaml')).toBe('<<<<<<< yours\nrotation: daily\n=======\nrotation: biweekly\n>>>>>>> create-infra-stack 1.0.0\n');
   }, 60_000);
 
   it('a preset package: recorded in infra-stack.yaml, pinned in package.json, and bumping it merges', () => {
-    const preset = (version: string, pager: boolean) => {
+    const preset = (version: string, pager: boolean, cpu: string) => {
       const dir = join(work, `acme-preset-${version}`);
       mkdirSync(join(dir, 'templates/base'), { recursive: true });
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@acme/infra-preset', version, files: ['preset.yaml', 'templates'] }));
       writeFileSync(join(dir, 'preset.yaml'), 'gateway: kong\ndomain: api.acme.example\ntemplates: templates\n');
       writeFileSync(join(dir, 'templates/base/platform.yaml'), `owner: platform\npager: ${pager}\n`);
+      writeFileSync(join(dir, 'templates/base/limits.yaml'), `cpu: "${cpu}"\n`);
       const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, encoding: 'utf8' }));
       return join(work, packed.filename);
     };
-    const [p1, p2] = [preset('1.0.0', false), preset('1.1.0', true)];
+    const [p1, p2] = [preset('1.0.0', false, '1'), preset('1.1.0', true, '2')];
     // A platform team's workspace with the preset installed: create finds it there.
     const workspace = join(work, 'workspace');
     mkdirSync(workspace);
@@ -222,14 +228,18 @@ describe('team templates that evolve', () => {
     cpSync(repo, moved, { recursive: true });
     npm(moved, ['install', '--no-save', v1, p1]);
     writeFileSync(join(moved, 'platform.yaml'), 'owner: orders-team\npager: false\n');
+    writeFileSync(join(moved, 'limits.yaml'), 'cpu: "4"\n');
     expect(npx(moved, ['check']).code).toBe(0);
 
     pin(moved, '@acme/infra-preset', '1.1.0');
     npm(moved, ['install', '--no-save', v1, p2]);
     const r = npx(moved, ['update']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/MERGED\s+platform\.yaml/);
     expect(read(moved, 'platform.yaml')).toBe('owner: orders-team\npager: true\n');
+    expect(read(moved, 'limits.yaml')).toBe('<<<<<<< yours\ncpu: "4"\n=======\ncpu: "2"\n>>>>>>> create-infra-stack 1.0.0\n');
+    expect(npx(moved, ['check']).code).toBe(1);
+    writeFileSync(join(moved, 'limits.yaml'), 'cpu: "4"\n');
     expect(npx(moved, ['check']).code).toBe(0);
 
     // Without the package installed: one line telling what to run, exit 2.
