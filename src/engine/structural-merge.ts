@@ -1,6 +1,6 @@
+import { Document, isMap, isNode, isScalar, isSeq, parseAllDocuments, parseDocument, Pair, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { merge3 } from './diff3.js';
 import { YamlValues } from './yaml-values.js';
-import { Document, isMap, isNode, isScalar, isSeq, parseAllDocuments, parseDocument, Pair, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 
 /**
  * A three-way merge on the structure of YAML and JSON files: the generator's change from `base`
@@ -46,25 +46,26 @@ export function mergeStructured(path: string, base: string, ours: string, theirs
 }
 
 function mergeYaml(base: string, ours: string, theirs: string): StructuralResult {
-  const [b, o, t] = [base, ours, theirs].map((text) => parseAllDocuments(text));
-  if (![b, o, t].every((docs) => Array.isArray(docs) && docs.every((d) => d.errors.length === 0))) return { kind: 'unsupported' };
-  const docs = o as Document[];
+  const [b, o, t] = [base, ours, theirs].map((text) => parseAllDocuments(text) as Document[]);
+  if (![b, o, t].every(parsed)) return { kind: 'unsupported' };
+  const docs = o;
   const untouched = docs.map((d) => d.toString(PRINT)).join('');
   const conflicts: string[] = [];
-  mergeDocuments(b as Document[], t as Document[], docs, conflicts);
+  mergeDocuments(b, t, docs, conflicts);
   if (conflicts.length > 0) return { kind: 'conflict', paths: conflicts };
   const merged = docs.map((d) => d.toString(PRINT)).join('');
   const expected = docs.map(documentValue);
-  return { kind: 'merged', content: keepFormatting(ours, untouched, merged, (text) => sameValue(parseAllDocuments(text), expected)) };
+  const yieldsMerged = (text: string) => {
+    const again = parseAllDocuments(text) as Document[];
+    return parsed(again) && same(again.map(documentValue), expected);
+  };
+  return { kind: 'merged', content: keepFormatting(ours, untouched, merged, yieldsMerged) };
 }
 
+const parsed = (docs: Document[]) => docs.every((d) => d.errors.length === 0);
+
 function mergeJson(base: string, ours: string, theirs: string): StructuralResult {
-  let parsed: unknown[];
-  try {
-    parsed = [base, ours, theirs].map((text) => JSON.parse(text));
-  } catch {
-    return { kind: 'unsupported' };
-  }
+  const before = JSON.parse(ours) as unknown; // not JSON: thrown, and merged on lines
   // JSON is YAML: the same node merge, printed back as JSON in the person's indentation.
   const [b, o, t] = [base, ours, theirs].map((text) => parseDocument(text) as Document);
   const conflicts: string[] = [];
@@ -74,7 +75,7 @@ function mergeJson(base: string, ours: string, theirs: string): StructuralResult
   const indent = /^\{\n(\s+)"/.exec(ours)?.[1] ?? '  ';
   const print = (value: unknown) => JSON.stringify(value, null, indent) + (ours.endsWith('\n') ? '\n' : '');
   const value = documentValue(o);
-  const content = keepFormatting(ours, print(parsed[1]), print(value), (text) => {
+  const content = keepFormatting(ours, print(before), print(value), (text) => {
     try {
       return same(JSON.parse(text), value);
     } catch {
@@ -91,23 +92,10 @@ function mergeJson(base: string, ours: string, theirs: string): StructuralResult
  */
 function keepFormatting(ours: string, untouched: string, merged: string, yieldsMerged: (text: string) => boolean): string {
   if (ours === untouched) return merged;
-  const result = lineMerge(ours.split('\n'), untouched.split('\n'), merged.split('\n'));
-  if (result === null) return merged;
-  const text = result.join('\n');
+  const result = merge3(ours.split('\n'), untouched.split('\n'), merged.split('\n'), '');
+  if (result.conflict) return merged;
+  const text = result.lines.join('\n');
   return yieldsMerged(text) ? text : merged;
-}
-
-function lineMerge(ours: string[], base: string[], theirs: string[]): string[] | null {
-  const result = merge3(ours, base, theirs, '');
-  return result.conflict ? null : result.lines;
-}
-
-function sameValue(docs: Document[] | unknown, expected: unknown[]): boolean {
-  if (!Array.isArray(docs) || docs.some((d: Document) => d.errors.length > 0)) return false;
-  return same(
-    docs.map((d: Document) => documentValue(d)),
-    expected,
-  );
 }
 
 /** A shape this merge does not handle (a non-scalar key, documents without kind/name): lines instead. */
