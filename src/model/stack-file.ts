@@ -10,7 +10,7 @@ export const STACK_FILE = 'infra-stack.yaml';
 const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure was generated from.
 # Edit it, then run \`npx infra-stack update\` to re-render every generated file.
 # Add a service with \`npx infra-stack add service <name>\`.
-# Files you changed by hand are never overwritten: the new version is written beside them.
+# Files you changed by hand are never overwritten: the generator's changes are merged into them.
 `;
 
 /** The text of a new infra-stack.yaml. */
