@@ -1,7 +1,8 @@
 import type { TreeAction } from '../src/engine/actions.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import { resolveEnv, type EnvGroup } from '../src/model/env.js';
-import { isSkipped, type StackModel } from '../src/model/stack-model.js';
+import { buildModel, isSkipped, type StackModel } from '../src/model/stack-model.js';
+import type { StackConfig } from '../src/model/types.js';
 
 /**
  * Files that hold secrets, and the variables each holds: only they see secret values, and
@@ -56,6 +57,11 @@ export function renderActions(
   }
   // Files the answers skip are left to the person: no action renders them.
   return actions.filter((action) => !isSkipped(model.config, action.path));
+}
+
+/** The paths the generator writes for these answers, before `skip:` takes any away. */
+export function generatedPaths(config: StackConfig, templates: TemplateSet): string[] {
+  return renderActions(buildModel({ ...config, skip: [] }), templates, () => ({})).map((action) => action.path);
 }
 
 function envLines(groups: EnvGroup[], secrets: Record<string, string> | null) {

@@ -25,10 +25,10 @@ describe('create-infra-stack', () => {
 
   it.each([
     [['--gateway', 'traefik'], 'Invalid gateway: "traefik". Allowed: nginx, kong.'],
-    [['--services', 'api:api:80'], 'Invalid services[0].port: "80". Allowed: an integer from 1024 to 65535.'],
-    [['--services', 'api:db'], 'Invalid services[0].kind: "db". Allowed: api, web, worker.'],
+    [['--services', 'api:api:80'], 'Invalid services.api.port: "80". Allowed: an integer from 1024 to 65535.'],
+    [['--services', 'api:db'], 'Invalid services.api.kind: "db". Allowed: api, web, worker.'],
     [['--domain', 'evil.com;'], 'Invalid domain: "evil.com;"'],
-    [['--services', 'a\nb'], 'Invalid services[0].name'],
+    [['--services', 'a\nb'], 'Invalid services.name: "a\\nb"'],
     [['--colour', 'blue'], "Unknown option '--colour'"],
   ])('%j: exit 2, a message naming field, value and what is allowed, nothing written', (args, message) => {
     const dir = fresh();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseServicesFlag, nameFromDir } from '../src/model/defaults.js';
 import { InputError } from '../src/model/errors.js';
-import { addServiceToStackFile, parseStackFile, stackFileText } from '../src/model/stack-file.js';
+import { addServiceToStackFile, parsePreset, parseStackFile, stackFileText } from '../src/model/stack-file.js';
+import { assertSkipsMatch } from '../src/model/validate.js';
 import { nginxFacts } from '../src/model/nginx.js';
 import { buildModel } from '../src/model/stack-model.js';
 import { configOf } from './helpers/stack.js';
@@ -42,27 +43,27 @@ describe('validateConfig', () => {
     ['domain with scheme', { domain: 'https://x.com' }, 'domain', 'hostname'],
     ['empty services', { services: [] }, 'services', 'non-empty'],
     ['unknown field', { colour: 'blue' }, 'colour', 'known fields only'],
-    ['service port too low', { services: [{ name: 'api', port: 80 }] }, 'services[0].port', '1024 to 65535'],
-    ['service port not a number', { services: [{ name: 'api', port: '3000abc' }] }, 'services[0].port', '1024 to 65535'],
-    ['port of a data service', { services: [{ name: 'api', port: 5432 }] }, 'services[0].port', 'postgres'],
-    ['duplicate port', { services: [{ name: 'a', port: 4000 }, { name: 'b', port: 4000 }] }, 'services[1].port', 'service a'],
-    ['duplicate name', { services: [{ name: 'a' }, { name: 'a' }] }, 'services[1].name', 'no other service'],
-    ['reserved name', { services: [{ name: 'redis' }] }, 'services[0].name', 'not used by the stack'],
-    ['bad kind', { services: [{ name: 'a', kind: 'cron' }] }, 'services[0].kind', 'api, web, worker'],
-    ['relative path', { services: [{ name: 'a', path: 'api' }] }, 'services[0].path', 'starting with "/"'],
-    ['duplicate path', { services: [{ name: 'a', path: '/x' }, { name: 'b', path: '/x' }] }, 'services[1].path', 'service a'],
-    ['cached web service', { services: [{ name: 'w', kind: 'web', cache: true }] }, 'services[0].cache', 'only api services'],
+    ['service port too low', { services: [{ name: 'api', port: 80 }] }, 'services.api.port', '1024 to 65535'],
+    ['service port not a number', { services: [{ name: 'api', port: '3000abc' }] }, 'services.api.port', '1024 to 65535'],
+    ['port of a data service', { services: [{ name: 'api', port: 5432 }] }, 'services.api.port', 'postgres'],
+    ['duplicate port', { services: [{ name: 'a', port: 4000 }, { name: 'b', port: 4000 }] }, 'services.b.port', 'service a'],
+    ['duplicate name', { services: [{ name: 'a' }, { name: 'a' }] }, 'services.a.name', 'no other service'],
+    ['reserved name', { services: [{ name: 'redis' }] }, 'services.redis.name', 'not used by the stack'],
+    ['bad kind', { services: [{ name: 'a', kind: 'cron' }] }, 'services.a.kind', 'api, web, worker'],
+    ['relative path', { services: [{ name: 'a', path: 'api' }] }, 'services.a.path', 'starting with "/"'],
+    ['duplicate path', { services: [{ name: 'a', path: '/x' }, { name: 'b', path: '/x' }] }, 'services.b.path', 'service a'],
+    ['cached web service', { services: [{ name: 'w', kind: 'web', cache: true }] }, 'services.w.cache', 'only api services'],
     ['nginx version', { nginxVersion: '1.25; evil' }, 'nginxVersion', 'nginx version'],
-    ['unknown use', { services: [{ name: 'a', uses: ['email'] }] }, 'services[0].uses[0]', 'database, cache, queue, search'],
-    ['use of what the stack lacks', { database: 'none', services: [{ name: 'a', uses: ['database'] }] }, 'services[0].uses[0]', 'cache, queue, search'],
-    ['uses not a list', { services: [{ name: 'a', uses: 'queue' }] }, 'services[0].uses', 'a list'],
-    ['routed worker', { services: [{ name: 'w', kind: 'worker', path: '/w' }] }, 'services[0].path', 'workers are not routed'],
-    ['unknown service field', { services: [{ name: 'a', prot: 1 }] }, 'services[0].prot', 'name, kind, port, path'],
+    ['unknown use', { services: [{ name: 'a', uses: ['email'] }] }, 'services.a.uses', 'database, cache, queue, search'],
+    ['use of what the stack lacks', { database: 'none', services: [{ name: 'a', uses: ['database'] }] }, 'services.a.uses', 'cache, queue, search'],
+    ['uses not a list', { services: [{ name: 'a', uses: 'queue' }] }, 'services.a.uses', 'a list'],
+    ['routed worker', { services: [{ name: 'w', kind: 'worker', path: '/w' }] }, 'services.w.path', 'workers are not routed'],
+    ['unknown service field', { services: [{ name: 'a', prot: 1 }] }, 'services.a.prot', 'name, kind, port, path'],
   ])('refuses %s, naming the field and what is allowed', (_label, overrides, field, allowed) => {
     const error = inputError(() => configOf(overrides as Record<string, unknown>));
     expect(error.field).toBe(field);
     expect(error.allowed).toContain(allowed);
-    expect(error.message).toMatch(new RegExp(`^Invalid ${field.replace(/[[\]]/g, '\\$&')}: `));
+    expect(error.message).toMatch(new RegExp(`^Invalid ${field.replace(/[[\].]/g, '\\$&')}: `));
   });
 
   // Values that would break out of nginx, YAML or a shell line never reach a template.
@@ -80,7 +81,7 @@ describe('validateConfig', () => {
     'a'.repeat(64),
   ];
   it.each(hostile)('refuses the hostile service name %j', (name) => {
-    expect(inputError(() => configOf({ services: [{ name }] })).field).toBe('services[0].name');
+    expect(inputError(() => configOf({ services: [{ name }] })).field).toBe('services.name');
   });
   it.each([
     'example.com;',
@@ -95,7 +96,7 @@ describe('validateConfig', () => {
     expect(inputError(() => configOf({ domain })).field).toBe('domain');
   });
   it.each(['/api;', '/api\n', '/api{', '/a b', '/"x"', '/${X}', '/api/', '//x', '/a?b=1'])('refuses the hostile path %j', (path) => {
-    expect(inputError(() => configOf({ services: [{ name: 'a', path }] })).field).toBe('services[0].path');
+    expect(inputError(() => configOf({ services: [{ name: 'a', path }] })).field).toBe('services.a.path');
   });
 });
 
@@ -220,5 +221,113 @@ describe('nginxFacts', () => {
   it('offers the hybrid post-quantum group only on the pinned image (OpenSSL 3.5)', () => {
     expect(nginxFacts(configOf()).ecdhCurve).toBe('X25519MLKEM768:X25519:prime256v1:secp384r1');
     expect(nginxFacts(configOf({ nginxVersion: '1.28.0' })).ecdhCurve).toBe('X25519:prime256v1:secp384r1');
+  });
+});
+
+describe('values that would break a generated stack', () => {
+  it.each([
+    ['a service port on a Node inspector port', { services: [{ name: 'api', port: 9229 }, { name: 'web' }] }, 'services.api.port', 'the Node inspector of service api'],
+    ['a port the inspector of a later service takes', { services: [{ name: 'api' }, { name: 'web', port: 9230 }] }, 'services.web.port', 'the Node inspector of service web'],
+    ['a dashboard port', { queue: 'sqs', services: [{ name: 'api', port: 9325 }] }, 'services.api.port', 'elasticmq'],
+    ['nginxVersion read by YAML as a float', { nginxVersion: 1.2 }, 'nginxVersion', 'a quoted version such as "1.20.0"'],
+    ['nginx older than the templates support', { nginxVersion: '1.12.2' }, 'nginxVersion', 'from 1.13.0'],
+    ['nginx 1.0', { nginxVersion: '1.0' }, 'nginxVersion', 'from 1.13.0'],
+    ['nginx version with a leading zero', { nginxVersion: '1.022.1' }, 'nginxVersion', 'from 1.13.0'],
+    ['a registry port above 65535', { registry: 'localhost:99999' }, 'registry', 'port from 1 to 65535'],
+    ['a registry port 0', { registry: 'localhost:0' }, 'registry', 'port from 1 to 65535'],
+    ['a registry with a scheme', { registry: 'https://ghcr.io/acme' }, 'registry', 'no scheme'],
+    ['a registry host label over 63 characters', { registry: `${'a'.repeat(64)}.io` }, 'registry', 'registry host'],
+    ['a registry making image names over 255 characters', { registry: `ghcr.io/${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(60)}/${'d'.repeat(60)}` }, 'registry', '255 characters'],
+    ['an IP address as the domain', { domain: '10.0.0.1' }, 'domain', 'no scheme, port or IP address'],
+    ['a 201-character domain', { domain: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(9)}` }, 'domain', 'at most 200 characters'],
+    ['a name that makes a 64-character namespace', { name: 'a'.repeat(53) }, 'name', '<name>-production'],
+    ['a service whose image name passes 63 characters', { name: 'a'.repeat(40), services: [{ name: 'b'.repeat(23) }] }, `services.${'b'.repeat(23)}.name`, 'at most 22 characters'],
+    ['the path /..', { services: [{ name: 'a', path: '/..' }] }, 'services.a.path', 'starting with "."'],
+    ['the path /a/../..', { services: [{ name: 'a', path: '/a/../..' }] }, 'services.a.path', 'no //, /./, /../'],
+    ['the path /./a', { services: [{ name: 'a', path: '/./a' }] }, 'services.a.path', 'no //, /./, /../'],
+    ['an encoded dot segment', { services: [{ name: 'a', path: '/%2e%2e' }] }, 'services.a.path', 'letters, digits'],
+    ['a dotfile path the gateway denies', { services: [{ name: 'a', path: '/.well-known' }] }, 'services.a.path', 'starting with "."'],
+    ['a double slash', { services: [{ name: 'a', path: '/a//b' }] }, 'services.a.path', 'none empty'],
+    ['a path over 1000 characters', { services: [{ name: 'a', path: `/${'p'.repeat(1000)}` }] }, 'services.a.path', 'at most 1000 characters'],
+    ['the gateway health path', { services: [{ name: 'a', path: '/healthz' }] }, 'services.a.path', '/healthz'],
+    ['the auth endpoints of an api', { services: [{ name: 'api', path: '/api' }, { name: 'login', kind: 'web', path: '/api/auth' }] }, 'services.login.path', 'auth endpoints of api api'],
+    ['the auth endpoints of a root api', { services: [{ name: 'api', path: '/' }, { name: 'auth' }] }, 'services.auth.path', 'auth endpoints of api api'],
+    ['a name a k8s network policy of the stack has', { services: [{ name: 'default-deny' }] }, 'services.default-deny.name', 'not used by the stack'],
+    ['a uses-* name', { services: [{ name: 'uses-redis' }] }, 'services.uses-redis.name', 'uses-*'],
+    ['a name compose reads as an extension', { services: [{ name: 'x-api' }] }, 'services.x-api.name', 'x-*'],
+    ['the name whose ConfigMap is stack-config', { services: [{ name: 'stack' }] }, 'services.stack.name', 'not used by the stack'],
+  ])('refuses %s', (_label, overrides, field, allowed) => {
+    const error = inputError(() => configOf(overrides as Record<string, unknown>));
+    expect(error.field).toBe(field);
+    expect(error.allowed).toContain(allowed);
+  });
+
+  it('accepts the limits themselves: a 52-character name, a 200-character domain, nginx 1.13', () => {
+    const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(8)}`;
+    const config = configOf({ name: 'a'.repeat(52), domain, nginxVersion: '1.13', registry: 'localhost:65535/team__a/b--c.d', services: [{ name: 'b'.repeat(10) }] });
+    expect(config.domain).toHaveLength(200);
+    expect(config.nginxVersion).toBe('1.13.0');
+    expect(buildModel({ ...config, target: 'k8s' }).k8s!.overlays.map((o) => o.namespace.length)).toEqual([60, 63]);
+  });
+
+  it('hands out ports around every published one, and no host port is published twice', () => {
+    const config = configOf({ queue: 'sqs', services: Array.from({ length: 12 }, (_, i) => ({ name: `s${i}`, ...(i === 0 ? { port: 9228 } : {}) })) });
+    const ports = [...config.services.flatMap((s, i) => [s.port, 9229 + i]), 80, 443, 5432, 6379, 9324, 9325, 7700];
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(buildModel(config).services.map((s) => s.debugPort)).toEqual(config.services.map((_, i) => 9229 + i));
+  });
+
+  it('a stack with more services than inspector ports below elasticmq is refused, not published twice', () => {
+    const services = Array.from({ length: 96 }, (_, i) => ({ name: `s${i}` }));
+    expect(inputError(() => configOf({ queue: 'sqs', services })).allowed).toContain('fewer services');
+  });
+});
+
+describe('skip entries', () => {
+  const generated = ['compose.yaml', 'compose.prod.yaml', 'nginx/nginx.conf', '.github/workflows/ci.yml'];
+  it.each([
+    ['./compose.prod.yaml', 'compose.prod.yaml'],
+    ['/etc/passwd', 'etc/passwd'],
+    ['nginx//nginx.conf', 'nginx/nginx.conf'],
+  ])('refuses %j and suggests %j', (entry, normal) => {
+    const error = inputError(() => configOf({ skip: [entry] }));
+    expect(error.field).toBe('skip');
+    expect(error.allowed).toMatch(new RegExp(`^${normal.replaceAll('.', '\\.')} \\(`));
+  });
+  it.each(['../x', 'a/../../b', '.', '..'])('refuses %j, which leaves the repository', (entry) => {
+    expect(inputError(() => configOf({ skip: [entry] })).allowed).toMatch(/^a list of paths relative to the repository/);
+  });
+  it('refuses an entry that matches nothing generated, listing what is', () => {
+    const error = inputError(() => assertSkipsMatch(['compose.prod.yml'], generated));
+    expect(error.value).toBe('compose.prod.yml');
+    expect(error.allowed).toContain('.github/, compose.prod.yaml, compose.yaml, nginx/');
+  });
+  it('tells a folder written without its slash', () => {
+    expect(inputError(() => assertSkipsMatch(['nginx'], generated)).allowed).toBe('a folder written as nginx/ (with the slash)');
+  });
+  it('accepts files and folders the generator writes', () => {
+    expect(() => assertSkipsMatch(['compose.prod.yaml', '.github/', '.github/workflows/ci.yml'], generated)).not.toThrow();
+  });
+});
+
+describe('YAML from a person', () => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+
+  it('refuses an alias bomb at once, naming the file', () => {
+    const started = performance.now();
+    const error = inputError(() => parseStackFile(bomb));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(error.field).toBe('infra-stack.yaml');
+    expect(error.allowed).toContain('aliases');
+    expect(inputError(() => parsePreset(bomb, 'team.yaml')).field).toBe('preset team.yaml');
+  });
+
+  it('refuses nesting deep enough to exhaust the stack', () => {
+    expect(inputError(() => parseStackFile(`name: ${'['.repeat(20_000)}${']'.repeat(20_000)}`)).field).toBe('infra-stack.yaml');
+  });
+
+  it('accepts a few shared anchors', () => {
+    const text = stackFileText(configOf()).replace(/services:[\s\S]*$/, 'services:\n  - { name: a, uses: &u [queue] }\n  - { name: b, uses: *u }\n');
+    expect(parseStackFile(text).services.map((s) => s.uses)).toEqual([['queue'], ['queue']]);
   });
 });

@@ -169,7 +169,7 @@ describe('re-running', () => {
     expect(app).not.toContain("AMQP_URL: '',");
     const bad = infraStack(dir, ['add', 'service', 'other', '--uses', 'email']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('Invalid services[4].uses[0]: "email". Allowed: a list of what the stack has: database, cache, queue, search.');
+    expect(bad.stderr).toContain('Invalid services.other.uses: "email". Allowed: a list of what the stack has: database, cache, queue, search.');
   });
 
   it('leaves files listed under skip to the person: never written, updated or deleted again', () => {
@@ -192,7 +192,7 @@ describe('re-running', () => {
     writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml').replace('  - compose.prod.yaml', '  - ../outside'));
     const bad = infraStack(dir, ['update']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('Invalid infra-stack.yaml skip[0]: "../outside"');
+    expect(bad.stderr).toContain('Invalid infra-stack.yaml skip: "../outside"');
   });
 
   it('--dry-run prints the plan and writes nothing; --json is machine-readable', () => {
@@ -211,7 +211,7 @@ describe('re-running', () => {
     const before = files(dir);
     const r = infraStack(dir, ['update']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('Invalid infra-stack.yaml services[0].port: "80". Allowed: an integer from 1024 to 65535');
+    expect(r.stderr).toContain('Invalid infra-stack.yaml services.api.port: "80". Allowed: an integer from 1024 to 65535');
     expect(changedPaths(before, files(dir))).toEqual([]);
   });
 });

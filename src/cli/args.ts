@@ -17,6 +17,6 @@ export function parse<O extends Options>(argv: string[], options: O, command: st
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/, '.');
-    throw new UsageError(`${message}\nRun \`${command} --help\` for the flags it takes.`);
+    throw new UsageError(`${message} Run \`${command} --help\` for the flags it takes.`);
   }
 }

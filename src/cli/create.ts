@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
@@ -14,8 +14,8 @@ import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { CREATE_HELP } from './help.js';
-import { stackDiagram, terminalPrinter } from './output.js';
-import { initGit, installServices, makeDevCertificate } from './post-create.js';
+import { printable, stackDiagram, terminalPrinter } from './output.js';
+import { initGit, installServices, makeDevCertificate, writtenFiles } from './post-create.js';
 import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
 import { finishRun, interactive } from './run.js';
 
@@ -82,7 +82,8 @@ export async function create(argv: string[]): Promise<number> {
 
   const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
   if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
-  refuseExisting(dir, Boolean(flags.force));
+  // With --force into a folder of the person's files, the first commit takes only what create wrote.
+  const foreign = refuseExisting(dir, Boolean(flags.force));
 
   const ask = async () => {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
@@ -98,10 +99,15 @@ export async function create(argv: string[]): Promise<number> {
   const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop });
 
   const steps: string[] = [];
-  if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config)));
-  if (!dryRun) steps.push(await makeDevCertificate(dir));
-  if (!dryRun && !flags['no-git']) steps.push(await initGit(dir));
-  const code = finishRun(result, { command: 'create', dir, dryRun, json: Boolean(flags.json), steps });
+  let secretsExposed = false;
+  if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config, result.plan)));
+  if (!dryRun) steps.push(await makeDevCertificate(dir, result.plan));
+  if (!dryRun && !flags['no-git']) {
+    const git = await initGit(dir, foreign ? writtenFiles(result.plan) : null);
+    steps.push(git.text);
+    secretsExposed = git.secretsExposed;
+  }
+  const code = finishRun(result, { command: 'create', dir, dryRun, json: Boolean(flags.json), steps, failed: secretsExposed });
   if (!flags.json && !dryRun) printSummary(dirArg, result.config);
   return code;
 }
@@ -110,7 +116,7 @@ function printSummary(dirArg: string, config: StackConfig): void {
   const p = terminalPrinter();
   p.out(`\nCreated ${config.name}:\n${stackDiagram(config)}\n`);
   p.out('Next steps:');
-  p.out(`  cd ${shellQuote(dirArg)}`);
+  p.out(`  cd ${shellQuote(printable(dirArg))}`);
   p.out('  docker compose up --build        # start everything (development)');
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
   const example = ['billing', 'payments', 'orders'].find((n) => !config.services.some((s) => s.name === n)) ?? 'another';
@@ -128,8 +134,9 @@ function readPreset(file: string, dir: string): RawConfig {
     const found = findPresetPackage(packageName(file, '--preset'), [dir, process.cwd()]);
     return { ...checkPreset(found.answers, dir, found.name), preset: found.name };
   }
+  if (pathKind(resolve(file)) === 'folder') throw new UsageError(`--preset ${printable(file)} is a folder: give the preset's YAML file.`);
   const text = readText(resolve(file));
-  if (text === undefined) throw new UsageError(`No preset file ${resolve(file)}.`);
+  if (text === undefined) throw new UsageError(`No preset file ${printable(resolve(file))}.`);
   const preset = checkPreset(parsePreset(text, file), dir, file);
   if (typeof preset.templates === 'string') {
     preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
@@ -165,18 +172,42 @@ function missingAnswers(missing: string[]): UsageError {
   );
 }
 
-/** A non-empty directory that this tool did not make is refused unless --force. */
-function refuseExisting(dir: string, force: boolean): void {
-  const names = listDir(dir);
-  if (names === null || names.length === 0) return;
+/** What is at a path, following a symbolic link (a dangling one is named as such). */
+function pathKind(path: string): 'missing' | 'folder' | 'a file' | 'a dangling symbolic link' {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'a file';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return isLink(path) ? 'a dangling symbolic link' : 'missing';
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A non-empty directory that this tool did not make is refused unless --force. Returns whether it holds files. */
+function refuseExisting(dir: string, force: boolean): boolean {
+  const shown = printable(dir);
+  const kind = pathKind(dir);
+  if (kind !== 'missing' && kind !== 'folder') {
+    throw new UsageError(`${shown} exists and is ${kind}, not a folder: choose another directory, or move it away.`);
+  }
+  const names = (listDir(dir) ?? []).map((name) => printable(name));
+  if (names.length === 0) return false;
   if (names.includes(MANIFEST_PATH.split('/')[0])) {
     throw new UsageError(
-      `${dir} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
+      `${shown} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
     );
   }
   if (!force) {
     throw new UsageError(
-      `${dir} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`,
+      `${shown} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`,
     );
   }
+  return true;
 }

@@ -20,7 +20,8 @@ Answers
   --database <name>      postgres | none                      default: postgres
   --cache <name>         redis | none                         default: redis
   --node <major>         20 | 22 | 24 | 26 (Node.js image)    default: 24
-  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1)
+  --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1;
+                         1.13.0 or later)
                          default: the pinned image's
   --registry <host/path> registry of the service images (k8s)  default: ghcr.io/<name>
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
@@ -45,10 +46,12 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
-  --no-git               skip git init and the first commit
+  --no-git               skip git init and the first commit (made only if git ignores
+                         every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
-                         overwritten: their new version goes beside them as *.infra-stack-new)
+                         overwritten: their new version goes beside them as *.infra-stack-new;
+                         the first commit takes only the files create wrote)
   -h, --help             this help
   -v, --version          the version
 
@@ -63,8 +66,10 @@ Examples
   npx create-infra-stack billing-svc --preset ../platform/infra-preset.yaml --yes
   npx create-infra-stack billing-svc --preset @acme/infra-preset --yes
 
-Exit codes: 0 done, 1 conflicts (everything else applied), 2 bad input (nothing written),
-130 interrupted (nothing written).
+Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
+first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
+2 bad input (nothing written), 130 interrupted (Ctrl-C waits for the writes under way).
+A failure is one line; INFRA_STACK_DEBUG=1 adds its stack trace, for a bug report.
 `;
 
 export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infrastructure up to date.
@@ -126,5 +131,7 @@ Examples
   npx infra-stack check
   npx infra-stack diff
 
-Exit codes: 0 done, 1 conflicts (or check: drift), 2 bad input (nothing written).
+Exit codes: 0 done, 1 conflicts (check: drift) or a problem of the machine (permissions, a
+full disk), 2 bad input (nothing written). A failure is one line; INFRA_STACK_DEBUG=1 adds its
+stack trace.
 `;

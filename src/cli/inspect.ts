@@ -6,7 +6,7 @@ import { readText } from '../engine/disk.js';
 import { readManifest, type PipelineResult } from '../engine/pipeline.js';
 import { parseStackFile, STACK_FILE } from '../model/stack-file.js';
 import { VERSION } from '../version.js';
-import { terminalPrinter } from './output.js';
+import { printable, terminalPrinter } from './output.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** `infra-stack check`: exit 0 when `update` would write nothing and no conflict waits; 1 otherwise. */
@@ -21,13 +21,13 @@ export function printCheck(result: PipelineResult, json: boolean): number {
   }
   const p = terminalPrinter();
   const width = Math.max(0, ...files.map((f) => f.state.length));
-  for (const f of files) p.out(`  ${f.state.padEnd(width)}  ${f.path}`);
+  for (const f of files) p.out(`  ${f.state.padEnd(width)}  ${printable(f.path)}`);
   if (code === 0) {
     p.out(`Up to date with ${STACK_FILE}${files.length > 0 ? ` (your edits to ${files.length} file(s) kept)` : ''}.`);
     return 0;
   }
   const pending = failing.filter((f) => f.state === 'conflict pending').map((f) => f.path);
-  if (pending.length > 0) p.out(`Conflict markers left in ${pending.join(', ')}: keep what you want, delete the marker lines, then run this again.`);
+  if (pending.length > 0) p.out(`Conflict markers left in ${pending.map((path) => printable(path)).join(', ')}: keep what you want, delete the marker lines, then run this again.`);
   if (failing.length > pending.length) {
     p.out(`${failing.length - pending.length} file(s) differ from what ${STACK_FILE} generates: \`npx infra-stack diff\` shows how, \`npx infra-stack update\` applies it.`);
   }

@@ -25,6 +25,18 @@ export function terminalPrinter(): Printer {
 
 const paint = (p: Printer, color: Parameters<typeof styleText>[0], text: string) => (p.color ? styleText(color, text) : text);
 
+/**
+ * Text as it may reach a terminal: control characters (newlines, ANSI escapes) and invisible
+ * format characters (bidi overrides) are shown escaped, so a file name cannot fake a plan line
+ * or recolour the screen. `keepNewlines` for our own multi-line messages.
+ */
+export function printable(text: string, keepNewlines = false): string {
+  return text.replace(keepNewlines ? /(?!\n)[\p{Cc}\p{Cf}\u2028\u2029]/gu : /[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Counts per action, for the one-line summary and --json. */
 export function countActions(plan: Plan): Partial<Record<Action, number>> {
   const counts: Partial<Record<Action, number>> = {};
@@ -36,8 +48,8 @@ export function countActions(plan: Plan): Partial<Record<Action, number>> {
 export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
   const shown = plan.entries.filter((e) => e.action !== 'UNCHANGED');
   for (const e of shown) {
-    const reason = e.reason ? paint(p, 'gray', `  (${e.reason})`) : '';
-    p.out(`  ${paint(p, COLORS[e.action], e.action.padEnd(9))} ${e.path}${reason}`);
+    const reason = e.reason ? paint(p, 'gray', `  (${printable(e.reason)})`) : '';
+    p.out(`  ${paint(p, COLORS[e.action], e.action.padEnd(9))} ${printable(e.path)}${reason}`);
   }
   const counts = countActions(plan);
   const summary = (Object.keys(COLORS) as Action[])

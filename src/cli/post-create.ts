@@ -1,15 +1,40 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { MANIFEST_PATH } from '../engine/manifest.js';
+import type { Action, Plan } from '../engine/plan.js';
 import type { StackConfig } from '../model/types.js';
+import { printable } from './output.js';
 
-/** `npm install` in each service that has a package.json; a failure is reported, not fatal. */
-export async function installServices(dir: string, config: StackConfig): Promise<string[]> {
+/**
+ * Whether the file on disk is now exactly what the generator rendered (written, or already so).
+ * `create --force` runs nothing else: a script or package.json that was there before is the
+ * person's, and running it would execute code nobody reviewed.
+ */
+function holdsGenerated(plan: Plan, path: string): boolean {
+  const action = plan.entries.find((e) => e.path === path)?.action;
+  return action !== undefined && GENERATED_CONTENT.has(action);
+}
+
+const GENERATED_CONTENT = new Set<Action>(['CREATE', 'UPDATE', 'UNCHANGED']);
+
+/** The files that now hold what the generator wrote, and its manifest: what a first commit in a folder of the person's takes. */
+export function writtenFiles(plan: Plan): string[] {
+  return [...plan.entries.filter((e) => GENERATED_CONTENT.has(e.action)).map((e) => e.path), MANIFEST_PATH];
+}
+
+/** `npm install` in each service whose package.json the generator wrote; a failure is reported, not fatal. */
+export async function installServices(dir: string, config: StackConfig, plan: Plan): Promise<string[]> {
   const { execa } = await import('execa');
   const steps: string[] = [];
   for (const service of config.services) {
     const cwd = join(dir, 'services', service.name);
-    if (!existsSync(join(cwd, 'package.json'))) continue;
+    const manifest = `services/${service.name}/package.json`;
+    if (!existsSync(join(dir, manifest))) continue;
+    if (!holdsGenerated(plan, manifest)) {
+      steps.push(`npm install: not run in services/${service.name}: its package.json is not the generated one (review it, then run npm install yourself)`);
+      continue;
+    }
     const result = await execa('npm', ['install', '--no-audit', '--no-fund'], { cwd, reject: false });
     steps.push(
       result.exitCode === 0
@@ -25,28 +50,89 @@ export async function installServices(dir: string, config: StackConfig): Promise
  * at once. node:child_process rather than execa: this runs on every create, and loading execa
  * costs ~100 ms, more than openssl itself.
  */
-export function makeDevCertificate(dir: string): Promise<string> {
+export function makeDevCertificate(dir: string, plan: Plan): Promise<string> {
+  const script = 'scripts/dev-certs.sh';
+  if (!plan.entries.some((e) => e.path === script)) return Promise.resolve(`certs: ${script} is skipped, so no certificate was made`);
+  if (!holdsGenerated(plan, script)) {
+    return Promise.resolve(`certs: ${script} is not the generated one, so it was not run: review it, then run it yourself`);
+  }
   return new Promise((resolve) => {
-    execFile('sh', ['scripts/dev-certs.sh'], { cwd: dir }, (error, _stdout, stderr) =>
+    execFile('sh', [script], { cwd: dir }, (error, _stdout, stderr) =>
       resolve(
         error
-          ? `certs: scripts/dev-certs.sh failed (${(stderr || error.message).split('\n')[0]}): run it before docker compose up`
-          : 'certs: a self-signed certificate in certs/ (scripts/dev-certs.sh; git-ignored)',
+          ? `certs: ${script} failed (${(stderr || error.message).split('\n')[0]}): run it before docker compose up`
+          : `certs: a self-signed certificate in certs/ (${script}; git-ignored)`,
       ),
     );
   });
 }
 
-/** `git init` and a first commit; a missing git or identity is reported, not fatal. */
-export async function initGit(dir: string): Promise<string> {
-  const { execa } = await import('execa');
-  if (existsSync(join(dir, '.git'))) return 'git: already a repository, nothing committed';
-  const run = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
-  const init = await run(['init', '-q', '-b', 'main']);
-  if (init.exitCode !== 0) return `git init failed: ${String(init.stderr || init.message).split('\n')[0]}`;
-  await run(['add', '-A']);
-  const commit = await run(['commit', '-q', '-m', 'Initial infrastructure from create-infra-stack']);
-  return commit.exitCode === 0
-    ? 'git: initialised, first commit made'
-    : `git: initialised; the first commit failed (${String(commit.stderr).split('\n')[0]}): commit yourself`;
+export interface GitStep {
+  text: string;
+  /** Secrets or private keys were not git-ignored, so nothing was committed: the run fails (exit 1). */
+  secretsExposed: boolean;
 }
+
+/**
+ * `git init` and a first commit; a missing git or identity is reported, not fatal. The commit is
+ * made only if git ignores every secret and private key in the folder: a .gitignore the person
+ * kept (create --force) or skipped may lack the lines, and a first commit is forever.
+ * `only`: commit just these files (create --force: the person's own files are theirs to add).
+ */
+export async function initGit(dir: string, only: string[] | null): Promise<GitStep> {
+  const { execa } = await import('execa');
+  const step = (text: string, secretsExposed = false): GitStep => ({ text, secretsExposed });
+  if (existsSync(join(dir, '.git'))) return step('git: already a repository, nothing committed');
+  const run = (args: string[], input?: string) => execa('git', args, { cwd: dir, reject: false, ...(input === undefined ? {} : { input }) });
+  const init = await run(['init', '-q', '-b', 'main']);
+  if (init.exitCode !== 0) return step(`git init failed: ${String(init.stderr || init.message).split('\n')[0]}`);
+
+  const secrets = secretFiles(dir);
+  if (secrets.length > 0) {
+    // --no-index: what the ignore rules say, whatever the index holds.
+    const check = await run(['check-ignore', '--no-index', '--stdin', '-z'], secrets.join('\0') + '\0');
+    if (check.exitCode !== 0 && check.exitCode !== 1) {
+      return step(`git: initialised; nothing committed: git check-ignore failed (${String(check.stderr).split('\n')[0]})`, true);
+    }
+    const ignored = new Set(String(check.stdout).split('\0'));
+    const exposed = secrets.filter((path) => !ignored.has(path));
+    if (exposed.length > 0) {
+      const list = exposed.slice(0, 3).map((p) => printable(p)).join(', ') + (exposed.length > 3 ? `, and ${exposed.length - 3} more` : '');
+      return step(`git: initialised, nothing committed: ${list} would be committed (not git-ignored): add them to .gitignore, then commit`, true);
+    }
+  }
+  if (only === null) await run(['add', '-A']);
+  // Named one by one, an ignored file would make git add refuse them all: secrets stay out anyway.
+  else await run(['add', '--', ...only.filter((path) => !isSecret(path) && existsSync(join(dir, path)))]);
+  const commit = await run(['commit', '-q', '-m', 'Initial infrastructure from create-infra-stack']);
+  const made = only === null ? 'git: initialised, first commit made' : 'git: initialised, first commit made of the files create wrote (yours are not added)';
+  return step(
+    commit.exitCode === 0 ? made : `git: initialised; the first commit failed (${String(commit.stderr).split('\n')[0]}): commit yourself`,
+  );
+}
+
+function isSecret(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return name === '.env' || name === 'secrets.env' || path.startsWith('certs/') || /\.(key|pem)$/.test(name);
+}
+
+/** Folders never searched for secrets: git's own, and dependencies. */
+const NOT_SEARCHED = new Set(['.git', 'node_modules']);
+
+/**
+ * Secrets and private keys in the folder: every .env and secrets.env (not .env.example), and
+ * everything under certs/ or named *.key or *.pem. Symbolic links are not followed.
+ */
+function secretFiles(dir: string, prefix = ''): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(join(dir, prefix))) {
+    const path = prefix ? `${prefix}/${name}` : name;
+    if (lstatSync(join(dir, path)).isDirectory()) {
+      if (!NOT_SEARCHED.has(name)) found.push(...secretFiles(dir, path));
+    } else if (isSecret(path)) {
+      found.push(path);
+    }
+  }
+  return found;
+}
+

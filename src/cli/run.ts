@@ -1,7 +1,7 @@
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
-import { InputError, UsageError } from '../model/errors.js';
-import { countActions, printPlan, terminalPrinter } from './output.js';
+import { debugging, describeFailure } from './failure.js';
+import { countActions, printable, printPlan, terminalPrinter } from './output.js';
 
 /** Questions can be asked only with a terminal on both ends. */
 export function interactive(): boolean {
@@ -15,13 +15,15 @@ export interface RunReport {
   json: boolean;
   /** What happened after the files were written (git, npm install). */
   steps: string[];
+  /** A step refused to finish for safety (a secret not git-ignored): exit 1. */
+  failed?: boolean;
 }
 
 /** Prints the plan (or JSON) and returns the exit code: 1 when a conflict was left for the person. */
 export function finishRun(result: PipelineResult, report: RunReport): number {
   const conflicts = hasConflicts(result.plan);
   // A dry run exits as the real run would.
-  const exitCode = conflicts ? 1 : 0;
+  const exitCode = conflicts || report.failed ? 1 : 0;
   if (report.json) {
     const json = {
       command: report.command,
@@ -39,36 +41,41 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   }
   const p = terminalPrinter();
   printPlan(p, result.plan, report.dryRun);
-  for (const step of report.steps) p.out(step);
+  for (const step of report.steps) p.out(printable(step));
   const marked = result.plan.entries.filter((e) => e.action === 'CONFLICT' && result.pending.includes(e.path)).map((e) => e.path);
   const beside = result.plan.entries.filter((e) => e.action === 'CONFLICT' && !result.pending.includes(e.path)).map((e) => e.path);
   if (marked.length > 0) {
     const will = report.dryRun ? 'would hold' : 'holds';
     p.out(
-      `Conflicts: ${marked.join(', ')} ${will} git-style markers (<<<<<<< yours ... ======= ... >>>>>>> create-infra-stack) where your edits and the generator's changes overlap. Keep what you want in each, delete the marker lines, then run \`npx infra-stack check\` (it fails until they are gone).`,
+      `Conflicts: ${marked.map((path) => printable(path)).join(', ')} ${will} git-style markers (<<<<<<< yours ... ======= ... >>>>>>> create-infra-stack) where your edits and the generator's changes overlap. Keep what you want in each, delete the marker lines, then run \`npx infra-stack check\` (it fails until they are gone).`,
     );
   }
   if (beside.length > 0) {
     const goes = report.dryRun ? 'would go' : 'went';
-    p.out(`Not written by create-infra-stack, so left as they are: ${beside.join(', ')}. Their new version ${goes} beside them (*.infra-stack-new): merge what you want, then delete those.`);
+    p.out(`Not written by create-infra-stack, so left as they are: ${beside.map((path) => printable(path)).join(', ')}. Their new version ${goes} beside them (*.infra-stack-new): merge what you want, then delete those.`);
   }
   return exitCode;
 }
 
-/** Runs a command, turning errors into messages and exit codes: 2 bad input, 130 interrupted. */
+/**
+ * Runs a command, turning errors into one line and an exit code (2 bad input, 1 environment,
+ * 130 interrupted). The stack trace only with INFRA_STACK_DEBUG=1: it is for bug reports.
+ */
 export async function main(command: (argv: string[]) => Promise<number>): Promise<void> {
+  // A handler, not the default: the signal waits for the running synchronous step (the writes)
+  // to finish, and the person gets one line and 130 (143 for SIGTERM) instead of a silent death.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write('\nInterrupted.\n');
+      process.exit(code);
+    });
+  }
   try {
     process.exitCode = await command(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof Error && error.name === 'ExitPromptError') {
-      process.stderr.write('\nInterrupted: nothing was written.\n');
-      process.exitCode = 130;
-    } else if (error instanceof InputError || error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`error: ${(error as Error).stack ?? error}\n`);
-      process.exitCode = 1;
-    }
+    const failure = describeFailure(error);
+    process.stderr.write(`${failure.message}\n`);
+    if (debugging()) process.stderr.write(`${(error as Error)?.stack ?? error}\n`);
+    process.exitCode = failure.exitCode;
   }
 }

@@ -1,3 +1,4 @@
+import { TemplateError } from '../model/errors.js';
 import { createRenderer } from './render.js';
 import type { TemplateSet } from './templates.js';
 import type { Ownership, Tree } from './tree.js';
@@ -36,6 +37,12 @@ export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<Tree
       const a = action as TreeAddAction;
       const template = templates.templates.get(a.template);
       if (!template) throw new Error(`No template ${a.template}`);
+      const other = tree.get(a.path);
+      if (other && (!template.builtin || other.format)) {
+        // Two templates for one file, one of them the team's: the team meant to replace the other.
+        const [team, builtin] = template.builtin ? [other.source.replace(/^templates\//, ''), template.id] : [template.id, other.source];
+        throw new TemplateError(team, null, `renders ${a.path}, which ${builtin} renders too: put it at that template's path to replace it`);
+      }
       return put(a.path, render(a.template, a.context), `templates/${template.id}`, a.ownership, !template.builtin);
     },
     'tree-write': (_answers, action) => {

@@ -15,6 +15,8 @@ export function readText(path: string): string | undefined {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    // A read through a descriptor names no path; the person needs it (a folder where a file belongs).
+    (error as NodeJS.ErrnoException).path ??= path;
     throw error;
   }
 }

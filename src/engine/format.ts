@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
-import type { Tree } from './tree.js';
+import { TemplateError } from '../model/errors.js';
+import type { Tree, TreeFile } from './tree.js';
 
 type Prettier = typeof import('prettier/standalone');
 
@@ -33,7 +34,7 @@ function parserFor(path: string): string | undefined {
  */
 export async function formatTree(tree: Tree, all = false): Promise<void> {
   const files = [...tree].filter(([path]) => parserFor(path));
-  for (const [path, file] of files) assertParses(path, file.content, file.source);
+  for (const [path, file] of files) assertParses(path, file);
   const jobs = files.filter(([, file]) => all || file.format);
   if (jobs.length === 0) return;
   const { format, plugins } = await loadPrettier();
@@ -42,13 +43,14 @@ export async function formatTree(tree: Tree, all = false): Promise<void> {
     try {
       file.content = await format(file.content, { parser, plugins: plugins as never, printWidth: 100, proseWrap: 'preserve' });
     } catch (error) {
-      throw new Error(`${file.source} rendered ${path}, which prettier cannot format: ${(error as Error).message}`);
+      throw failure(file, `rendered ${path}, which prettier cannot format`, error as Error);
     }
-    assertParses(path, file.content, file.source);
+    assertParses(path, file);
   }
 }
 
-function assertParses(path: string, content: string, source: string): void {
+function assertParses(path: string, file: TreeFile): void {
+  const { content } = file;
   const parser = parserFor(path);
   try {
     if (parser === 'json') JSON.parse(content);
@@ -58,6 +60,13 @@ function assertParses(path: string, content: string, source: string): void {
       }
     }
   } catch (error) {
-    throw new Error(`${source} rendered ${path}, which does not parse: ${(error as Error).message}`);
+    throw failure(file, `rendered ${path}, which does not parse`, error as Error);
   }
+}
+
+/** Only files from a team's templates are formatted: their failures are the team's input (exit 2). */
+function failure(file: TreeFile, what: string, error: Error): Error {
+  const problem = `${what}: ${error.message.split('\n')[0]}`;
+  if (!file.format) return new Error(`${file.source} ${problem}`);
+  return new TemplateError(file.source.replace(/^templates\//, ''), null, problem);
 }

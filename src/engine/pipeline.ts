@@ -1,7 +1,9 @@
 import { rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { generatedPaths } from '../../generators/render-actions.js';
 import type { Generator } from '../../generators/stack.js';
 import { UsageError } from '../model/errors.js';
+import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations, type ApplyFs, type Operation } from './apply.js';
@@ -88,6 +90,8 @@ async function mergeBase(dir: string, previous: Manifest, wanted: string[], opti
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { manifest: previous, text: previousText } = readManifest(options.dir);
   const { config, tree } = await generate(generator, templates, options.viaPlop);
+  // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
+  assertSkipsMatch(config.skip ?? [], [...generatedPaths(config, templates), ...Object.keys(previous.files)]);
   const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
   const planned = plan(tree, disk, previous, VERSION, config);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);

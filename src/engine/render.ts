@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type HandlebarsRuntime from 'handlebars/runtime';
 import { stringify } from 'yaml';
 import { required } from '../model/env.js';
+import { TemplateError } from '../model/errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 import type { TemplateSet } from './templates.js';
 
@@ -36,7 +37,14 @@ export function createRenderer(set: TemplateSet): (templateKey: string, data: ob
     const spec = ready && ready.hash === templateHash(text) ? ready.spec : compileSpec(text);
     return hb.template(spec);
   };
-  for (const [name, text] of set.partials) hb.registerPartial(name, toFunction(`partials/${name}`, text));
+  for (const [name, text] of set.partials) {
+    try {
+      hb.registerPartial(name, toFunction(`partials/${name}`, text));
+    } catch (error) {
+      // Built-in partials come precompiled: one that does not compile is a team's.
+      throw templateError(`partials/${name}.hbs`, error as Error);
+    }
+  }
   const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
   return (key, data) => {
@@ -51,9 +59,20 @@ export function createRenderer(set: TemplateSet): (templateKey: string, data: ob
       }
       return fn(data);
     } catch (error) {
+      // A team's template is input: name its file and line (exit 2). A built-in one failing is a bug.
+      if (!template.builtin) throw templateError(template.id, error as Error & { lineNumber?: number });
       throw new Error(`templates/${template.id}: ${(error as Error).message}`);
     }
   };
+}
+
+/** Handlebars' parse errors say "Parse error on line N:" then the source; runtime errors carry lineNumber. */
+function templateError(file: string, error: Error & { lineNumber?: number }): TemplateError {
+  const lines = error.message.split('\n');
+  const parsed = /^Parse error on line (\d+):/.exec(lines[0]);
+  const line = parsed ? Number(parsed[1]) : (error.lineNumber ?? null);
+  const problem = parsed ? `parse error: ${lines[lines.length - 1]}` : lines[0].replace(/ in (\[object Object\]|undefined)? ?- \d+:\d+$/, '');
+  return new TemplateError(file, line, problem);
 }
 
 type HandlebarsTemplateDelegate = ReturnType<typeof HandlebarsRuntime.template>;

@@ -32,7 +32,17 @@ export const RESERVED_NAMES = [
   'kong',
   'gateway',
   'certbot',
+  // k8s resources of the stack that a service's resource of the same name would replace: network
+  // policies, the HTTP->HTTPS HTTPRoute, and stack-config (a service's ConfigMap is <name>-config).
+  'default-deny',
+  'allow-dns',
+  'acme-http01-solver',
+  'https-redirect',
+  'stack',
 ] as const;
+
+/** Beginnings of names taken too: the uses-<data service> network policies, and compose's x- extensions. */
+export const RESERVED_PREFIXES = ['uses-', 'x-'] as const;
 
 /** First port handed out to a service given without one. */
 export const FIRST_SERVICE_PORT = 3000;

@@ -20,6 +20,22 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A team's own template (a --templates folder) that does not render: exit code 2, naming the
+ * template file and, where the template engine says, the line.
+ */
+export class TemplateError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    problem: string,
+  ) {
+    super(`team template ${file}${line === null ? '' : ` line ${line}`}: ${problem}`);
+    this.name = 'TemplateError';
+  }
+}
+
 function show(value: unknown): string {
   if (value === undefined) return '(missing)';
   const text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -16,6 +16,9 @@ export interface NginxFacts {
   proxyCache: boolean;
 }
 
+/** The oldest nginx the templates render for: `ssl_protocols TLSv1.3` needs 1.13.0. */
+export const OLDEST_NGINX = '1.13.0';
+
 export function nginxFacts(config: StackConfig): NginxFacts {
   const version = config.nginxVersion ?? NGINX_IMAGE_VERSION;
   const pinnedImage = version === NGINX_IMAGE_VERSION;

@@ -35,13 +35,35 @@ function usesAll(uses: readonly string[], roles: readonly string[]): boolean {
   return roles.every((role) => uses.includes(role));
 }
 
+/**
+ * Aliases a file of answers may expand: a few anchors shared between services are fine; a
+ * "billion laughs" file (aliases of aliases) is refused before it is expanded.
+ */
+const MAX_ALIAS_COUNT = 50;
+
+/**
+ * YAML from a person (infra-stack.yaml, a preset) as plain data, or an InputError naming the file:
+ * a syntax error, an alias bomb, nesting deep enough to exhaust the stack.
+ */
+export function readYaml(text: string, file: string): unknown {
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true });
+    if (doc.errors.length > 0) throw new InputError(file, doc.errors[0].message.split('\n')[0], 'valid YAML');
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const bomb = /alias count/i.test((error as Error).message);
+    throw new InputError(
+      file,
+      bomb ? 'aliases that expand too far' : (error as Error).message.split('\n')[0],
+      bomb ? `YAML whose aliases (*name) expand to at most ${MAX_ALIAS_COUNT} copies` : 'valid YAML, nested a few levels deep',
+    );
+  }
+}
+
 /** Reads and validates infra-stack.yaml; errors name the file and the field. */
 export function parseStackFile(text: string): StackConfig {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw new InputError(STACK_FILE, doc.errors[0].message.split('\n')[0], 'valid YAML');
-  }
-  const raw = doc.toJS() as unknown;
+  const raw = readYaml(text, STACK_FILE);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(STACK_FILE, raw, 'a mapping of answers (name, services, gateway, ...)');
   }
@@ -62,9 +84,7 @@ export function parseStackFile(text: string): StackConfig {
  * from, below the flags. Errors name the preset file and the field.
  */
 export function parsePreset(text: string, file: string): RawConfig {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new InputError(`preset ${file}`, doc.errors[0].message.split('\n')[0], 'valid YAML');
-  const raw = doc.toJS() as unknown;
+  const raw = readYaml(text, `preset ${file}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError(`preset ${file}`, raw, 'a mapping of answers (gateway, queue, services, templates, ...)');
   }

@@ -5,6 +5,8 @@ import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
 import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
+import { debugPortOf } from './ports.js';
+import { authPrefixOf, routePrefixOf } from './routes.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
 export interface Service extends Omit<ServiceConfig, 'uses'> {
@@ -64,13 +66,13 @@ export function buildModel(config: StackConfig): StackModel {
     return {
       ...s,
       public: s.kind !== 'worker',
-      prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
-      authPrefix: s.kind === 'api' ? `${s.path === '/' ? '' : s.path}/auth/` : null,
+      prefix: routePrefixOf(s.path),
+      authPrefix: s.kind === 'api' ? authPrefixOf(s.path!) : null,
       image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
       environment: serviceEnvironment(config, s, uses),
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
-      debugPort: 9229 + i,
+      debugPort: debugPortOf(i),
       pm2: pm2App(s.kind, config.sample),
       healthCommand: [
         'node',

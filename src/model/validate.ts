@@ -1,6 +1,9 @@
-import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES } from './catalog.js';
-import { dataPortsOf, dataServicesOf } from './data-services.js';
+import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES, RESERVED_PREFIXES } from './catalog.js';
+import { dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
+import { atLeast, OLDEST_NGINX } from './nginx.js';
+import { debugPortOf, fixedHostPorts, hostPorts, type HostPort } from './ports.js';
+import { authPrefixOf, GATEWAY_PATHS, routePrefixOf } from './routes.js';
 import {
   CACHES,
   DATABASES,
@@ -21,8 +24,24 @@ import {
 export type RawConfig = Record<string, unknown>;
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const ROUTE_PATH = /^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/;
+/** Labels of letters, digits and "-"; the last one not all digits, so never an IP address. */
+const HOSTNAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*(?![0-9]+$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Segments of URL-safe characters; none starts with "." (dot segments, and dotfiles the gateway denies). */
+const ROUTE_PATH = /^\/([A-Za-z0-9_~-][A-Za-z0-9._~-]*(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*)?$/;
+
+/**
+ * Limits of the names derived from the answers. The stack name makes the k8s namespaces
+ * <name>-staging and <name>-production, and <name>-<service> names each image and SQS role:
+ * DNS labels of at most 63 characters. The domain names nginx/conf.d/<domain>.conf: room is left
+ * in a 255-byte file name for ".conf", ".infra-stack-new" and a temporary suffix.
+ */
+const MAX_NAME = 63 - '-production'.length;
+const MAX_SERVICE_IMAGE = 63;
+const MAX_DOMAIN = 200;
+/** Route paths stay well within an HTTPRoute's 1024 characters, with the "/auth/" an api adds. */
+const MAX_PATH = 1000;
+/** A Docker image name (registry/path, without the tag) is at most 255 characters. */
+const MAX_IMAGE_NAME = 255;
 
 const STACK_FIELDS = [
   'name',
@@ -52,7 +71,7 @@ const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as cons
  */
 export function validateConfig(raw: RawConfig): StackConfig {
   rejectUnknown(raw, STACK_FIELDS, '');
-  const name = label(raw.name, 'name');
+  const name = label(raw.name, 'name', MAX_NAME, 'so the k8s namespace <name>-production stays a 63-character DNS label');
   const config: StackConfig = {
     name,
     domain: hostname(raw.domain, 'domain'),
@@ -75,8 +94,43 @@ export function validateConfig(raw: RawConfig): StackConfig {
   if (raw.preset !== undefined) config.preset = packageName(raw.preset, 'preset');
   if (raw.skip !== undefined) config.skip = skipList(raw.skip, 'skip');
   config.services = services(raw.services, config);
+  assertDerivedNames(config);
+  assertHostPortsFree(config);
   assertTemplateSafe(config, '');
   return config;
+}
+
+/** Names built from two answers (image names, IAM roles) stay within their limits. */
+function assertDerivedNames(config: StackConfig): void {
+  for (const s of config.services) {
+    const derived = `${config.name}-${s.name}`;
+    if (derived.length > MAX_SERVICE_IMAGE) {
+      throw new InputError(
+        `services.${s.name}.name`,
+        s.name,
+        `a name of at most ${MAX_SERVICE_IMAGE - config.name.length - 1} characters here: ${config.name}-<service> names its image and must stay a ${MAX_SERVICE_IMAGE}-character DNS label`,
+      );
+    }
+    const image = `${config.registry ?? `ghcr.io/${config.name}`}/${derived}`;
+    if (image.length > MAX_IMAGE_NAME) {
+      throw new InputError('registry', config.registry, `a registry short enough that the image ${image.slice(0, 40)}... stays within ${MAX_IMAGE_NAME} characters`);
+    }
+  }
+}
+
+/** Two things published on one host port: `docker compose up` would fail. Blame the answer a person can change. */
+function assertHostPortsFree(config: StackConfig): void {
+  const owners = new Map<number, HostPort>();
+  for (const entry of hostPorts(config)) {
+    const first = owners.get(entry.port);
+    owners.set(entry.port, first ?? entry);
+    if (!first) continue;
+    const [blamed, holder] = entry.field ? [entry, first] : [first, entry];
+    const allowed = `a port from 1024 to 65535 not used by ${holder.owner} (every host port is published once)`;
+    if (blamed.field) throw new InputError(blamed.field, entry.port, allowed);
+    // Fixed against fixed: only an inspector port (9229 + position) can reach a data service's, with very many services.
+    throw new InputError('services', config.services.length, `fewer services: port ${entry.port} would be published by ${first.owner} and ${entry.owner}`);
+  }
 }
 
 /** Characters that could end a directive, a YAML scalar or a shell word, or start interpolation. */
@@ -101,22 +155,22 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw new InputError('services', value, 'a non-empty list of services (name, kind, port, path)');
   }
-  const taken = new Map<number, string>(dataPortsOf(stack));
   const roles = dataServicesOf(stack).map((d) => d.role);
   const paths = new Map<string, string>();
   const names = new Set<string>();
   const result: ServiceConfig[] = [];
-  const raws = value.map((item, i) => rawService(item, i));
-  // Ports asked for explicitly are kept free, so an auto-assigned port never takes one.
-  const explicit = new Set<number>();
+  const raws = value.map((item) => rawService(item));
+  // Ports asked for explicitly, the stack's own and the inspectors' stay free: an auto-assigned port never takes one.
+  const taken = new Set<number>([...fixedHostPorts(stack).map((p) => p.port), ...value.map((_, i) => debugPortOf(i))]);
   for (const { raw, field } of raws) {
-    if (raw.port !== undefined) explicit.add(port(raw.port, `${field}.port`));
+    if (raw.port !== undefined) taken.add(port(raw.port, `${field}.port`));
   }
 
   for (const { raw, field } of raws) {
-    const name = label(raw.name, `${field}.name`);
-    if ((RESERVED_NAMES as readonly string[]).includes(name)) {
-      throw new InputError(`${field}.name`, name, `a name not used by the stack itself (${RESERVED_NAMES.join(', ')})`);
+    const name = raw.name as string;
+    if ((RESERVED_NAMES as readonly string[]).includes(name) || RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+      const taken = [...RESERVED_NAMES, ...RESERVED_PREFIXES.map((prefix) => `${prefix}*`)];
+      throw new InputError(`${field}.name`, name, `a name not used by the stack itself (${taken.join(', ')})`);
     }
     if (names.has(name)) throw new InputError(`${field}.name`, name, 'a name used by no other service');
     names.add(name);
@@ -125,15 +179,11 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     let p: number;
     if (raw.port === undefined) {
       p = FIRST_SERVICE_PORT;
-      while (taken.has(p) || explicit.has(p)) p++;
+      while (taken.has(p)) p++;
+      taken.add(p);
     } else {
       p = port(raw.port, `${field}.port`);
-      const owner = taken.get(p);
-      if (owner !== undefined) {
-        throw new InputError(`${field}.port`, p, `a port from 1024 to 65535 not used by ${owner}`);
-      }
     }
-    taken.set(p, `service ${name}`);
 
     const path = routePath(raw.path, kind, name, paths, `${field}.path`);
     if (path) paths.set(path, name);
@@ -141,7 +191,19 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
     result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`) });
   }
+  assertAuthPathsFree(result);
   return result;
+}
+
+/** An api's auth endpoints (<path>/auth/) get a location of their own: no other service may be routed there. */
+function assertAuthPathsFree(services: ServiceConfig[]): void {
+  for (const api of services.filter((s) => s.kind === 'api')) {
+    const auth = authPrefixOf(api.path!);
+    const other = services.find((s) => s !== api && routePrefixOf(s.path) === auth);
+    if (other) {
+      throw new InputError(`services.${other.name}.path`, other.path, `a path other than ${auth.slice(0, -1)}: the auth endpoints of api ${api.name}`);
+    }
+  }
 }
 
 /** The data roles a service connects to: all the stack has by default, or a subset of them. */
@@ -149,21 +211,24 @@ function uses(value: unknown, roles: DataRole[], field: string): DataRole[] {
   if (value === undefined) return roles;
   const allowed = `a list of what the stack has: ${roles.join(', ') || '(nothing)'}`;
   if (!Array.isArray(value)) throw new InputError(field, value, allowed);
-  const picked = value.map((role, i) => {
-    if (!roles.includes(role as DataRole)) throw new InputError(`${field}[${i}]`, role, allowed);
+  const picked = value.map((role) => {
+    if (!roles.includes(role as DataRole)) throw new InputError(field, role, allowed);
     return role as DataRole;
   });
   // The stack's order, without repeats: files do not change when the list is reordered.
   return roles.filter((role) => picked.includes(role));
 }
 
-function rawService(item: unknown, i: number): { raw: Record<string, unknown>; field: string } {
-  const field = `services[${i}]`;
+/** A service as raw answers, and the field its errors name: `services.<name>`, never a position. */
+function rawService(item: unknown): { raw: Record<string, unknown>; field: string } {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    throw new InputError(field, item, 'an object with name, kind, port and path');
+    throw new InputError('services', item, 'a list of objects with name, kind, port and path');
   }
-  rejectUnknown(item as Record<string, unknown>, SERVICE_FIELDS, field);
-  return { raw: item as Record<string, unknown>, field };
+  const raw = item as Record<string, unknown>;
+  const name = label(raw.name, 'services.name', 63);
+  const field = `services.${name}`;
+  rejectUnknown(raw, SERVICE_FIELDS, field);
+  return { raw, field };
 }
 
 function routePath(
@@ -181,8 +246,14 @@ function routePath(
   }
   const path = value ?? (kind === 'web' && !taken.has('/') ? '/' : `/${name}`);
   if (typeof path !== 'string' || !ROUTE_PATH.test(path)) {
-    throw new InputError(field, path, 'a path starting with "/" made of letters, digits and . _ ~ - (e.g. /api)');
+    throw new InputError(
+      field,
+      path,
+      'a path starting with "/" such as /api: segments of letters, digits and . _ ~ -, none empty or starting with "." (no //, /./, /../)',
+    );
   }
+  if (path.length > MAX_PATH) throw new InputError(field, path, `a path of at most ${MAX_PATH} characters (an HTTPRoute path value takes 1024)`);
+  if (GATEWAY_PATHS.includes(path)) throw new InputError(field, path, `a path the gateway does not answer itself (${GATEWAY_PATHS.join(', ')})`);
   const owner = taken.get(path);
   if (owner) throw new InputError(field, path, `a path not already routed (service ${owner} has it)`);
   return path;
@@ -203,20 +274,24 @@ function rejectUnknown(raw: Record<string, unknown>, allowed: readonly string[],
   }
 }
 
-function label(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !DNS_LABEL.test(value)) {
+function label(value: unknown, field: string, max: number, why = ''): string {
+  if (typeof value !== 'string' || !DNS_LABEL.test(value) || value.length > max) {
     throw new InputError(
       field,
       value,
-      'a DNS label: lowercase letters, digits and "-", starting with a letter, at most 63 characters',
+      `a DNS label: lowercase letters, digits and "-", starting with a letter, at most ${max} characters${why ? ` (${why})` : ''}`,
     );
   }
   return value;
 }
 
 function hostname(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !HOSTNAME.test(value)) {
-    throw new InputError(field, value, 'a hostname such as example.com or app.localhost (lowercase, no scheme or port)');
+  if (typeof value !== 'string' || !HOSTNAME.test(value) || value.length > MAX_DOMAIN) {
+    throw new InputError(
+      field,
+      value,
+      `a hostname such as example.com or app.localhost (lowercase, no scheme, port or IP address, at most ${MAX_DOMAIN} characters)`,
+    );
   }
   return value;
 }
@@ -231,15 +306,46 @@ function port(value: unknown, field: string): number {
 
 /** Paths inside the repository, as the generator writes them: compose.prod.yaml, .github/workflows/. */
 function skipList(value: unknown, field: string): string[] {
-  const allowed = 'a list of paths inside the repository, e.g. [compose.prod.yaml, .github/workflows/deploy.yml]';
+  const allowed = 'a list of paths relative to the repository, as the generator writes them, e.g. [compose.prod.yaml, .github/workflows/]';
   if (!Array.isArray(value)) throw new InputError(field, value, allowed);
-  return value.map((path, i) => {
-    if (typeof path !== 'string' || !/^[\w.-]+(\/[\w.-]+)*\/?$/.test(path) || path.split('/').includes('..')) {
-      throw new InputError(`${field}[${i}]`, path, allowed);
+  return value.map((path) => {
+    const segments = typeof path === 'string' ? path.replace(/\/$/, '').split('/') : [];
+    const plain = segments.every((s) => /^[\w.-]+$/.test(s) && s !== '.' && s !== '..');
+    if (typeof path !== 'string' || !plain) {
+      const normal = typeof path === 'string' ? normalSkip(path) : null;
+      throw new InputError(field, path, normal ? `${normal} (${allowed.replace(', e.g.', '; e.g.')})` : allowed);
     }
-    if (path === 'infra-stack.yaml') throw new InputError(`${field}[${i}]`, path, 'any file but infra-stack.yaml, which holds the answers');
+    if (path === 'infra-stack.yaml') throw new InputError(field, path, 'any file but infra-stack.yaml, which holds the answers');
     return path;
   });
+}
+
+/** The plain form of a skip entry a person wrote as a shell path (./a, /a, a//b), if it stays inside. */
+function normalSkip(path: string): string | null {
+  const parts: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') return null;
+    parts.push(segment);
+  }
+  return parts.length > 0 ? parts.join('/') + (path.endsWith('/') ? '/' : '') : null;
+}
+
+/**
+ * Each `skip:` entry names something the generator writes (a file, or a folder ending in "/"):
+ * an entry that matches nothing is a typo that would silently skip nothing.
+ */
+export function assertSkipsMatch(skip: readonly string[], generated: readonly string[]): void {
+  for (const entry of skip) {
+    if (generated.some((path) => (entry.endsWith('/') ? path.startsWith(entry) : path === entry))) continue;
+    const folder = generated.some((path) => path.startsWith(`${entry}/`));
+    const top = [...new Set(generated.map((path) => (path.includes('/') ? `${path.split('/')[0]}/` : path)))].sort();
+    throw new InputError(
+      'skip',
+      entry,
+      folder ? `a folder written as ${entry}/ (with the slash)` : `a file or folder/ the generator writes: ${top.join(', ')}`,
+    );
+  }
 }
 
 /** An npm package name, scoped or not: @acme/infra-preset. */
@@ -260,19 +366,30 @@ function folder(value: unknown, field: string): string {
 
 /** An image registry with an optional namespace: ghcr.io/acme, registry.example.com:5000/team/app. */
 function registry(value: unknown, field: string): string {
-  const host = String.raw`[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?`;
-  const path = String.raw`(\/[a-z0-9]+([._-][a-z0-9]+)*)*`;
-  if (typeof value !== 'string' || value.length > 200 || !new RegExp(`^${host}${path}$`).test(value)) {
-    throw new InputError(field, value, 'a registry host with an optional path, lowercase, e.g. ghcr.io/acme (no tag, no scheme)');
+  const host = String.raw`([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?`;
+  // Path components as Docker reads them: separators ".", "_", "__" or a run of "-".
+  const path = String.raw`(\/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*`;
+  const match = typeof value === 'string' ? new RegExp(`^${host}(:(?<port>[1-9]\\d{0,4}))?${path}$`).exec(value) : null;
+  if (!match || Number(match.groups?.port ?? 1) > 65535) {
+    throw new InputError(
+      field,
+      value,
+      'a registry host, an optional port from 1 to 65535 and an optional path, lowercase, e.g. ghcr.io/acme or localhost:5000 (no tag, no scheme)',
+    );
   }
-  return value;
+  return value as string;
 }
 
-/** An nginx version such as 1.22.1 (a bare 1.22 means 1.22.0). */
+/** An nginx version such as 1.22.1 (a bare 1.22 means 1.22.0), from the oldest the templates support. */
 function version(value: unknown, field: string): string {
-  const text = String(value);
-  if (!/^1\.\d{1,2}(\.\d{1,2})?$/.test(text)) throw new InputError(field, value, 'an nginx version such as 1.30.0 or 1.22.1');
-  return text.split('.').length === 2 ? `${text}.0` : text;
+  if (typeof value === 'number') {
+    throw new InputError(field, value, `a quoted version such as "1.20.0": YAML reads an unquoted 1.20 as the number ${value}`);
+  }
+  const allowed = `an nginx version from ${OLDEST_NGINX}, such as 1.30.0 or 1.22.1`;
+  if (typeof value !== 'string' || !/^1\.(0|[1-9]\d?)(\.(0|[1-9]\d?))?$/.test(value)) throw new InputError(field, value, allowed);
+  const full = value.split('.').length === 2 ? `${value}.0` : value;
+  if (!atLeast(full, OLDEST_NGINX)) throw new InputError(field, value, allowed);
+  return full;
 }
 
 function bool(value: unknown, field: string): boolean {
