@@ -162,7 +162,13 @@ describe('what the repository keeps', () => {
     const forced = join(mkdtempSync(join(tmpdir(), 'infra-stack-force-')), 'app');
     mkdirSync(forced);
     writeFileSync(join(forced, 'compose.yaml'), 'services: {}\n');
-    expect(runCli(CREATE_BIN, [forced, '--yes', '--force', '--no-git', '--no-install']).code).toBe(1);
+    writeFileSync(join(forced, '.npmrc'), '//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n');
+    const created = runCli(CREATE_BIN, [forced, '--yes', '--force', '--no-git', '--no-install']);
+    expect(created.code).toBe(1);
+    // An .npmrc of theirs may hold a token: never written into, nothing set beside it.
+    expect(created.stdout).toMatch(/KEPT\s+\.npmrc\s+\(yours \(it may hold credentials\): left as it is\)/);
+    expect(readFileSync(join(forced, '.npmrc'), 'utf8')).toBe('//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n');
+    expect(existsSync(join(forced, '.npmrc.infra-stack-new'))).toBe(false);
     const proposal = join(forced, 'compose.yaml.infra-stack-new');
     writeFileSync(proposal, readFileSync(proposal, 'utf8') + '# half merged by hand\n');
     const mine = readFileSync(proposal, 'utf8');

@@ -67,10 +67,12 @@ export function hasConflictMarkers(text: string): boolean {
 }
 
 /**
- * Files a repository commonly has before the generator writes one: an existing one is merged
- * into (its keys kept, the generator's added) instead of left as a conflict.
+ * Files a repository commonly has before the generator writes one. An existing package.json is
+ * merged into (its keys kept, the pin added); an existing .npmrc may hold a registry token, so it
+ * is left as it is, never written or proposed beside.
  */
 const ADOPTED = new Set(['package.json']);
+const LEFT_ALONE = new Set(['.npmrc']);
 
 /**
  * The base for merging into a file the repository already had: the generator's version cut down
@@ -128,6 +130,7 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
       };
     }
     if (entry.action !== 'CONFLICT' || ours === undefined || theirs === undefined) return entry;
+    if (!owned && LEFT_ALONE.has(entry.path)) return { path: entry.path, action: 'KEPT', reason: 'yours (it may hold credentials): left as it is' };
     if (!owned && !ADOPTED.has(entry.path)) return entry;
     const original = owned ? base.get(entry.path) : adoptionBase(ours, theirs.content);
     const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
