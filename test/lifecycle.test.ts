@@ -176,7 +176,9 @@ describe('what the repository keeps', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('compose.yaml.infra-stack-new is already there: finish it, then delete it');
     expect(readFileSync(proposal, 'utf8')).toBe(mine);
-    expect(cli(['check'], forced).code).toBe(1);
+    const check = cli(['check'], forced);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('A new version waits beside compose.yaml (*.infra-stack-new): merge what you want, then delete it.');
   });
 });
 

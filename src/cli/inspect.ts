@@ -1,7 +1,7 @@
-import { styleText } from 'node:util';
 import { join } from 'node:path';
+import { styleText } from 'node:util';
 import { drift } from '../check/drift.js';
-import { parsePending, CONFLICTS_PATH } from '../engine/conflicts.js';
+import { CONFLICTS_PATH, parsePending } from '../engine/conflicts.js';
 import { readText } from '../engine/disk.js';
 import { readManifest, type PipelineResult } from '../engine/pipeline.js';
 import { parseStackFile, STACK_FILE } from '../model/stack-file.js';
@@ -27,7 +27,11 @@ export function printCheck(result: PipelineResult, json: boolean): number {
     return 0;
   }
   const pending = failing.filter((f) => f.state === 'conflict pending').map((f) => f.path);
-  if (pending.length > 0) p.out(`Conflict markers left in ${pending.map((path) => printable(path)).join(', ')}: keep what you want, delete the marker lines, then run this again.`);
+  const list = (paths: string[]) => paths.map((path) => printable(path)).join(', ');
+  const marked = pending.filter((path) => result.pending.includes(path));
+  const beside = pending.filter((path) => !result.pending.includes(path));
+  if (marked.length > 0) p.out(`Conflict markers left in ${list(marked)}: keep what you want, delete the marker lines, then run this again.`);
+  if (beside.length > 0) p.out(`A new version waits beside ${list(beside)} (*.infra-stack-new): merge what you want, then delete it.`);
   if (failing.length > pending.length) {
     p.out(`${failing.length - pending.length} file(s) differ from what ${STACK_FILE} generates: \`npx infra-stack diff\` shows how, \`npx infra-stack update\` applies it.`);
   }
