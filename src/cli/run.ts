@@ -32,6 +32,8 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
       changed: hasChanges(result.plan),
       summary: countActions(result.plan),
       files: result.plan.entries.map(({ path, action, reason }) => ({ path, action, ...(reason ? { reason } : {}) })),
+      // Files that hold (or would hold) conflict markers.
+      conflicts: result.pending,
       steps: report.steps,
       config: result.config,
       exitCode,
