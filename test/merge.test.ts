@@ -81,6 +81,15 @@ describe('compose.yaml', () => {
     expect(hasConflictMarkers(result.content)).toBe(true);
   });
 
+  it("a change of the generator's comments comes along with the person's edits", async () => {
+    const { base } = await versions('compose.yaml', {}, {});
+    const theirs = edit(base, '  # Data services: no route to the outside world.\n', '  # Data services: internal only, no route out.\n');
+    const ours = edit(base, '      PORT: "3000"\n', '      PORT: "3005"\n');
+    const result = mergeFile('compose.yaml', base, ours, theirs, LABEL);
+    expect(result.conflict).toBe(false);
+    expect(result.content).toBe(theirs.replace('      PORT: "3000"\n', '      PORT: "3005"\n'));
+  });
+
   it('an alias whose anchor the person removed: a conflict, never a crash or a MERGED file compose cannot read', () => {
     const base = 'x-common: &common\n  restart: always\nservices:\n  api:\n    <<: *common\n    image: api\n';
     const theirs = base + '  ledger:\n    <<: *common\n    image: ledger\n';

@@ -1,8 +1,8 @@
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import { merge3 } from './diff3.js';
 import { hashContent } from './manifest.js';
 import type { Plan, PlanEntry } from './plan.js';
-import { documentValue, isStructured, mergeStructured } from './structural-merge.js';
+import { documentValue, isStructured, mergeStructured, same } from './structural-merge.js';
 import type { Tree } from './tree.js';
 
 export interface FileMerge {
@@ -16,27 +16,30 @@ export interface FileMerge {
 /**
  * A three-way merge of one file, as git would: `base` is what the generator last wrote, `ours`
  * the person's file, `theirs` the generator's new version. YAML and JSON merge on their
- * structure, anything else (or YAML the structural merge cannot settle) on lines. A merged
- * YAML/JSON file must parse, else it is a conflict. A conflict comes back as the person's file
+ * structure; the plain line merge is taken instead when it means exactly the same (it keeps
+ * both texts, the generator's comment changes too). Other files, and YAML the structural merge
+ * cannot settle, merge on lines. A merged YAML/JSON file must parse, else it is a conflict. A conflict comes back as the person's file
  * with git-style markers (`<<<<<<< yours` ... `>>>>>>> <label>`) around each overlap. Pure.
  */
 export function mergeFile(path: string, base: string, ours: string, theirs: string, label: string): FileMerge {
-  let keys: string[] = [];
-  if (isStructured(path)) {
-    const structural = mergeStructured(path, base, ours, theirs);
-    if (structural.kind === 'merged' && parses(path, structural.content)) {
-      return { content: structural.content, conflict: false, detail: "your edits kept, the generator's changes merged in" };
-    }
-    if (structural.kind === 'conflict') keys = structural.paths;
-  }
+  const merged = (content: string): FileMerge => ({ content, conflict: false, detail: "your edits kept, the generator's changes merged in" });
   const lines = merge3(ours.split('\n'), base.split('\n'), theirs.split('\n'), label);
-  const content = lines.lines.join('\n');
-  const where = keys.length > 0 ? ` (${keys.join(', ')})` : '';
-  if (!lines.conflict && (!isStructured(path) || parses(path, content))) {
-    return { content, conflict: false, detail: "your edits kept, the generator's changes merged in" };
+  const byLines = lines.lines.join('\n');
+  if (!isStructured(path)) return lines.conflict ? marked(byLines, '') : merged(byLines);
+  const structural = mergeStructured(path, base, ours, theirs);
+  const wanted = structural.kind === 'merged' ? valueOf(path, structural.content) : undefined;
+  if (wanted !== undefined) {
+    // The line merge keeps both texts exactly (the generator's comments too): taken when it means the same.
+    const same = !lines.conflict && sameValue(valueOf(path, byLines), wanted);
+    return merged(same ? byLines : (structural as { content: string }).content);
   }
-  const marked = lines.conflict ? content : wholeFileConflict(ours, theirs, label);
-  return { content: marked, conflict: true, detail: `your edits overlap the generator's changes${where}` };
+  if (!lines.conflict && valueOf(path, byLines) !== undefined) return merged(byLines);
+  const where = structural.kind === 'conflict' ? ` (${structural.paths.join(', ')})` : '';
+  return marked(lines.conflict ? byLines : wholeFileConflict(ours, theirs, label), where);
+}
+
+function marked(content: string, where: string): FileMerge {
+  return { content, conflict: true, detail: `your edits overlap the generator's changes${where}` };
 }
 
 /** Both versions, whole, between markers: for a line merge that is clean but does not parse. */
@@ -45,21 +48,20 @@ function wholeFileConflict(ours: string, theirs: string, label: string): string 
   return `<<<<<<< yours\n${end(ours)}=======\n${end(theirs)}>>>>>>> ${label}\n`;
 }
 
-function parses(path: string, text: string): boolean {
+/** What a YAML or JSON text means (every document, every alias resolved), or undefined if it does not parse. */
+function valueOf(path: string, text: string): { value: unknown } | undefined {
   try {
-    if (path.endsWith('.json')) JSON.parse(text);
-    else {
-      // Every alias resolved: an anchor the merge lost is an error here, not in compose.
-      for (const doc of parseAllDocuments(text)) {
-        if (doc.errors.length > 0) return false;
-        documentValue(doc);
-      }
-    }
-    return true;
+    if (path.endsWith('.json')) return { value: JSON.parse(text) };
+    const docs = parseAllDocuments(text) as Document[];
+    // An anchor the merge lost is an error here, not in compose.
+    if (docs.some((doc) => doc.errors.length > 0)) return undefined;
+    return { value: docs.map(documentValue) };
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+const sameValue = (a: { value: unknown } | undefined, b: { value: unknown }) => a !== undefined && same(a.value, b.value);
 
 /** Git-style conflict markers at the start of lines: a merge the person has not finished. */
 export function hasConflictMarkers(text: string): boolean {
