@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from '../src/cli/unified-diff.js';
-import { diffLines, merge3 } from '../src/engine/diff3.js';
+import { diffLines, markDifferences, merge3 } from '../src/engine/diff3.js';
 
 const lines = (text: string) => text.split(' ');
 const merged = (ours: string, base: string, theirs: string) => {
@@ -23,6 +23,10 @@ describe('merge3', () => {
     expect(merged('a B c', 'a b c', 'a b2 c')).toEqual({ text: 'a <<<<<<< yours B ======= b2 >>>>>>> gen c', conflict: true });
     expect(merged('a B c d', 'a b c d', 'a b C d')).toEqual({ text: 'a <<<<<<< yours B c ======= b C >>>>>>> gen d', conflict: true });
     expect(merged('a', '', 'b')).toEqual({ text: '<<<<<<< yours a ======= b >>>>>>> gen', conflict: true });
+  });
+
+  it('two versions without a base: lines both have are kept, each difference is marked', () => {
+    expect(markDifferences('a\nb\nc\n', 'a\nB\nc\nd\n', 'gen')).toBe('a\n<<<<<<< yours\nb\n=======\nB\n>>>>>>> gen\nc\n<<<<<<< yours\n=======\nd\n>>>>>>> gen\n');
   });
 
   it('stays fast where most lines repeat (a 200-service compose.yaml), and exact', () => {

@@ -170,6 +170,8 @@ describe('what the repository keeps', () => {
     expect(readFileSync(join(forced, '.npmrc'), 'utf8')).toBe('//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n');
     expect(existsSync(join(forced, '.npmrc.infra-stack-new'))).toBe(false);
     const proposal = join(forced, 'compose.yaml.infra-stack-new');
+    // The proposal marks where their file and the generator's differ.
+    expect(readFileSync(proposal, 'utf8')).toMatch(/^<<<<<<< yours\nservices: \{\}\n=======\n[\s\S]*\n>>>>>>> create-infra-stack \S+\n$/);
     writeFileSync(proposal, readFileSync(proposal, 'utf8') + '# half merged by hand\n');
     const mine = readFileSync(proposal, 'utf8');
     const r = cli(['update'], forced);

@@ -128,3 +128,15 @@ export function merge3(ours: string[], base: string[], theirs: string[], label: 
   }
   return { lines, conflict };
 }
+
+/**
+ * Two versions with no common ancestor (a file the generator never wrote): the lines both have
+ * are kept, every place they differ is marked as a conflict.
+ */
+export function markDifferences(ours: string, theirs: string, label: string): string {
+  const lines = (text: string) => (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+  const marked = diffLines(lines(ours), lines(theirs)).flatMap((chunk) =>
+    'kept' in chunk ? chunk.kept : ['<<<<<<< yours', ...chunk.removed, '=======', ...chunk.added, `>>>>>>> ${label}`],
+  );
+  return marked.join('\n') + '\n';
+}

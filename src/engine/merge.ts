@@ -1,5 +1,5 @@
 import { parseAllDocuments, type Document } from 'yaml';
-import { merge3 } from './diff3.js';
+import { markDifferences, merge3 } from './diff3.js';
 import { hashContent } from './manifest.js';
 import type { Plan, PlanEntry } from './plan.js';
 import { documentValue, isStructured, mergeStructured, same } from './structural-merge.js';
@@ -133,11 +133,14 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     }
     if (entry.action !== 'CONFLICT' || ours === undefined || theirs === undefined) return entry;
     if (!owned && LEFT_ALONE.has(entry.path)) return { path: entry.path, action: 'KEPT', reason: 'yours (it may hold credentials): left as it is' };
-    if (!owned && !ADOPTED.has(entry.path)) return entry;
+    // Not the generator's: the file stays as it is, the proposal beside it marks where they differ.
+    const proposal = (content: string): PlanEntry => ({ ...entry, write: { ...entry.write!, content } });
+    const twoWay = () => markDifferences(ours, theirs.content, input.label);
+    if (!owned && !ADOPTED.has(entry.path)) return proposal(twoWay());
     const original = owned ? base.get(entry.path) : adoptionBase(ours, theirs.content);
     const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
     const mode = entry.write?.mode ?? 0o644;
-    if (!owned && (original === undefined || merged.conflict)) return entry;
+    if (!owned && (original === undefined || merged.conflict)) return proposal(original === undefined ? twoWay() : merged.content);
     files[entry.path] = hashContent(theirs.content);
     if (!merged.conflict) {
       return { ...entry, action: 'MERGED', reason: merged.detail, write: { path: entry.path, content: merged.content, mode } };
