@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { readSnapshot } from '../src/engine/snapshot.js';
+import { hashContent } from '../src/engine/manifest.js';
+import { readSnapshot, snapshotText } from '../src/engine/snapshot.js';
 import { VERSION } from '../src/version.js';
 import { CREATE_BIN, INFRA_STACK_BIN, readTree, runCli } from './helpers/stack.js';
 import { dockerComposeConfig, parseDotenv } from './helpers/validators.js';
@@ -156,6 +157,33 @@ describe('what the repository keeps', () => {
     for (const [key, value] of secrets) expect(JSON.stringify([...snapshot.values()]).includes(value), key).toBe(false);
     expect(text).toMatch(/^# What create-infra-stack last wrote/);
     expect(read('.gitattributes')).toMatch(/^\.infra-stack\/base binary linguist-generated$/m);
+  });
+
+  it('without a readable snapshot (a repository from before it, a bad git merge), the answers re-rendered are the base, and the snapshot is written again', () => {
+    const damages: [string, () => void][] = [
+      ['alpha', () => rmSync(join(dir, '.infra-stack/base'))],
+      ['beta', () => write('.infra-stack/base', '# x\nnot base64 at all\n')],
+    ];
+    for (const [service, damage] of damages) {
+      damage();
+      write('compose.yaml', read('compose.yaml').replace('      SERVICE_KIND: "api"\n', '      SERVICE_KIND: "api"\n      OURS: "1"\n'));
+      const r = cli(['add', 'service', service]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/MERGED\s+compose\.yaml/);
+      const manifest = JSON.parse(read('.infra-stack/manifest.json')).files;
+      expect(readSnapshot(read('.infra-stack/base'), manifest).size).toBe(Object.keys(manifest).length);
+      write('compose.yaml', read('compose.yaml').replace('      OURS: "1"\n', ''));
+    }
+  });
+
+  it('a snapshot entry that is not what the manifest recorded is never used as a base', () => {
+    const manifest = JSON.parse(read('.infra-stack/manifest.json')).files as Record<string, string>;
+    const contents = readSnapshot(read('.infra-stack/base'), manifest);
+    const tree = new Map([...contents].map(([path, content]) => [path, { content: path === 'compose.yaml' ? content + '# planted\n' : content, source: '', ownership: 'generated' as const }]));
+    const forged = snapshotText(Object.fromEntries([...tree].map(([path, f]) => [path, hashContent(f.content)])), tree, new Map());
+    const read2 = readSnapshot(forged, manifest);
+    expect(read2.has('compose.yaml')).toBe(false);
+    expect(read2.size).toBe(contents.size - 1);
   });
 
   it('a proposal beside a file it never wrote is not overwritten while it is there', () => {
