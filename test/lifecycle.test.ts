@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { hashContent } from '../src/engine/manifest.js';
 import { readSnapshot, snapshotText } from '../src/engine/snapshot.js';
 import { VERSION } from '../src/version.js';
+import { spawnPty } from './helpers/pty.js';
 import { CREATE_BIN, INFRA_STACK_BIN, readTree, runCli } from './helpers/stack.js';
 import { dockerComposeConfig, parseDotenv } from './helpers/validators.js';
 
@@ -100,6 +101,17 @@ describe('diff', () => {
     expect(cli(['update']).code).toBe(0);
     expect(read('compose.yaml')).toContain('      PORT: "3012"\n');
     expect(cli(['diff']).stdout).toBe('');
+  });
+
+  it('is coloured on a terminal: removed lines red, added green, hunk headers cyan', async () => {
+    write('infra-stack.yaml', read('infra-stack.yaml').replace('port: 3002', 'port: 3012'));
+    const env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, TERM: 'xterm-256color' };
+    const pty = spawnPty(process.execPath, [INFRA_STACK_BIN, 'diff'], { cwd: dir, env });
+    expect((await pty.exit).code).toBe(0);
+    const raw = pty.rawOutput();
+    expect(raw).toContain('\x1b[31m-      PORT: "3002"\x1b[39m');
+    expect(raw).toContain('\x1b[32m+      PORT: "3012"\x1b[39m');
+    expect(raw).toMatch(/\x1b\[36m@@ -\d+,\d+ \+\d+,\d+ @@\x1b\[39m/);
   });
 });
 
