@@ -224,6 +224,12 @@ describe('settling a plan', () => {
   });
 });
 
+it('a single marker line left behind still counts as an unfinished merge; a Markdown underline does not', () => {
+  expect(hasConflictMarkers('a: 1\n>>>>>>> create-infra-stack 1.0.0\n')).toBe(true);
+  expect(hasConflictMarkers('<<<<<<< yours\na: 1\n')).toBe(true);
+  expect(hasConflictMarkers('Title\n=======\n\ntext <<<<<<< inline\n')).toBe(false);
+});
+
 // Keeps the helpers honest: an edit that matches nothing must fail loudly.
 it('edit() refuses a pattern that matches nothing', () => {
   expect(() => edit('abc', 'zzz', 'y')).toThrow();

@@ -63,9 +63,12 @@ function valueOf(path: string, text: string): { value: unknown } | undefined {
 
 const sameValue = (a: { value: unknown } | undefined, b: { value: unknown }) => a !== undefined && same(a.value, b.value);
 
-/** Git-style conflict markers at the start of lines: a merge the person has not finished. */
+/**
+ * Git-style conflict markers at the start of lines: a merge the person has not finished. One
+ * left-over `<<<<<<<` or `>>>>>>>` line is enough (`=======` alone underlines Markdown headings).
+ */
 export function hasConflictMarkers(text: string): boolean {
-  return /^<{7}(?: |$)/m.test(text) && /^={7}$/m.test(text) && /^>{7}(?: |$)/m.test(text);
+  return /^(?:<{7}|>{7})(?: |$)/m.test(text);
 }
 
 /**
