@@ -5,12 +5,16 @@
 // MERGED, overlapping ones get conflict markers. The same for a team template folder that
 // changes and a preset package that is bumped.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from './helpers/stack.js';
+import { run } from './helpers/validators.js';
 
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-upgrade-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -182,6 +186,18 @@ describe('the commands we print', () => {
   }, 120_000);
 });
 
+/** The team's preset package @acme/infra-preset at `version`, packed: the tarball's path. */
+function packPreset(version: string, pager: boolean, cpu: string): string {
+  const dir = join(work, `acme-preset-${version}`);
+  mkdirSync(join(dir, 'templates/base'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@acme/infra-preset', version, files: ['preset.yaml', 'templates'] }));
+  writeFileSync(join(dir, 'preset.yaml'), 'gateway: kong\ndomain: api.acme.example\ntemplates: templates\n');
+  writeFileSync(join(dir, 'templates/base/platform.yaml'), `owner: platform\npager: ${pager}\n`);
+  writeFileSync(join(dir, 'templates/base/limits.yaml'), `cpu: "${cpu}"\n`);
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, encoding: 'utf8' }));
+  return join(work, packed.filename);
+}
+
 describe('team templates that evolve', () => {
   it('a change in the team template folder merges into the file the person edited, and marks the overlap', () => {
     const team = join(work, 'platform-templates');
@@ -203,17 +219,7 @@ describe('team templates that evolve', () => {
   }, 60_000);
 
   it('a preset package: recorded in infra-stack.yaml, pinned in package.json, and bumping it merges', () => {
-    const preset = (version: string, pager: boolean, cpu: string) => {
-      const dir = join(work, `acme-preset-${version}`);
-      mkdirSync(join(dir, 'templates/base'), { recursive: true });
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@acme/infra-preset', version, files: ['preset.yaml', 'templates'] }));
-      writeFileSync(join(dir, 'preset.yaml'), 'gateway: kong\ndomain: api.acme.example\ntemplates: templates\n');
-      writeFileSync(join(dir, 'templates/base/platform.yaml'), `owner: platform\npager: ${pager}\n`);
-      writeFileSync(join(dir, 'templates/base/limits.yaml'), `cpu: "${cpu}"\n`);
-      const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, encoding: 'utf8' }));
-      return join(work, packed.filename);
-    };
-    const [p1, p2] = [preset('1.0.0', false, '1'), preset('1.1.0', true, '2')];
+    const [p1, p2] = [packPreset('1.0.0', false, '1'), packPreset('1.1.0', true, '2')];
     // A platform team's workspace with the preset installed: create finds it there.
     const workspace = join(work, 'workspace');
     mkdirSync(workspace);
@@ -248,5 +254,45 @@ describe('team templates that evolve', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('The preset package @acme/infra-preset is not installed: run `npm install -D @acme/infra-preset`');
     expect(existsSync(join(moved, 'platform.yaml'))).toBe(true);
+  }, 120_000);
+
+  it('npm create in an empty folder fetches the preset package from the registry for the run, and leaves nothing behind', async () => {
+    const tarball = packPreset('1.2.0', false, '1');
+    const bytes = readFileSync(tarball);
+    const requests: string[] = [];
+    // A registry with one package, as npm asks it: the packument, then the tarball.
+    const registry = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (req.url?.endsWith('.tgz')) return res.end(bytes);
+      const { port } = registry.address() as AddressInfo;
+      const dist = {
+        tarball: `http://127.0.0.1:${port}/acme-infra-preset-1.2.0.tgz`,
+        shasum: createHash('sha1').update(bytes).digest('hex'),
+        integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
+      };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ name: '@acme/infra-preset', 'dist-tags': { latest: '1.2.0' }, versions: { '1.2.0': { name: '@acme/infra-preset', version: '1.2.0', dist } } }));
+    });
+    await new Promise<void>((done) => registry.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = registry.address() as AddressInfo;
+      const place = join(work, 'empty-place');
+      mkdirSync(place);
+      const leftovers = () => readdirSync(tmpdir()).filter((name) => name.startsWith('infra-stack-preset-'));
+      const before = leftovers();
+      const env = { ...process.env, npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_cache: join(work, 'npm-cache') };
+      const r = await run(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/create-infra-stack.js'), 'payments', '--preset', '@acme/infra-preset', '--yes', '--no-git', '--no-install'], { cwd: place, env, timeoutMs: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const repo = join(place, 'payments');
+      expect(parse(read(repo, 'infra-stack.yaml'))).toMatchObject({ gateway: 'kong', preset: '@acme/infra-preset' });
+      expect(JSON.parse(read(repo, 'package.json')).devDependencies['@acme/infra-preset']).toBe('1.2.0');
+      expect(read(repo, 'platform.yaml')).toBe('owner: platform\npager: false\n');
+      expect(requests.some((url) => url.endsWith('.tgz'))).toBe(true);
+      expect(existsSync(join(place, 'node_modules'))).toBe(false);
+      expect(leftovers().filter((name) => !before.includes(name))).toEqual([]);
+    } finally {
+      registry.close();
+    }
   }, 120_000);
 });

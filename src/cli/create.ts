@@ -1,10 +1,11 @@
-import { existsSync, lstatSync, statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { runPipeline } from '../engine/pipeline.js';
-import { findPresetPackage, repositoryTemplates } from '../engine/preset-package.js';
+import { findPresetPackage, locatePresetPackage, repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
 import { InputError, UsageError } from '../model/errors.js';
@@ -69,7 +70,9 @@ export async function create(argv: string[]): Promise<number> {
   const dir = resolve(dirArg);
 
   // Answers from a team preset, then flags on top; validated before any question so a typo fails at once.
-  const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? readPreset(flags.preset, dir) : {}) };
+  // A preset package is found in the new repository or where create runs, else fetched for this run.
+  const presetSearch = [dir, process.cwd()];
+  const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? await readPreset(flags.preset, dir, presetSearch) : {}) };
   for (const [flag, field] of Object.entries(ANSWER_FLAGS)) {
     const value = flags[flag as keyof typeof ANSWER_FLAGS];
     if (value !== undefined) given[field] = value;
@@ -89,8 +92,7 @@ export async function create(argv: string[]): Promise<number> {
     const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
     return validateConfig({ ...defaults, ...answers });
   };
-  // A preset package is found in the new repository or where create runs (npm install -D it there).
-  const templates = repositoryTemplates(dir, early, [dir, process.cwd()]);
+  const templates = repositoryTemplates(dir, early, presetSearch);
   const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
   const dryRun = Boolean(flags['dry-run']);
   // Questions to ask: node-plop drives prompts and actions. All answers given: the same
@@ -128,10 +130,12 @@ function printSummary(dirArg: string, config: StackConfig): void {
  * A team preset's answers. Its `templates` folder is relative to the preset file; it is kept
  * relative to the new repository, where infra-stack.yaml records it.
  */
-function readPreset(file: string, dir: string): RawConfig {
+async function readPreset(file: string, dir: string, search: string[]): Promise<RawConfig> {
   if (!/\.ya?ml$/.test(file) && !existsSync(file)) {
     // An npm package: its answers now, its templates on every run (infra-stack.yaml records it).
-    const found = findPresetPackage(packageName(file, '--preset'), [dir, process.cwd()]);
+    const name = packageName(file, '--preset');
+    if (!locatePresetPackage(name, search)) search.push(await fetchPresetPackage(name));
+    const found = findPresetPackage(name, search);
     return { ...checkPreset(found.answers, dir, found.name), preset: found.name };
   }
   if (pathKind(resolve(file)) === 'folder') throw new UsageError(`--preset ${printable(file)} is a folder: give the preset's YAML file.`);
@@ -142,6 +146,24 @@ function readPreset(file: string, dir: string): RawConfig {
     preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
   }
   return preset;
+}
+
+/**
+ * `npm create infra-stack app -- --preset @acme/infra-preset` in an empty folder: the package is
+ * nowhere yet, so npm fetches it into a temporary folder (its scripts not run) for this run.
+ */
+async function fetchPresetPackage(name: string): Promise<string> {
+  const { execa } = await import('execa');
+  const into = mkdtempSync(join(tmpdir(), 'infra-stack-preset-'));
+  // For this run only: the repository's own npm install brings the pinned version back.
+  process.once('exit', () => rmSync(into, { recursive: true, force: true }));
+  const args = ['install', '--prefix', into, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', name];
+  const r = await execa('npm', args, { reject: false });
+  if (r.exitCode !== 0) {
+    const why = String(r.stderr || r.message).split('\n').find((line) => line.trim()) ?? '';
+    throw new UsageError(`The preset package ${name} could not be fetched (${printable(why)}): npm install -D ${name} where you run this, then run it again.`);
+  }
+  return into;
 }
 
 /** A preset's answers, validated on their own so an error names the preset. */

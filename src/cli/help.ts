@@ -32,8 +32,8 @@ Answers
 Team templates
   --preset <file.yaml>   answers a team presets (any infra-stack.yaml field, including
                          services and templates); flags win over it
-  --preset <package>     the same from an npm package (e.g. @acme/infra-preset, installed
-                         with npm install -D where you run this): preset.yaml at its root.
+  --preset <package>     the same from an npm package (e.g. @acme/infra-preset; found in
+                         node_modules here, else fetched for the run): preset.yaml at its root.
                          Recorded in infra-stack.yaml and pinned in package.json; its
                          templates are used on every run, so bumping it and running
                          npx infra-stack update merges the team's new templates in

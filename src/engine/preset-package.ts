@@ -23,16 +23,21 @@ export interface PresetPackage {
   templates?: string;
 }
 
-/** Finds the installed package as Node does: `node_modules/<name>` in each folder or above it. */
-export function findPresetPackage(name: string, from: string[]): PresetPackage {
+/** The folder of the installed package, found as Node does: `node_modules/<name>` in each folder or above it. */
+export function locatePresetPackage(name: string, from: string[]): string | undefined {
   for (const start of from) {
     for (let dir = resolve(start); ; dir = dirname(dir)) {
       const packageDir = join(dir, 'node_modules', name);
-      const manifest = readText(join(packageDir, 'package.json'));
-      if (manifest !== undefined) return loadPresetPackage(name, packageDir, manifest);
+      if (readText(join(packageDir, 'package.json')) !== undefined) return packageDir;
       if (dirname(dir) === dir) break;
     }
   }
+  return undefined;
+}
+
+export function findPresetPackage(name: string, from: string[]): PresetPackage {
+  const dir = locatePresetPackage(name, from);
+  if (dir) return loadPresetPackage(name, dir, readText(join(dir, 'package.json'))!);
   throw new UsageError(
     `The preset package ${name} is not installed: run \`npm install -D ${name}\` in the repository (for a new one: where you run create-infra-stack), then run this again.`,
   );
