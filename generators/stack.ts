@@ -1,18 +1,10 @@
-import type { TreeAction } from '../src/engine/actions.js';
+import type { Generator } from '../src/engine/generator.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import type { EnvGroup } from '../src/model/env.js';
 import { buildModel } from '../src/model/stack-model.js';
 import { STACK_FILE } from '../src/model/stack-file.js';
 import type { StackConfig } from '../src/model/types.js';
-import { renderActions } from './render-actions.js';
-
-/** A plop generator: prompts give the answers, actions fill the tree. */
-export interface Generator {
-  name: string;
-  description: string;
-  prompts: () => Promise<StackConfig>;
-  actions: (config: StackConfig) => TreeAction[];
-}
+import { generatedPaths, renderActions } from './render-actions.js';
 
 export interface StackGeneratorInput {
   templates: TemplateSet;
@@ -40,5 +32,6 @@ export function stackGenerator(input: StackGeneratorInput): Generator {
         ...renderActions(model, input.templates, () => input.secrets(model.env)),
       ];
     },
+    paths: (config) => [STACK_FILE, ...generatedPaths(config, input.templates)],
   };
 }

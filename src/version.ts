@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package's folder, whether this runs compiled (dist/src) or from source (tests). */
+/** The package's folder, whether this runs bundled (dist/) or from source (tests). */
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The package version, recorded in every manifest. */

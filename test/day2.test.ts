@@ -146,7 +146,7 @@ describe('GitHub Actions workflows', () => {
 
   it('ci.yml: push and pull request, cancels superseded runs, a job per service with Postgres and Redis', () => {
     const ci = parse(text(trees.get('compose nginx rabbitmq meilisearch')!, WORKFLOWS[0]));
-    expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null });
+    expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null, workflow_call: null });
     expect(ci.concurrency).toEqual({ group: '${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': true });
     const job = ci.jobs.test;
     expect(job.strategy.matrix.service).toEqual(['api', 'web', 'worker']);
@@ -410,15 +410,16 @@ describe.skipIf(!HAS.make)('Makefile', () => {
 
   it('make lists every command, and make -n succeeds for each (development and production)', async () => {
     for (const [config, expected] of [
-      [configOf(), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'backup', 'restore', 'certs']],
-      [configOf({ target: 'k8s' }), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'backup', 'restore', 'certs', 'k8s-apply']],
-      [configOf({ database: 'none' }), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'certs']],
+      [configOf(), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'seed', 'backup', 'restore', 'certs']],
+      [configOf({ target: 'k8s' }), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'seed', 'backup', 'restore', 'certs', 'k8s-apply']],
+      [configOf({ database: 'none' }), ['help', 'up', 'down', 'logs', 'ps', 'health', 'migrate', 'seed', 'certs']],
     ] as const) {
       const dir = await stackDir(config);
       const targets = targetsOf(dir);
       expect(targets).toEqual(expected);
       for (const target of targets) {
         for (const env of ['development', 'production']) {
+          if (target === 'seed' && env === 'production') continue; // refused: the next test
           const r = await run('make', ['-n', target, `ENV=${env}`, 'BACKUP=backups/x.dump'], { cwd: dir });
           expect(r.code, `make -n ${target} ENV=${env}: ${r.stderr}`).toBe(0);
         }
@@ -428,6 +429,7 @@ describe.skipIf(!HAS.make)('Makefile', () => {
       expect(dry('certs')).toBe('scripts/dev-certs.sh\n');
       expect(existsSync(join(dir, 'scripts/dev-certs.sh'))).toBe(true);
       expect(dry('migrate').trim().split('\n')).toEqual(config.services.map((s) => `docker compose run --rm ${s.name} npm run migrate --if-present`));
+      expect(dry('seed').trim().split('\n').slice(1)).toEqual(config.services.map((s) => `docker compose run --rm ${s.name} npm run seed --if-present`));
       if (config.target === 'k8s') expect(dry('k8s-apply', 'OVERLAY=production')).toBe('kubectl apply -k k8s/overlays/production\n');
     }
   });
@@ -438,6 +440,10 @@ describe.skipIf(!HAS.make)('Makefile', () => {
     const probe = (env: string) => execFileSync('make', ['-s', '-f', 'probe.mk', 'probe', `ENV=${env}`], { cwd: dir, encoding: 'utf8' }).trim();
     expect(probe('production')).toBe('compose.yaml:compose.prod.yaml');
     expect(probe('development')).toBe('');
+    // make seed runs for real (not -n) up to its guard: production is refused before compose runs.
+    const seed = await run('make', ['seed', 'ENV=production', 'COMPOSE=false'], { cwd: dir });
+    expect(seed.code).not.toBe(0);
+    expect(seed.stderr).toContain('refused with ENV=production');
     const wrong = await run('make', ['-n', 'up', 'ENV=prod'], { cwd: dir });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain('ENV must be development or production');
@@ -596,7 +602,7 @@ fs.readFileSync = (file, ...rest) => {
       }, 20_000, { what: 'pm2-runtime api /health' });
       expect(res.body).toMatchObject({ service: 'api', checks: { queue: { ok: true } } });
       // The service's own output reaches pm2-runtime's stdout (docker logs).
-      expect(output).toContain(`api (api) listening on 127.0.0.1:${port}`);
+      expect(output).toContain(`"service":"api","msg":"(api) listening on 127.0.0.1:${port}"`);
     } finally {
       child.kill('SIGTERM');
     }

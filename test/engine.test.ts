@@ -80,16 +80,16 @@ describe('plan', () => {
 });
 
 describe('render', () => {
-  it('is strict: a missing field is an error naming the template', () => {
-    const render = createRenderer({
+  it('is strict: a missing field is an error naming the template', async () => {
+    const render = await createRenderer({
       templates: new Map([['t/x', { id: 't/x.hbs', family: 't', output: 'x', handlebars: true, builtin: true, text: '{{nope}}' }]]),
       partials: new Map(),
     });
     expect(() => render('t/x', {})).toThrow(/templates\/t\/x\.hbs: .*nope/);
   });
 
-  it('does not HTML-escape', () => {
-    const render = createRenderer({
+  it('does not HTML-escape', async () => {
+    const render = await createRenderer({
       templates: new Map([['t/x', { id: 't/x.hbs', family: 't', output: 'x', handlebars: true, builtin: true, text: '{{v}}' }]]),
       partials: new Map(),
     });

@@ -2,8 +2,9 @@
 // each test waits for a question on screen, then types its answer (arrow keys, Enter, Ctrl-C).
 // Runs the compiled CLI: `npm test` builds first; for a direct `npx vitest run`, `npm run build`.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { parse } from 'yaml';
 import { killAllPtys, spawnPty, type PtyProcess } from './helpers/pty.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'create-infra-stack.js');
+const BIN = join(ROOT, 'dist', 'create-infra-stack.js');
 const TEST_MS = 30_000;
 const PROMPT_MS = 10_000; // a question must show up within this after the previous answer
 
@@ -33,7 +34,7 @@ function personEnv(): NodeJS.ProcessEnv {
 let work: string;
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'create.js'))) {
+  if (!existsSync(BIN)) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
   }
 });
@@ -68,6 +69,12 @@ async function answer(cli: PtyProcess, question: string, text: string, shownDefa
   await cli.waitFor(`✔ ${question}`, PROMPT_MS);
 }
 
+/** Every file under `dir`, as paths relative to it. */
+async function readTree(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+}
+
 async function readStack(dir: string): Promise<Record<string, any>> {
   return parse(await readFile(join(dir, 'infra-stack.yaml'), 'utf8')) as Record<string, any>;
 }
@@ -93,12 +100,20 @@ describe('create-infra-stack on a terminal', () => {
 
       expect(await cli.exit).toEqual({ code: 0, signal: null });
       const screen = cli.output();
-      // The questions came in the documented order.
+      // An intro line with the version, then the questions in the documented order.
+      const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      expect(screen.startsWith(`create-infra-stack ${version}`)).toBe(true);
       const order = ['? Services', '? Gateway', '? Queue', '? Search', '? Deployment target', '? Public domain'];
       const at = order.map((q) => screen.indexOf(q));
       expect(at.every((i) => i >= 0)).toBe(true);
       expect([...at].sort((a, b) => a - b)).toEqual(at);
-      expect(screen).toContain('CREATE    infra-stack.yaml');
+      // A compact summary, not one line per file: the count, the diagram, files by folder, next steps.
+      const written = (await readTree(dir)).filter((path) => !/^(certs|\.infra-stack)\//.test(path));
+      expect(screen).toContain(`Created shop in ${dir}: ${written.length} files`);
+      expect(screen).not.toContain('CREATE ');
+      expect(screen).toMatch(/client --> kong :443/);
+      expect(screen).toContain(`services/ ${written.filter((path) => path.startsWith('services/')).length}`);
+      expect(screen).toContain('Next steps:');
 
       const stack = await readStack(dir);
       expect(stack).toMatchObject({
@@ -230,6 +245,126 @@ describe('create-infra-stack on a terminal', () => {
   );
 });
 
+/** Every answer as a flag except those named, so a test reaches its question at once. */
+function flagsExcept(...asked: string[]): string[] {
+  const all: Record<string, string> = {
+    services: 'api:api',
+    gateway: 'nginx',
+    queue: 'rabbitmq',
+    search: 'meilisearch',
+    target: 'compose',
+    domain: 'app.localhost',
+  };
+  return Object.entries(all).flatMap(([flag, value]) => (asked.includes(flag) ? [] : [`--${flag}`, value]));
+}
+
+describe('create-infra-stack on a terminal: the edges', () => {
+  it(
+    'lists every file with --verbose, and only the summary without it',
+    async () => {
+      const verbose = runCli([join(work, 'loud'), '--yes', '--verbose', '--no-git', '--no-install']);
+      expect(await verbose.exit).toEqual({ code: 0, signal: null });
+      expect(verbose.output()).toContain('CREATE    infra-stack.yaml');
+      expect(verbose.output()).toContain('CREATE    compose.yaml');
+
+      const quiet = runCli([join(work, 'quiet'), '--yes', '--no-git', '--no-install']);
+      expect(await quiet.exit).toEqual({ code: 0, signal: null });
+      expect(quiet.output()).not.toContain('CREATE ');
+      expect(quiet.output()).toMatch(/Created quiet in \S+: \d+ files/);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'Ctrl-C after the last answer, while npm install runs: exit 130, and the repository is complete',
+    async () => {
+      // An npm that never finishes stands in for a slow install.
+      const bin = join(work, 'bin');
+      await mkdir(bin);
+      await writeFile(join(bin, 'npm'), '#!/bin/sh\nsleep 60\n', { mode: 0o755 });
+      const dir = join(work, 'app');
+      const cli = spawnPty(process.execPath, [BIN, dir, '--no-git', ...flagsExcept('domain')], {
+        cwd: work,
+        env: { ...personEnv(), PATH: `${bin}:${process.env.PATH}` },
+        cols: 160,
+        rows: 50,
+      });
+      await answer(cli, 'Public domain', '', 'app.localhost');
+      await cli.waitFor('npm install in each service...', PROMPT_MS);
+      cli.write(CTRL_C);
+      await cli.waitFor(/Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/, PROMPT_MS);
+      expect(await cli.exit).toEqual({ code: 130, signal: null });
+
+      // Complete: every file the manifest records is there with the recorded content.
+      const manifest = JSON.parse(await readFile(join(dir, '.infra-stack/manifest.json'), 'utf8')) as { files: Record<string, string> };
+      const recorded = Object.keys(manifest.files);
+      expect(recorded.length).toBeGreaterThan(20);
+      const onDisk = new Set(await readTree(dir));
+      expect(recorded.filter((path) => !onDisk.has(path))).toEqual([]);
+      for (const path of recorded) {
+        const hash = createHash('sha256').update(await readFile(join(dir, path))).digest('base64');
+        expect(manifest.files[path], path).toBe(`sha256-${hash}`);
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
+    'asks for another directory when the one given is not empty, and leaves it untouched',
+    async () => {
+      await mkdir(join(work, 'taken'));
+      await writeFile(join(work, 'taken', 'notes.txt'), 'mine\n');
+      const cli = runCli(['--no-git', '--no-install', ...flagsExcept()]);
+      await answer(cli, 'Project directory', 'taken', 'infra-stack-app');
+      await cli.waitFor(/taken is not empty \(notes\.txt\)/, PROMPT_MS);
+      cli.write(CTRL_U);
+      await answer(cli, 'Project directory', 'fresh');
+      await cli.waitFor('Created fresh', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      expect(await readTree(join(work, 'taken'))).toEqual(['notes.txt']);
+      expect(existsSync(join(work, 'fresh', 'infra-stack.yaml'))).toBe(true);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'offers a valid project name for a directory name that cannot be one, and uses it when accepted',
+    async () => {
+      const cli = runCli(['My App!', '--no-git', '--no-install', ...flagsExcept()]);
+      await cli.waitFor('"My App!" cannot be a project name', PROMPT_MS);
+      await cli.waitFor('Use "my-app" as name and directory?', PROMPT_MS);
+      cli.write(ENTER);
+      await cli.waitFor('Created my-app', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(work, 'My App!'))).toBe(false);
+      expect((await readStack(join(work, 'my-app'))).name).toBe('my-app');
+    },
+    TEST_MS,
+  );
+
+  it(
+    'asks for the image registry when the target is Kubernetes',
+    async () => {
+      const dir = join(work, 'kube');
+      const cli = runCli([dir, '--no-git', '--no-install', ...flagsExcept('target')]);
+      await choose(cli, 'Deployment target', 1, 'Kubernetes');
+      await cli.waitFor('? Image registry (host/owner)', PROMPT_MS);
+      await cli.waitFor('(ghcr.io/kube)', PROMPT_MS);
+      cli.write('Registry.Example.com' + ENTER);
+      await cli.waitFor(/registry.*Registry\.Example\.com.*lowercase/, PROMPT_MS); // refused inline
+      cli.write(CTRL_U + 'registry.example.com/platform' + ENTER);
+      await cli.waitFor('Created kube', PROMPT_MS);
+
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      expect((await readStack(dir)).registry).toBe('registry.example.com/platform');
+      expect(await readFile(join(dir, 'k8s/base/services/api.yaml'), 'utf8')).toContain('registry.example.com/platform/');
+    },
+    TEST_MS,
+  );
+});
+
 describe('create-infra-stack without a terminal', () => {
   /** Runs the CLI on plain pipes; stdin stays open, so waiting for input would hang (and time out). */
   function runPiped(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
@@ -282,6 +417,18 @@ describe('create-infra-stack without a terminal', () => {
       expect(result.stderr).not.toMatch(/^\s+--target$/m);
       expect(result.stderr).not.toMatch(/^\s+\[dir\]$/m);
       expect(existsSync(dir)).toBe(false);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'refuses a directory name that cannot be a project name, naming a valid one, and writes nothing',
+    async () => {
+      const result = await runPiped(['My App!', '--yes', '--no-git', '--no-install']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe('error: "My App!" cannot be a project name (lowercase letters, digits and -, starting with a letter). Use a directory such as my-app.\n');
+      expect(await readdir(work)).toEqual([]);
     },
     TEST_MS,
   );

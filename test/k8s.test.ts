@@ -5,7 +5,7 @@
 // overlays change, and that `add service` adds only that service's resources. The checkers are
 // proven to catch broken manifests at the end (helpers/k8s.ts).
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -442,9 +442,11 @@ describe('the sample service runs as the k8s uid (10001) with nothing writable',
     tempDirs.push(dir);
     const app = join(dir, 'app');
     mkdirSync(join(app, 'src'), { recursive: true });
-    cpSync(join(ROOT, 'templates/sample/services/__service__/src/index.js'), join(app, 'src/index.js'));
+    const sources = readdirSync(join(ROOT, 'templates/sample/services/__service__/src'));
+    for (const file of sources) cpSync(join(ROOT, 'templates/sample/services/__service__/src', file), join(app, 'src', file));
     // As in the image: files readable by everyone, writable by their owner only (here root).
-    for (const [path, mode] of [[dir, 0o755], [app, 0o755], [join(app, 'src'), 0o755], [join(app, 'src/index.js'), 0o644]] as const) chmodSync(path, mode);
+    const modes: [string, number][] = [[dir, 0o755], [app, 0o755], [join(app, 'src'), 0o755], ...sources.map((f): [string, number] => [join(app, 'src', f), 0o644])];
+    for (const [path, mode] of modes) chmodSync(path, mode);
     const port = 20000 + Math.floor(Math.random() * 20000);
     const child = spawn('setpriv', ['--reuid=10001', '--regid=10001', '--clear-groups', '--', process.execPath, 'src/index.js'], {
       cwd: app,

@@ -6,8 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StackConfig } from '../src/model/types.js';
-import { COMBINATIONS, configOf, renderTree, writeStack } from './helpers/stack.js';
+import { COMBINATIONS, configOf, prettierDiffs, renderTree, writeStack } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
 import {
   composeEnvVars,
@@ -109,17 +108,6 @@ function expectComposeSchemaValid(dir: string): void {
 }
 
 /** renderTree with prettier on every file must equal the unformatted output, file by file. */
-async function expectPrettierNoOp(config: StackConfig): Promise<void> {
-  const [raw, formatted] = await Promise.all([renderTree(config, false), renderTree(config, true)]);
-  expect([...formatted.keys()].sort()).toEqual([...raw.keys()].sort());
-  const diffs: string[] = [];
-  for (const [path, file] of raw) {
-    const other = formatted.get(path)!.content;
-    if (other !== file.content) diffs.push(`${path}\n${shortDiff(file.content, other)}`);
-  }
-  expect(diffs, `prettier would change ${diffs.length} file(s):\n${diffs.join('\n\n')}`).toEqual([]);
-}
-
 describe.each(COMBINATIONS)('$gateway + $queue + $search', (combo) => {
   const config = configOf(combo);
   let dir = '';
@@ -293,7 +281,8 @@ describe.each(COMBINATIONS)('$gateway + $queue + $search', (combo) => {
   });
 
   it('9. prettier is a no-op on the built-in output', async () => {
-    await expectPrettierNoOp(config);
+    const diffs = await prettierDiffs(config);
+    expect(diffs, `prettier would change ${diffs.length} file(s):\n${diffs.join('\n\n')}`).toEqual([]);
   });
 });
 
@@ -332,7 +321,8 @@ describe('a 50-service stack', () => {
   });
 
   it('9. prettier is a no-op on the built-in output', async () => {
-    await expectPrettierNoOp(config);
+    const diffs = await prettierDiffs(config);
+    expect(diffs, `prettier would change ${diffs.length} file(s):\n${diffs.join('\n\n')}`).toEqual([]);
   });
 });
 

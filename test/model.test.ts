@@ -1,30 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseServicesFlag, nameFromDir } from '../src/model/defaults.js';
-import { InputError } from '../src/model/errors.js';
 import { addServiceToStackFile, parsePreset, parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import { assertSkipsMatch } from '../src/model/validate.js';
 import { nginxFacts } from '../src/model/nginx.js';
 import { buildModel } from '../src/model/stack-model.js';
-import { configOf } from './helpers/stack.js';
-
-/** The InputError a bad value raises, so each case can check field, value and allowed. */
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError, none was thrown');
-}
+import { configOf, inputError } from './helpers/stack.js';
 
 describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {
     const config = configOf();
     expect(config.services).toEqual([
-      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
-      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false, uses: ['database', 'cache', 'queue', 'search'] },
-      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false, uses: ['database', 'cache', 'queue', 'search'] },
+      { name: 'api', kind: 'api', port: 3000, path: '/api', cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
+      { name: 'web', kind: 'web', port: 3001, path: '/', cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
+      { name: 'worker', kind: 'worker', port: 3002, path: null, cache: false, uses: ['database', 'cache', 'queue', 'search'], secrets: [], env: {} },
     ]);
   });
 
@@ -172,8 +160,17 @@ describe('infra-stack.yaml', () => {
 
   it('adds a service and keeps the person comments', () => {
     const text = stackFileText(configOf()).replace('gateway: nginx', 'gateway: nginx # chosen by the platform team');
-    const billing = { name: 'billing', kind: 'api', port: 3100, path: '/billing', cache: true, uses: ['database', 'queue'] } as const;
-    const added = addServiceToStackFile(text, { ...billing, uses: [...billing.uses] }, configOf());
+    const billing = {
+      name: 'billing',
+      kind: 'api',
+      port: 3100,
+      path: '/billing',
+      cache: true,
+      uses: ['database', 'queue'],
+      secrets: ['JWT_ACCESS_SECRET'],
+      env: { LOG_LEVEL: 'debug' },
+    } as const;
+    const added = addServiceToStackFile(text, { ...billing, uses: [...billing.uses], secrets: [...billing.secrets] }, configOf());
     expect(added).toContain('# chosen by the platform team');
     expect(parseStackFile(added).services.at(-1)).toEqual(billing);
   });

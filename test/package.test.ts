@@ -1,30 +1,139 @@
-// What `npm create infra-stack` downloads: the packed package must hold every template (npm
-// silently drops some names, such as .gitignore) and the compiled code, and nothing else.
-import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+// What `npm create infra-stack` downloads and runs: the packed tarball holds every template (npm
+// silently drops some names, such as .gitignore), one bundled file per bin and the lazily loaded
+// libraries, no install scripts and no dependencies; installed from the tarball without the
+// network, both bins run, and `npm create` passes our flags through. Runs the built dist/
+// (`npm test` builds first; for a direct `npx vitest run`, `npm run build`).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ROOT } from './helpers/stack.js';
 
-describe('the published package', () => {
-  const packed = JSON.parse(
-    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-  )[0] as { files: { path: string }[] };
-  const files = new Set(packed.files.map((f) => f.path));
+const MiB = 1024 * 1024;
+let work: string;
+let tarball: string;
+let packed: { size: number; unpackedSize: number; files: { path: string }[] };
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
+}
+
+/** npm with its own empty cache and no network: the tarball must be enough. */
+function npm([command, ...args]: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  return spawnSync('npm', [command, '--offline', '--no-audit', '--no-fund', '--cache', join(work, 'npm-cache'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env, CI: 'true' },
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'create-infra-stack.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
+  work = mkdtempSync(join(tmpdir(), 'infra-stack-package-'));
+  // --ignore-scripts: dist/ is built already; `npm pack` alone runs prepack, which builds it.
+  [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }));
+  tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the packed tarball', () => {
+  const files = () => new Set(packed.files.map((f) => f.path));
 
   it('contains every template file', () => {
     const templates = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'templates'], { cwd: ROOT, encoding: 'utf8' })
       .split('\n')
       .filter(Boolean);
     expect(templates.length).toBeGreaterThan(20);
-    expect(templates.filter((t) => !files.has(t))).toEqual([]);
+    expect(templates.filter((t) => !files().has(t))).toEqual([]);
   });
 
-  it('contains the entry points, the compiled code and the precompiled templates', () => {
-    for (const path of ['bin/create-infra-stack.js', 'bin/infra-stack.js', 'dist/src/cli/create.js', 'dist/templates.precompiled.cjs', 'package.json', 'README.md']) {
-      expect(files.has(path), path).toBe(true);
+  it('holds one bundled file per bin, the lazily loaded libraries and the precompiled templates', () => {
+    for (const path of ['dist/create-infra-stack.js', 'dist/infra-stack.js', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
+      expect(files().has(path), path).toBe(true);
+    }
+    // A library imported statically by mistake would be inlined: the bins stay small.
+    for (const bin of ['create-infra-stack', 'infra-stack']) expect(statSync(join(ROOT, 'dist', `${bin}.js`)).size, bin).toBeLessThan(300 * 1024);
+    // The licenses of what was bundled ship with it.
+    const licenses = readFileSync(join(ROOT, 'dist', 'THIRD-PARTY-LICENSES.md'), 'utf8');
+    for (const pkg of ['yaml', 'handlebars', 'prettier', 'node-plop', 'execa', '@inquirer/core']) expect(licenses, pkg).toContain(`## ${pkg} `);
+    // Each bin is one file: it imports only Node's built-ins and, on demand, dist/lazy/.
+    for (const bin of ['create-infra-stack', 'infra-stack']) {
+      const code = readFileSync(join(ROOT, 'dist', `${bin}.js`), 'utf8');
+      const imports = [...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']/g)]
+        .map((m) => m[1] ?? m[2])
+        .filter((spec) => /^[@\w./:-]+$/.test(spec));
+      expect(imports.length).toBeGreaterThan(3);
+      expect(imports.filter((spec) => !spec.startsWith('node:') && !spec.startsWith('./lazy/')), bin).toEqual([]);
     }
   });
 
-  it('ships no tests, sources or shared material', () => {
-    expect([...files].filter((f) => /^(test|src|scripts|\.ci)\//.test(f) || f.includes('shared/'))).toEqual([]);
+  it('ships no tests, sources, scripts or shared material', () => {
+    expect([...files()].filter((f) => /^(test|src|scripts|generators|\.ci|\.bench)\//.test(f) || f.includes('shared/'))).toEqual([]);
+  });
+
+  it('declares no dependencies and no install or prepare scripts', () => {
+    const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
+    expect(manifest.bin).toEqual({ 'create-infra-stack': 'dist/create-infra-stack.js', 'infra-stack': 'dist/infra-stack.js' });
+  });
+
+  it('stays small: under 1.5 MiB packed, 5 MiB unpacked', () => {
+    expect(packed.size).toBeLessThan(1.5 * MiB);
+    expect(packed.unpackedSize).toBeLessThan(5 * MiB);
+  });
+});
+
+describe('installed from the tarball, without the network', () => {
+  let host: string;
+
+  beforeAll(() => {
+    host = join(work, 'host');
+    mkdirSync(host);
+    writeFileSync(join(host, 'package.json'), JSON.stringify({ name: 'host', version: '1.0.0', private: true }));
+    const install = npm(['install', tarball], host);
+    expect(install.status, install.stderr).toBe(0);
+  });
+
+  it('installs one package in under 5 MiB', () => {
+    const modules = join(host, 'node_modules');
+    const packages = readdirSync(modules).filter((n) => !n.startsWith('.'));
+    expect(packages).toEqual(['create-infra-stack']);
+    const bytes = walk(modules).reduce((sum, path) => sum + statSync(path).size, 0);
+    expect(bytes).toBeLessThan(5 * MiB);
+  });
+
+  it('runs both bins: create a stack, then update it with nothing to change', () => {
+    const bin = (name: string) => join(host, 'node_modules', '.bin', name);
+    const created = spawnSync(bin('create-infra-stack'), ['shop', '--yes', '--no-git', '--no-install'], { cwd: host, encoding: 'utf8' });
+    expect(created.status, created.stderr).toBe(0);
+    expect(existsSync(join(host, 'shop', 'compose.yaml'))).toBe(true);
+    expect(existsSync(join(host, 'shop', 'certs', 'live', 'shop.localhost', 'fullchain.pem'))).toBe(true);
+    const update = spawnSync(bin('infra-stack'), ['update', '--dir', 'shop'], { cwd: host, encoding: 'utf8' });
+    expect(update.status, update.stderr).toBe(0);
+    expect(update.stdout).toContain('Nothing to change');
+  });
+
+  it('`npm create infra-stack my-app --gateway kong --yes`: flags npm took for itself still reach us', () => {
+    const r = npm(['create', 'infra-stack', 'my-app', '--gateway', 'kong', '--queue', 'sqs', '--yes', '--no-git', '--no-install'], host);
+    expect(r.status, r.stderr).toBe(0);
+    const answers = parse(readFileSync(join(host, 'my-app', 'infra-stack.yaml'), 'utf8'));
+    expect(answers).toMatchObject({ name: 'my-app', gateway: 'kong', queue: 'sqs' });
+    expect(existsSync(join(host, 'my-app', '.git'))).toBe(false); // --no-git reached us as npm_config_git=false
+  });
+
+  it('a free-text flag before `--` cannot be told from the directory: refused, with the `--` form to run', () => {
+    const r = npm(['create', 'infra-stack', 'other', '--services', 'api:api', '--yes', '--no-git', '--no-install'], host);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('error: npm took --services for itself');
+    expect(r.stderr).toContain('npm create infra-stack -- <dir> --services <value>');
+    expect(existsSync(join(host, 'other'))).toBe(false);
+
+    const dashed = npm(['create', 'infra-stack', '--', 'other', '--services', 'api:api', '--yes', '--no-git', '--no-install'], host);
+    expect(dashed.status, dashed.stderr).toBe(0);
+    expect(parse(readFileSync(join(host, 'other', 'infra-stack.yaml'), 'utf8')).services).toEqual([{ name: 'api', kind: 'api', port: 3000, path: '/api' }]);
   });
 });

@@ -61,6 +61,9 @@ describe('re-running', () => {
       'services/billing/package-lock.json',
       'services/billing/package.json',
       'services/billing/src/index.js',
+      'services/billing/src/log.js',
+      'services/billing/src/metrics.js',
+      'services/billing/src/s3.js',
     ]);
     const compose = parse(read(dir, 'compose.yaml'), { merge: true });
     expect(compose.services.billing.environment.PORT).toBe('3100');

@@ -1,7 +1,7 @@
 // Runs the sample service that generated repos ship against real PostgreSQL,
 // Redis and RabbitMQ servers and checks /health, routing, WebSocket echo and
 // graceful shutdown over real sockets.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -9,11 +9,9 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE, samples, startSample, type Sample } from './helpers/sample.js';
 import {
-  freePort,
-  killOnExit,
   startPostgres,
   startRabbitMQ,
   startRedis,
@@ -23,57 +21,7 @@ import {
   type RunningRedis,
 } from './helpers/services.js';
 
-const SAMPLE = fileURLToPath(new URL('../templates/sample/services/__service__/src/index.js', import.meta.url));
 const HOOK_MS = 60_000; // vitest 4 hooks take the timeout as a number
-
-interface Sample {
-  base: string;
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<void>;
-}
-
-const samples = new Set<Sample>();
-
-/** Starts the sample on a free port; resolves once it reported 'ready' over IPC (PM2 wait_ready). */
-async function startSample(env: Record<string, string>): Promise<Sample> {
-  const port = await freePort();
-  const child = killOnExit(
-    spawn(process.execPath, [SAMPLE], {
-      // A clean env: only what we pass, so the host's variables cannot leak in.
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), HEALTH_TIMEOUT_MS: '3000', ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      detached: true,
-    }),
-  );
-  let out = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (out += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const sample: Sample = {
-    base: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    output: () => out,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-      samples.delete(sample);
-    },
-  };
-  samples.add(sample);
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on('message', (m) => m === 'ready' && resolve());
-    void exited.then(({ code }) => reject(new Error(`sample exited early (code ${code}):\n${out}`)));
-  });
-  await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error(`sample not ready:\n${out}`)), 10_000))]);
-  return sample;
-}
 
 async function getJson(url: string, init?: RequestInit) {
   const res = await fetch(url, init);
@@ -120,7 +68,7 @@ describe('sample service /health', () => {
     const head = await fetch(`${s.base}/health`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
-    expect(s.output()).toContain(`orders (api) listening on 127.0.0.1:${s.port}`);
+    expect(s.output()).toContain(`"service":"orders","msg":"(api) listening on 127.0.0.1:${s.port}"`);
   });
 
   it('is 200 with empty checks when nothing is configured', async () => {
@@ -187,7 +135,7 @@ describe('sample service /health', () => {
       expect(res.body.checks.database.ok).toBe(true);
       expect(res.body.checks.queue.ok).toBe(true);
       expect((await fetch(`${s.base}/health`, { method: 'HEAD' })).status).toBe(503);
-      await waitFor(() => s.output().includes('unhealthy: cache:'), 2000, { what: 'transition log line' });
+      await waitFor(() => s.output().includes('"level":"warn","service":"service","msg":"unhealthy","failing":{"cache":'), 2000, { what: 'transition log line' });
     } finally {
       await own.stop();
     }

@@ -53,6 +53,14 @@ describe('team presets and templates', () => {
     expect(read('repo/README.md')).toContain('- services: api billing');
   });
 
+  it('parses back what a team template rendered: YAML that does not parse fails the run, naming the template, writing nothing', () => {
+    writeFileSync(join(work, 'platform/templates/base/extra.yaml.hbs'), 'name: {{name}}\nlist: [unclosed\n');
+    const r = create();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/base\/extra\.yaml\.hbs rendered extra\.yaml, which does not parse/);
+    expect(existsSync(join(work, 'repo'))).toBe(false);
+  });
+
   it('refuses a missing template folder and a bad preset, writing nothing', () => {
     const missing = create('--templates', join(work, 'nowhere'));
     expect(missing.code).toBe(2);

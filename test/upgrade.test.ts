@@ -22,7 +22,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** This source, copied, changed, built and packed as `version`: the path of the tarball. */
 function buildPackage(version: string, change: (src: string) => void = () => {}): string {
   const src = join(work, `src-${version}`);
-  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'bin', 'src', 'generators', 'templates', 'scripts']) {
+  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'src', 'generators', 'templates', 'scripts']) {
     cpSync(join(ROOT, entry), join(src, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
@@ -62,6 +62,9 @@ function pin(repo: string, name: string, version: string): void {
 
 const read = (dir: string, path: string) => readFileSync(join(dir, path), 'utf8');
 
+/** A bin of the installed create-infra-stack 1.0.0, as npm linked it. */
+const toolBin = (name: string) => join(tool, 'node_modules', '.bin', name);
+
 let v1: string;
 let v2: string;
 let tool: string;
@@ -80,7 +83,7 @@ beforeAll(() => {
 
 /** A repository made by 1.0.0, with its pinned generator installed from the tarball. */
 function createRepo(name: string, args: string[] = [], cwd = work): string {
-  const r = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/create-infra-stack.js'), name, '--yes', '--no-git', '--no-install', ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [toolBin('create-infra-stack'), name, '--yes', '--no-git', '--no-install', ...args], { cwd, encoding: 'utf8' });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return join(cwd, name);
@@ -147,7 +150,7 @@ describe('upgrading the generator', () => {
     expect(without.stdout).toMatch(/CONFLICT\s+compose\.yaml\s+\(no record of what the generator last wrote/);
 
     // The older generator refuses the upgraded repository instead of rewriting it.
-    const old = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/infra-stack.js'), 'update', '--dir', clone], { encoding: 'utf8' });
+    const old = spawnSync(process.execPath, [toolBin('infra-stack'), 'update', '--dir', clone], { encoding: 'utf8' });
     expect(old.status).toBe(2);
     expect(old.stderr).toContain('last written by create-infra-stack 1.1.0, newer than this one (1.0.0)');
   }, 120_000);
@@ -159,7 +162,7 @@ describe('the commands we print', () => {
     [...text.matchAll(/^\s*(npx infra-stack [^#\n]*)/gm)].map((m) => m[1].trim().split(/\s+/).slice(2));
 
   it('the create summary, the generated README and --help: each works as printed, in order, from the installed package', () => {
-    const run = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/create-infra-stack.js'), 'printed', '--yes', '--no-git', '--no-install'], { cwd: work, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [toolBin('create-infra-stack'), 'printed', '--yes', '--no-git', '--no-install'], { cwd: work, encoding: 'utf8' });
     expect(run.status).toBe(0);
     const summary = run.stdout.slice(run.stdout.indexOf('Next steps:'));
     expect(summary).toMatch(/^ {2}npm install\b/m);
@@ -167,7 +170,7 @@ describe('the commands we print', () => {
     // `npm install` as printed fetches create-infra-stack 1.0.0; here it comes from the tarball.
     npm(repo, ['install', '--no-save', v1]);
     const readme = read(repo, 'README.md');
-    const help = spawnSync(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/infra-stack.js'), '--help'], { encoding: 'utf8' }).stdout;
+    const help = spawnSync(process.execPath, [toolBin('infra-stack'), '--help'], { encoding: 'utf8' }).stdout;
     const change = readme.slice(readme.indexOf('## Change it'), readme.indexOf('## Day to day'));
     for (const [source, commands] of [
       ['summary', printed(summary)],
@@ -281,7 +284,7 @@ describe('team templates that evolve', () => {
       const leftovers = () => readdirSync(tmpdir()).filter((name) => name.startsWith('infra-stack-preset-'));
       const before = leftovers();
       const env = { ...process.env, npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_cache: join(work, 'npm-cache') };
-      const r = await run(process.execPath, [join(tool, 'node_modules/create-infra-stack/bin/create-infra-stack.js'), 'payments', '--preset', '@acme/infra-preset', '--yes', '--no-git', '--no-install'], { cwd: place, env, timeoutMs: 60_000 });
+      const r = await run(process.execPath, [toolBin('create-infra-stack'), 'payments', '--preset', '@acme/infra-preset', '--yes', '--no-git', '--no-install'], { cwd: place, env, timeoutMs: 60_000 });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const repo = join(place, 'payments');

@@ -1,23 +1,26 @@
 import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { runPipeline } from '../engine/pipeline.js';
 import { findPresetPackage, locatePresetPackage, repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
+import { NODE_VERSIONS } from '../model/catalog.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
-import { InputError, UsageError } from '../model/errors.js';
+import { InputError, InterruptedError, UsageError } from '../model/errors.js';
 import { parsePreset, stackFileText } from '../model/stack-file.js';
+import { CACHES, DATABASES, GATEWAYS, HOOKS, PROCESS_MANAGERS, QUEUES, SEARCHES, TARGETS, type StackConfig } from '../model/types.js';
 import { packageName, validateConfig, type RawConfig } from '../model/validate.js';
-import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
+import { DEV_CERT_SCRIPT, startDevCertificate, type DevCertificate } from './dev-certificate.js';
 import { CREATE_HELP } from './help.js';
-import { printable, stackDiagram, terminalPrinter } from './output.js';
-import { initGit, installServices, makeDevCertificate, writtenFiles } from './post-create.js';
-import { askDirectory, askMissing, QUESTIONS, type Question } from './prompts.js';
+import { recoverNpmFlags } from './npm-flags.js';
+import { filesByFolder, printable, stackDiagram, step, terminalPrinter, type Printer } from './output.js';
+import { initGit, installServices, writtenFiles } from './post-create.js';
+import { askDirectory, askMissing, confirmName, QUESTIONS, type Question } from './prompts.js';
 import { finishRun, interactive } from './run.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
@@ -34,6 +37,8 @@ const ANSWER_FLAGS = {
   registry: 'registry',
   'process-manager': 'processManager',
   hooks: 'hooks',
+  monitoring: 'monitoring',
+  storage: 'storage',
 } as const;
 
 const ANSWER_OPTIONS = Object.fromEntries(Object.keys(ANSWER_FLAGS).map((flag) => [flag, { type: 'string' }])) as {
@@ -49,75 +54,185 @@ const OPTIONS = {
   'no-git': { type: 'boolean' },
   'no-install': { type: 'boolean' },
   'no-sample': { type: 'boolean' },
+  verbose: { type: 'boolean' },
   preset: { type: 'string' },
   templates: { type: 'string' },
 } as const;
 
+/** What `npm create infra-stack <dir> --gateway kong` may have taken for npm itself (see npm-flags.ts). */
+const NPM_FLAGS = {
+  booleans: ['yes', 'dry-run', 'json', 'force', 'no-git', 'no-install', 'no-sample', 'verbose'],
+  choices: {
+    gateway: GATEWAYS,
+    queue: QUEUES,
+    search: SEARCHES,
+    target: TARGETS,
+    database: DATABASES,
+    cache: CACHES,
+    node: NODE_VERSIONS,
+    'process-manager': PROCESS_MANAGERS,
+    hooks: HOOKS,
+  },
+  values: ['services', 'domain', 'nginx-version', 'preset', 'templates'],
+} as const;
+
 /** `create-infra-stack [dir]`: answers from flags and questions, then the pipeline. */
 export async function create(argv: string[]): Promise<number> {
-  const { values: flags, positionals } = parse(argv, OPTIONS, 'create-infra-stack');
+  const { values: flags, positionals } = parse(recoverNpmFlags(argv, process.env, NPM_FLAGS), OPTIONS, 'create-infra-stack');
   if (flags.help) return print(CREATE_HELP);
   if (flags.version) return print(VERSION);
   if (positionals.length > 1) throw new UsageError(`Expected one directory, got ${positionals.length}: ${positionals.join(' ')}`);
 
   const tty = interactive();
-  let dirArg = positionals[0];
-  if (dirArg === undefined) {
-    if (flags.yes) dirArg = 'infra-stack-app';
-    else if (tty) dirArg = await askDirectory();
-    else throw missingAnswers(['directory', ...QUESTIONS.filter((q) => flags[q] === undefined)]);
-  }
-  const dir = resolve(dirArg);
-
-  // Answers from a team preset, then flags on top; validated before any question so a typo fails at once.
-  // A preset package is found in the new repository or where create runs, else fetched for this run.
-  const presetSearch = [dir, process.cwd()];
-  const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? await readPreset(flags.preset, dir, presetSearch) : {}) };
-  for (const [flag, field] of Object.entries(ANSWER_FLAGS)) {
-    const value = flags[flag as keyof typeof ANSWER_FLAGS];
-    if (value !== undefined) given[field] = value;
-  }
-  if (flags.templates !== undefined) given.templates = relative(dir, resolve(flags.templates)) || '.';
-  if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
-  if (flags['no-sample']) given.sample = false;
-  const defaults = defaultAnswers(String(given.name));
-  const early = validateConfig({ ...defaults, ...given });
-
-  const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
-  if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
-  // With --force into a folder of the person's files, the first commit takes only what create wrote.
-  const foreign = refuseExisting(dir, Boolean(flags.force));
-
-  const ask = async () => {
-    const answers = missing.length > 0 && !flags.yes ? await askMissing(given, missing) : given;
-    return validateConfig({ ...defaults, ...answers });
+  const json = Boolean(flags.json);
+  const p = terminalPrinter();
+  // Ctrl-C outside a question (a question handles its own) leaves the directory untouched or
+  // complete, never half-written: before the files are written it is noted and acted on at the
+  // next safe point; once they are, the run ends at once (git and npm, in the same process
+  // group, got the same Ctrl-C) saying what is there and what did not run.
+  let interrupted = false;
+  let afterWrite: string | undefined;
+  let certificate: DevCertificate | undefined;
+  const onSigint = () => {
+    if (afterWrite === undefined) return void (interrupted = true);
+    certificate?.discard();
+    process.stderr.write(`\n${afterWrite}\n`);
+    process.exit(130);
   };
-  const templates = repositoryTemplates(dir, early, presetSearch);
-  const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
-  const dryRun = Boolean(flags['dry-run']);
-  // Questions to ask: node-plop drives prompts and actions. All answers given: the same
-  // generator runs without loading node-plop (see engine/generate.ts).
-  const viaPlop = missing.length > 0 && !flags.yes;
-  const result = await runPipeline(generator, templates, { dir, dryRun, viaPlop });
+  process.on('SIGINT', onSigint);
+  try {
+    if (tty && !json) p.out(`create-infra-stack ${VERSION}: a service repository's whole infrastructure\n`);
+    const unanswered = () => QUESTIONS.filter((q) => flags[q] === undefined);
+    const dirArg = await chooseDirectory(positionals[0], flags, tty, unanswered);
+    const dir = resolve(dirArg);
+    // With --force into a folder of the person's files, the first commit takes only what create wrote.
+    const foreign = (listDir(dir)?.length ?? 0) > 0;
 
-  const steps: string[] = [];
-  let secretsExposed = false;
-  if (!dryRun && !flags['no-install']) steps.push(...(await installServices(dir, result.config, result.plan)));
-  if (!dryRun) steps.push(await makeDevCertificate(dir, result.plan));
-  if (!dryRun && !flags['no-git']) {
-    const git = await initGit(dir, foreign ? writtenFiles(result.plan) : null);
-    steps.push(git.text);
-    secretsExposed = git.secretsExposed;
+    // Answers from a team preset, then flags on top; validated before any question so a typo fails at once.
+    // A preset package is found in the new repository or where create runs, else fetched for this run.
+    const presetSearch = [dir, process.cwd()];
+    const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? await readPreset(flags.preset, dir, presetSearch) : {}) };
+    for (const [flag, field] of Object.entries(ANSWER_FLAGS)) {
+      const value = flags[flag as keyof typeof ANSWER_FLAGS];
+      if (value !== undefined) given[field] = value;
+    }
+    if (flags.templates !== undefined) given.templates = relative(dir, resolve(flags.templates)) || '.';
+    if (flags.services !== undefined) given.services = parseServicesFlag(flags.services);
+    if (flags['no-sample']) given.sample = false;
+    const defaults = defaultAnswers(String(given.name));
+    const early = validateConfig({ ...defaults, ...given });
+
+    const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
+    if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);
+    const asks = missing.length > 0 && !flags.yes;
+    const ask = async () => {
+      const answers = asks ? await askMissing(given, missing) : given;
+      if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+      return validateConfig({ ...defaults, ...answers });
+    };
+    const templates = repositoryTemplates(dir, early, presetSearch);
+    const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
+    const dryRun = Boolean(flags['dry-run']);
+    // Questions to ask: node-plop drives prompts and actions. All answers given: the same
+    // generator runs without loading node-plop (see engine/generate.ts).
+    const result = await runPipeline(generator, templates, {
+      dir,
+      dryRun,
+      viaPlop: asks,
+      rendered: (tree) => {
+        if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+        certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT)?.content);
+      },
+    }).catch((error: unknown) => {
+      certificate?.discard();
+      throw error;
+    });
+
+    const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
+    if (interrupted) {
+      certificate?.discard();
+      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
+    }
+    if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;
+    const steps: string[] = [];
+    let secretsExposed = false;
+    if (certificate) steps.push(await certificate.install(dir));
+    if (!dryRun && !flags['no-install']) {
+      afterWrite = `${complete}; npm install did not finish: run it in each service, then git init.`;
+      steps.push(...(await step(p, tty && !json, 'npm install in each service', () => installServices(dir, result.config, result.plan))));
+    }
+    if (!dryRun && !flags['no-git']) {
+      afterWrite = `${complete}; git did not finish: check \`git status\` there.`;
+      const git = await step(p, tty && !json, 'git init and a first commit', () => initGit(dir, foreign ? writtenFiles(result.plan) : null));
+      steps.push(git.text);
+      secretsExposed = git.secretsExposed;
+    }
+    // On a terminal, a summary instead of one line per file. --verbose, --json, --dry-run and a
+    // run into existing files (--force: some kept or in conflict) list every file.
+    const allCreated = result.plan.entries.every((e) => e.action === 'CREATE');
+    if (tty && !json && !dryRun && !flags.verbose && allCreated && !secretsExposed) {
+      printSummary(p, dirArg, result.config, result.plan.entries.map((e) => e.path), steps);
+      return 0;
+    }
+    const code = finishRun(result, { command: 'create', dir, dryRun, json, steps, failed: secretsExposed });
+    if (!json && !dryRun) {
+      p.out(`\nCreated ${result.config.name}:\n${stackDiagram(result.config)}`);
+      printNextSteps(p, dirArg, result.config);
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
-  const code = finishRun(result, { command: 'create', dir, dryRun, json: Boolean(flags.json), steps, failed: secretsExposed });
-  if (!flags.json && !dryRun) printSummary(dirArg, result.config);
-  return code;
 }
 
-function printSummary(dirArg: string, config: StackConfig): void {
-  const p = terminalPrinter();
-  p.out(`\nCreated ${config.name}:\n${stackDiagram(config)}\n`);
-  p.out('Next steps:');
+/**
+ * The directory to create: the argument, or asked. On a terminal a name that cannot be a project
+ * name is offered as a valid one, and a non-empty directory is asked for again; without one, both
+ * are errors.
+ */
+async function chooseDirectory(
+  arg: string | undefined,
+  flags: { yes?: boolean; force?: boolean },
+  tty: boolean,
+  unanswered: () => string[],
+): Promise<string> {
+  let dirArg = arg;
+  for (;;) {
+    if (dirArg === undefined) {
+      if (flags.yes) dirArg = 'infra-stack-app';
+      else if (tty) dirArg = await askDirectory();
+      else throw missingAnswers(['directory', ...unanswered()]);
+    }
+    const name = basename(resolve(dirArg));
+    const valid = nameFromDir(name);
+    if (valid !== name) {
+      const suggestion = join(dirname(dirArg), valid);
+      if (!tty || flags.yes) {
+        throw new UsageError(
+          `"${name}" cannot be a project name (lowercase letters, digits and -, starting with a letter). Use a directory such as ${suggestion}.`,
+        );
+      }
+      dirArg = (await confirmName(name, valid)) ? suggestion : undefined;
+      if (dirArg === undefined) continue;
+    }
+    const taken = refuseExisting(resolve(dirArg), Boolean(flags.force));
+    if (!taken) return dirArg;
+    if (!tty || flags.yes) throw new UsageError(taken);
+    process.stdout.write(`${taken}\n`);
+    dirArg = undefined;
+  }
+}
+
+/** What a person reads on a terminal: the stack, what was written where, what ran, what to do next. */
+function printSummary(p: Printer, dirArg: string, config: StackConfig, paths: string[], steps: string[]): void {
+  p.out(`\nCreated ${config.name} in ${dirArg}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
+  p.out(`  files: ${filesByFolder(paths)}`);
+  for (const line of steps) p.out(`  ${line}`);
+  printNextSteps(p, dirArg, config);
+}
+
+function printNextSteps(p: Printer, dirArg: string, config: StackConfig): void {
+  p.out('\nNext steps:');
   p.out(`  cd ${shellQuote(printable(dirArg))}`);
   p.out('  docker compose up --build        # start everything (development)');
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
@@ -212,24 +327,24 @@ function isLink(path: string): boolean {
   }
 }
 
-/** A non-empty directory that this tool did not make is refused unless --force. Returns whether it holds files. */
-function refuseExisting(dir: string, force: boolean): boolean {
+/**
+ * A directory this tool already made is refused (a re-run is `infra-stack update`), and so is a
+ * path that is not a folder; a non-empty one without --force gives the reason to choose another,
+ * for the caller to ask again or refuse.
+ */
+function refuseExisting(dir: string, force: boolean): string | undefined {
   const shown = printable(dir);
   const kind = pathKind(dir);
   if (kind !== 'missing' && kind !== 'folder') {
     throw new UsageError(`${shown} exists and is ${kind}, not a folder: choose another directory, or move it away.`);
   }
   const names = (listDir(dir) ?? []).map((name) => printable(name));
-  if (names.length === 0) return false;
+  if (names.length === 0) return undefined;
   if (names.includes(MANIFEST_PATH.split('/')[0])) {
     throw new UsageError(
       `${shown} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
     );
   }
-  if (!force) {
-    throw new UsageError(
-      `${shown} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`,
-    );
-  }
-  return true;
+  if (force) return undefined;
+  return `${shown} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`;
 }

@@ -27,6 +27,11 @@ Answers
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
+  --monitoring <kind>    prometheus | none: Prometheus + Grafana (127.0.0.1:3030) in the
+                         compose profile monitoring, alerts, a dashboard; k8s: a
+                         Prometheus Operator component           default: none
+  --storage <kind>       s3 | none: S3 object storage (SeaweedFS locally, S3 in
+                         production; services opt in with uses: storage) default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates
@@ -46,6 +51,7 @@ Behaviour
   -y, --yes              take the defaults for every answer not given (no questions)
   --dry-run              print the plan (CREATE, UPDATE, CONFLICT...) and write nothing
   --json                 print the plan or the result as JSON
+  --verbose              list every file written (a terminal otherwise shows a summary)
   --no-git               skip git init and the first commit (made only if git ignores
                          every secret and key: .env, secrets.env, certs/, *.pem, *.key)
   --no-install           skip npm install in each service
@@ -76,6 +82,7 @@ export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infr
 
 Usage
   infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
+                         [--secrets A,B] [--env K=V ...]
   infra-stack remove service <name>
   infra-stack update
   infra-stack check [--json]
@@ -104,9 +111,14 @@ Flags
   --port <n>           1024-65535 (add service; default: the first free port from 3000)
   --path </p>          route behind the gateway (add service; default /<name>, / for a
                        first web service; workers are not routed)
-  --uses <list>        what it connects to: database,cache,queue,search or fewer, or
+  --uses <list>        what it connects to: database,cache,queue,search,storage or fewer, or
                        none (add service; default: everything the stack has). Only
                        those get its credentials, compose dependencies and k8s flows
+  --secrets <A,B>      its own secrets, e.g. JWT_ACCESS_SECRET,JWT_REFRESH_SECRET (add
+                       service): fresh random values (32 bytes) in .env and each k8s
+                       secrets.env, given to this service only; default: none
+  --env <K=V>          a plain setting of its own, e.g. LOG_LEVEL=info (add service;
+                       repeat the flag for more); default: none
   --dir <path>         the repository, or a folder inside it (default: the current one)
   --dry-run            print the plan and write nothing; exits as the real run would
   --json               print the plan or the result as JSON
@@ -126,6 +138,7 @@ then npx infra-stack update. A repository written by a newer version is refused 
 Examples
   npx infra-stack add service billing --kind api --port 3100
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
+  npx infra-stack add service auth --secrets JWT_ACCESS_SECRET,JWT_REFRESH_SECRET --env LOG_LEVEL=info
   npx infra-stack remove service billing
   npx infra-stack update --json
   npx infra-stack check

@@ -75,3 +75,39 @@ export function stackDiagram(config: StackConfig): string {
   lines.push(`  data: ${model.data.map((d: DataService) => `${d.name} :${d.port}`).join(' · ')}`);
   return lines.join('\n');
 }
+
+/** Paths counted by their top folder, largest first: `services/ 15 · nginx/ 7 · 12 at the top`. */
+export function filesByFolder(paths: string[]): string {
+  const counts = new Map<string, number>();
+  for (const path of paths) {
+    const slash = path.indexOf('/');
+    const folder = slash < 0 ? '' : path.slice(0, slash + 1);
+    counts.set(folder, (counts.get(folder) ?? 0) + 1);
+  }
+  const top = counts.get('') ?? 0;
+  counts.delete('');
+  const folders = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([folder, n]) => `${folder} ${n}`);
+  return [...folders, ...(top ? [`${top} at the top`] : [])].join(' · ');
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Runs a slow step (git, npm install). On a terminal a spinner shows it running, with the time
+ * so far, and a last line says how long it took.
+ */
+export async function step<T>(p: Printer, animate: boolean, label: string, run: () => Promise<T>): Promise<T> {
+  if (!animate) return run();
+  const started = Date.now();
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  let frame = 0;
+  const draw = () => process.stdout.write(`\r${paint(p, 'cyan', SPINNER[frame++ % SPINNER.length])} ${label}... ${seconds()}`);
+  draw();
+  const timer = setInterval(draw, 80);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+    process.stdout.write(`\r\x1b[2K${paint(p, 'green', '✔')} ${label} (${seconds()})\n`);
+  }
+}

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_PATH } from '../engine/manifest.js';
@@ -44,28 +43,6 @@ export async function installServices(dir: string, config: StackConfig, plan: Pl
     );
   }
   return steps;
-}
-
-/**
- * A self-signed certificate through the generated scripts/dev-certs.sh, so the gateway starts
- * at once. node:child_process rather than execa: this runs on every create, and loading execa
- * costs ~100 ms, more than openssl itself.
- */
-export function makeDevCertificate(dir: string, plan: Plan): Promise<string> {
-  const script = 'scripts/dev-certs.sh';
-  if (!plan.entries.some((e) => e.path === script)) return Promise.resolve(`certs: ${script} is skipped, so no certificate was made`);
-  if (!holdsGenerated(plan, script)) {
-    return Promise.resolve(`certs: ${script} is not the generated one, so it was not run: review it, then run it yourself`);
-  }
-  return new Promise((resolve) => {
-    execFile('sh', [script], { cwd: dir }, (error, _stdout, stderr) =>
-      resolve(
-        error
-          ? `certs: ${script} failed (${(stderr || error.message).split('\n')[0]}): run it before docker compose up`
-          : `certs: a self-signed certificate in certs/ (${script}; git-ignored)`,
-      ),
-    );
-  });
 }
 
 export interface GitStep {

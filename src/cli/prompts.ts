@@ -40,16 +40,16 @@ const CHOICES = {
 
 /** Asked when no directory was given on the command line. */
 export async function askDirectory(): Promise<string> {
-  const { input } = await import('@inquirer/prompts');
+  const { input } = await import('./prompt-library.js');
   return input({ message: 'Project directory', default: 'infra-stack-app', required: true });
 }
 
 /**
- * Asks each missing question with @inquirer/prompts (loaded only here). Free-text answers are
+ * Asks each missing question with Inquirer's prompts (loaded only here). Free-text answers are
  * validated as they are typed, with the same rules as flags.
  */
 export async function askMissing(answers: RawConfig, missing: Question[]): Promise<RawConfig> {
-  const { input, select } = await import('@inquirer/prompts');
+  const { input, select } = await import('./prompt-library.js');
   const result = { ...answers };
   const defaults = defaultAnswers(String(answers.name));
   const check = (patch: RawConfig): true | string => {
@@ -93,5 +93,19 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
         break;
     }
   }
+  // Kubernetes pulls the service images from a registry: ask which, unless a flag or preset said.
+  if (result.target === 'k8s' && result.registry === undefined) {
+    result.registry = await input({
+      message: 'Image registry (host/owner)',
+      default: `ghcr.io/${String(result.name)}`,
+      validate: (value) => check({ registry: value }),
+    });
+  }
   return result;
+}
+
+/** A directory whose name cannot be a project name: offer the valid one (name and directory). */
+export async function confirmName(name: string, valid: string): Promise<boolean> {
+  const { confirm } = await import('./prompt-library.js');
+  return confirm({ message: `"${name}" cannot be a project name (lowercase letters, digits, -). Use "${valid}" as name and directory?`, default: true });
 }

@@ -25,8 +25,8 @@ export type TreeAction = TreeAddAction | TreeWriteAction;
 export type ActionType = (answers: unknown, action: TreeAction) => string;
 
 /** The custom plop action types, bound to one tree. */
-export function treeActionTypes(tree: Tree, templates: TemplateSet): Record<TreeAction['type'], ActionType> {
-  const render = createRenderer(templates);
+export async function treeActionTypes(tree: Tree, templates: TemplateSet): Promise<Record<TreeAction['type'], ActionType>> {
+  const render = await createRenderer(templates);
   const put = (path: string, content: string, source: string, ownership: Ownership, format: boolean) => {
     if (tree.has(path)) throw new Error(`${source} renders ${path}, which ${tree.get(path)!.source} renders too`);
     tree.set(path, { content, source, ownership, format, ...(path.endsWith('.sh') ? { mode: 0o755 } : {}) });

@@ -1,7 +1,7 @@
-import type { Generator } from '../../generators/stack.js';
 import type { StackConfig } from '../model/types.js';
 import { treeActionTypes } from './actions.js';
 import { formatTree } from './format.js';
+import type { Generator } from './generator.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
 
@@ -23,7 +23,7 @@ export async function generate(
   formatAll = false,
 ): Promise<Generated> {
   const tree: Tree = new Map();
-  const types = treeActionTypes(tree, templates);
+  const types = await treeActionTypes(tree, templates);
   let config: StackConfig;
   if (viaPlop) {
     const { default: nodePlop } = await import('node-plop');

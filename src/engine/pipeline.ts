@@ -1,15 +1,14 @@
 import { rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generatedPaths } from '../../generators/render-actions.js';
-import type { Generator } from '../../generators/stack.js';
 import { UsageError } from '../model/errors.js';
 import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { apply, operations, type ApplyFs, type Operation } from './apply.js';
 import { CONFLICTS_PATH, pendingText } from './conflicts.js';
-import { readDisk, readText } from './disk.js';
+import { listDir, readDisk, readText } from './disk.js';
 import { generate } from './generate.js';
+import type { Generator } from './generator.js';
 import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
 import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
@@ -24,6 +23,8 @@ export interface PipelineOptions {
   viaPlop: boolean;
   /** The same generator for other answers: re-rendering the previous answers is the fallback merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
+  /** Called with the rendered files before anything is written (create starts openssl then). */
+  rendered?: (tree: Tree) => void;
   /** For tests that inject a failing filesystem. */
   fs?: ApplyFs;
 }
@@ -90,9 +91,12 @@ async function mergeBase(dir: string, previous: Manifest, wanted: string[], opti
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { manifest: previous, text: previousText } = readManifest(options.dir);
   const { config, tree } = await generate(generator, templates, options.viaPlop);
+  if (!options.dryRun) options.rendered?.(tree);
   // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
-  assertSkipsMatch(config.skip ?? [], [...generatedPaths(config, templates), ...Object.keys(previous.files)]);
-  const disk = readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
+  assertSkipsMatch(config.skip ?? [], [...generator.paths(config), ...Object.keys(previous.files)]);
+  // A new or empty directory has nothing to read (a thousand failed reads cost ~15 ms).
+  const isEmpty = !listDir(options.dir)?.length;
+  const disk = isEmpty ? new Map<string, string | undefined>() : readDisk(options.dir, [...tree.keys(), ...Object.keys(previous.files)]);
   const planned = plan(tree, disk, previous, VERSION, config);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
   const base = await mergeBase(options.dir, previous, owned, options, templates);

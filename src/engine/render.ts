@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type HandlebarsRuntime from 'handlebars/runtime';
+import HandlebarsRuntime from 'handlebars/runtime';
 import { stringify } from 'yaml';
 import { required } from '../model/env.js';
 import { TemplateError } from '../model/errors.js';
@@ -10,7 +10,7 @@ import type { TemplateSet } from './templates.js';
 
 const require = createRequire(import.meta.url);
 
-/** Built at `npm run build` by scripts/precompile-templates.js: template key -> hash and spec. */
+/** Built at `npm run build` by scripts/build.js: template key -> hash and spec. */
 export const PRECOMPILED_PATH = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
 export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
@@ -28,13 +28,18 @@ export function templateHash(text: string): string {
  * The built-in templates come precompiled, so only the small runtime loads. A template
  * without a matching precompiled spec (a team's own, or a stale build) loads the compiler.
  */
-export function createRenderer(set: TemplateSet): (templateKey: string, data: object) => string {
-  const hb = (require('handlebars/runtime') as { default: typeof HandlebarsRuntime }).default.create();
+export async function createRenderer(set: TemplateSet): Promise<(templateKey: string, data: object) => string> {
+  const hb = HandlebarsRuntime.create();
   registerHelpers(hb);
   const precompiled = loadPrecompiled();
+  const sources = [
+    ...[...set.templates].filter(([, t]) => t.handlebars).map(([key, t]) => [key, t.text]),
+    ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
+  ];
+  const isReady = (key: string, text: string) => precompiled.templates[key]?.hash === templateHash(text);
+  const compiler = sources.every(([key, text]) => isReady(key, text)) ? undefined : await import('handlebars');
   const toFunction = (key: string, text: string) => {
-    const ready = precompiled.templates[key];
-    const spec = ready && ready.hash === templateHash(text) ? ready.spec : compileSpec(text);
+    const spec = isReady(key, text) ? precompiled.templates[key].spec : compileSpec(compiler!.default, text);
     return hb.template(spec);
   };
   for (const [name, text] of set.partials) {
@@ -85,9 +90,8 @@ function loadPrecompiled(): { templates: Record<string, Spec> } {
   }
 }
 
-/** The full compiler (parser included): loaded only for a template that was not precompiled. */
-function compileSpec(text: string): TemplateSpecification {
-  const compiler = require('handlebars') as typeof import('handlebars');
+/** The full compiler (parser included): loaded only when a template was not precompiled. */
+function compileSpec(compiler: typeof import('handlebars'), text: string): TemplateSpecification {
   const source = compiler.precompile(text, COMPILE_OPTIONS) as string;
   return new Function(`return ${source}`)() as TemplateSpecification;
 }
@@ -95,7 +99,8 @@ function compileSpec(text: string): TemplateSpecification {
 function registerHelpers(hb: typeof HandlebarsRuntime): void {
   /** A YAML/JSON double-quoted string: safe for any value. */
   hb.registerHelper('quote', (value: unknown) => JSON.stringify(String(value)));
-  hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+  /** JSON on one line, or `{{json value 2}}` as a whole file indented by 2 (prettier's layout for objects). */
+  hb.registerHelper('json', (value: unknown, indent: unknown) => JSON.stringify(value, null, typeof indent === 'number' ? indent : undefined));
   hb.registerHelper('join', (items: unknown[], separator: unknown) =>
     items.join(typeof separator === 'string' ? separator : ', '),
   );

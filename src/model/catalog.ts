@@ -9,6 +9,8 @@ export const IMAGES = {
   elasticmq: 'softwaremill/elasticmq-native:1.7.1',
   meilisearch: 'getmeili/meilisearch:v1.54',
   opensearch: 'opensearchproject/opensearch:3',
+  // The local stand-in for S3: MinIO publishes no images any more (REFERENCE.md section 9).
+  seaweedfs: 'chrislusf/seaweedfs:4.47',
   nginx: 'nginx:1.30-alpine',
   kong: 'kong:3.9',
   certbot: 'certbot/certbot:v5.8.0',
@@ -28,6 +30,7 @@ export const RESERVED_NAMES = [
   'elasticmq',
   'meilisearch',
   'opensearch',
+  'seaweedfs',
   'nginx',
   'kong',
   'gateway',

@@ -3,7 +3,7 @@ import type { DataRole, StackConfig } from './types.js';
 
 export type { DataRole };
 
-export type DataServiceName = 'postgres' | 'redis' | 'rabbitmq' | 'elasticmq' | 'meilisearch' | 'opensearch';
+export type DataServiceName = 'postgres' | 'redis' | 'rabbitmq' | 'elasticmq' | 'meilisearch' | 'opensearch' | 'seaweedfs';
 
 /** A backing service of the stack: the facts every target (compose, k8s, PM2 on a host) shares. */
 export interface DataService {
@@ -45,19 +45,22 @@ const CATALOG: Record<DataServiceName, Entry> = {
     devPorts: [],
     volume: { name: 'opensearch-data', mount: '/usr/share/opensearch/data' },
   },
+  // Development only: production services use S3 itself (compose.prod.yaml, k8s).
+  seaweedfs: { role: 'storage', endpointVar: 'S3_BUCKET', port: 8333, devPorts: [], volume: { name: 'seaweedfs-data', mount: '/data' } },
 };
 
 /** The data services a stack runs, in a stable order (database, cache, queue, search). */
-export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search'>): DataService[] {
+export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search'> & Partial<Pick<StackConfig, 'storage'>>): DataService[] {
   const names: DataServiceName[] = [];
   if (stack.database === 'postgres') names.push('postgres');
   if (stack.cache === 'redis') names.push('redis');
   names.push(stack.queue === 'sqs' ? 'elasticmq' : 'rabbitmq');
   names.push(stack.search);
+  if (stack.storage === 's3') names.push('seaweedfs');
   return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], ...CATALOG[name] }));
 }
 
 /** Ports the data services hold on a developer's host: a service may not take them. */
-export function dataPortsOf(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search'>): [number, string][] {
+export function dataPortsOf(stack: Parameters<typeof dataServicesOf>[0]): [number, string][] {
   return dataServicesOf(stack).flatMap((d) => [d.port, ...d.devPorts].map((p): [number, string] => [p, d.name]));
 }

@@ -1,5 +1,6 @@
 import { VERSION } from '../version.js';
 import { ACTIONS, IMAGES, TOOLS } from './catalog.js';
+import { BACKUP_METRIC } from './monitoring.js';
 import type { ServiceKind, StackConfig } from './types.js';
 
 /** How PM2 runs one service (ecosystem.config.cjs on a host, pm2-runtime in its image). */
@@ -52,8 +53,11 @@ export interface DayTwo {
   deploy: { compose: boolean; k8s: boolean; environments: DeployEnvironment[] };
   /** pg_dump backups and restores (postgres only). */
   backups: boolean;
-  /** Backup file prefix and retention. */
-  backup: { prefix: string; retentionDays: number };
+  /**
+   * Backup file prefix and retention (scripts/backup.sh run by hand or cron); the production backup
+   * service's daily time (UTC) and longer retention; the metric it writes for Prometheus.
+   */
+  backup: { prefix: string; retentionDays: number; productionRetentionDays: number; at: string; metric: string };
 }
 
 export function pm2App(kind: ServiceKind, sample: boolean): Pm2App {
@@ -108,7 +112,7 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
       ],
     },
     backups: hasPostgres,
-    backup: { prefix: config.name, retentionDays: 14 },
+    backup: { prefix: config.name, retentionDays: 14, productionRetentionDays: 30, at: '03:15', metric: BACKUP_METRIC },
   };
 }
 

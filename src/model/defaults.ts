@@ -17,6 +17,8 @@ export function defaultAnswers(name: string): RawConfig {
     sample: true,
     processManager: 'node',
     hooks: 'pre-commit',
+    monitoring: 'none',
+    storage: 'none',
     services: [
       { name: 'api', kind: 'api' },
       { name: 'web', kind: 'web' },

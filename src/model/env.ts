@@ -1,3 +1,4 @@
+import { appSecretGroup } from './app-settings.js';
 import type { DataServiceName } from './data-services.js';
 import type { StackConfig } from './types.js';
 
@@ -53,6 +54,15 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       ],
     });
   }
+  if (has('postgres')) {
+    groups.push({
+      title: 'Backups (the backup service of compose.prod.yaml)',
+      vars: [
+        { key: 'BACKUP_AT', value: '03:15', comment: 'When the daily backup runs, UTC (HH:MM)' },
+        { key: 'BACKUP_RETENTION_DAYS', value: '30', comment: 'Days a backup is kept in production' },
+      ],
+    });
+  }
   if (has('redis')) {
     groups.push({
       title: 'Redis',
@@ -77,10 +87,25 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       title: 'SQS (ElasticMQ locally, AWS SQS in production)',
       vars: [
         { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queues' },
-        { key: 'AWS_ACCESS_KEY_ID', value: 'local', comment: 'Any value for ElasticMQ; use an IAM role in production, not keys' },
-        { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Any value for ElasticMQ' },
+        ...awsCredentials(config),
         { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Unset in production to reach AWS SQS' },
         { key: 'SQS_QUEUE_URL', value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`, comment: 'The jobs queue' },
+      ],
+    });
+  }
+  if (has('seaweedfs')) {
+    groups.push({
+      title: 'Object storage (SeaweedFS locally, S3 in production)',
+      vars: [
+        ...(has('elasticmq') ? [] : [{ key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the bucket' }, ...awsCredentials(config)]),
+        { key: 'S3_BUCKET', value: `${config.name}-uploads`, comment: 'The bucket: created by SeaweedFS at start; create it yourself in production' },
+        { key: 'AWS_ENDPOINT_URL_S3', value: 'http://127.0.0.1:8333', comment: 'SeaweedFS, for services run on the host' },
+        { key: 'S3_FORCE_PATH_STYLE', value: 'true', comment: 'Path-style bucket URLs, as SeaweedFS needs' },
+        {
+          key: 'S3_ENDPOINT_URL',
+          value: 'https://s3.us-east-1.amazonaws.com',
+          comment: 'Production (compose.prod.yaml): S3 itself or any S3 endpoint (DigitalOcean Spaces, R2...), never the emulator',
+        },
       ],
     });
   }
@@ -107,7 +132,32 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
       ],
     });
   }
+  if (config.monitoring === 'prometheus') {
+    groups.push({
+      title: 'Monitoring (docker compose --profile monitoring)',
+      vars: [{ key: 'GRAFANA_ADMIN_PASSWORD', value: '', comment: `Required: Grafana's admin password (user admin)`, secret: 'password' }],
+    });
+  }
+  const appSecrets = appSecretGroup(config.services);
+  if (appSecrets) groups.push(appSecrets);
   return groups;
+}
+
+/**
+ * AWS keys for the local emulators. ElasticMQ takes any; SeaweedFS checks them, so with object storage
+ * they are random. In production set an IAM user's keys, or better a role (k8s: IRSA, no keys).
+ */
+function awsCredentials(config: StackConfig): EnvVar[] {
+  if (config.storage !== 's3') {
+    return [
+      { key: 'AWS_ACCESS_KEY_ID', value: 'local', comment: 'Any value for ElasticMQ; use an IAM role in production, not keys' },
+      { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Any value for ElasticMQ' },
+    ];
+  }
+  return [
+    { key: 'AWS_ACCESS_KEY_ID', value: '', comment: "Required: SeaweedFS's access key locally; in production an IAM user's (or a role, no keys)", secret: 'key' },
+    { key: 'AWS_SECRET_ACCESS_KEY', value: '', comment: 'Required: its secret key', secret: 'key' },
+  ];
 }
 
 /**

@@ -41,3 +41,12 @@ function show(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }
+
+/** Ctrl-C outside a question: exit code 130; the message says what the directory holds. */
+export class InterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}

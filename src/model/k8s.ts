@@ -130,6 +130,8 @@ export interface K8sFacts {
   /** In-cluster data services: the data-services component. SQS is AWS SQS, not ElasticMQ. */
   data: K8sDataService[];
   sqs: { region: string; roleArnPrefix: string } | null;
+  /** S3 itself (SeaweedFS is for development only): reached over HTTPS with the pods' IAM role. */
+  s3: { region: string; endpoint: string } | null;
   /** Non-secret settings every pod shares (the stack-config ConfigMap). */
   config: [string, string][];
   /** Keys of the Secret generated from each overlay's git-ignored secrets.env. */
@@ -152,6 +154,8 @@ export function k8sFamilies(config: StackConfig, dataNames: DataServiceName[]): 
 
 interface ServiceInput {
   name: string;
+  secrets: string[];
+  env: Record<string, string>;
   kind: string;
   public: boolean;
   port: number;
@@ -164,7 +168,9 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   const values = resolveEnv(env, null);
   const setting = (key: string) => values.get(key)!;
   const region = 'us-east-1';
-  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix: `arn:aws:iam::000000000000:role/${config.name}` } : null;
+  const roleArnPrefix = `arn:aws:iam::000000000000:role/${config.name}`;
+  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix } : null;
+  const s3 = data.some((d) => d.name === 'seaweedfs') ? { region, endpoint: `https://s3.${region}.amazonaws.com` } : null;
 
   const shared: [string, string][] = [];
   for (const d of data) {
@@ -179,6 +185,8 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       );
     }
     if (d.name === 'meilisearch') shared.push(['MEILI_URL', `http://meilisearch:${d.port}`]);
+    // Per environment (overlays); a service that uses storage gets it as S3_BUCKET.
+    if (d.name === 'seaweedfs') shared.push(['S3_BUCKET_NAME', `${config.name}-uploads`]);
     if (d.name === 'opensearch') {
       shared.push(
         ['OPENSEARCH_URL', `https://opensearch:${d.port}`],
@@ -211,15 +219,21 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
         ['PORT', String(s.port)],
         ['SERVICE_NAME', s.name],
         ['SERVICE_KIND', s.kind],
+        ...Object.entries(s.env),
       ],
-      env: connectionEnv(s.uses),
-      serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
+      // Its own secrets (infra-stack.yaml), from the overlay's Secret like the stack's.
+      env: [...connectionEnv(s.uses, s3), ...s.secrets.map((key) => ({ name: key, secretKey: key }))],
+      serviceAccountAnnotations:
+        (sqs && s.uses.includes('elasticmq')) || (s3 && s.uses.includes('seaweedfs')) ? [['eks.amazonaws.com/role-arn', `${roleArnPrefix}-${s.name}`]] : [],
       probes: appProbes(),
     };
   });
 
-  const dataServices = data.filter((d) => d.name !== 'elasticmq').map((d) => dataService(d));
-  const secretGroups = env.map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret) })).filter((g) => g.vars.length > 0);
+  const dataServices = data.filter((d) => d.name !== 'elasticmq' && d.name !== 'seaweedfs').map((d) => dataService(d));
+  // AWS keys are the local emulators': pods act as their IAM role instead (IRSA).
+  const secretGroups = env
+    .map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret && !v.key.startsWith('AWS_')) }))
+    .filter((g) => g.vars.length > 0);
   const postgres = data.some((d) => d.name === 'postgres');
   const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
 
@@ -234,12 +248,13 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     serviceList: k8sServices,
     data: dataServices,
     sqs,
+    s3,
     config: shared,
     secretKeys: secretGroups.flatMap((g) => g.vars.map((v) => v.key)),
     secretGroups,
     overlays: [
-      overlay(config, 'staging', { min: 2, max: 3 }, { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' }, sqs),
-      overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs),
+      overlay(config, 'staging', { min: 2, max: 3 }, { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' }, sqs, s3),
+      overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs, s3),
     ],
     gateway: gatewayFacts(config),
     migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${INITIAL_IMAGE_TAG}` } : null,
@@ -247,9 +262,9 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   };
 }
 
-/** In NetworkPolicy labels SQS is named for what it is on k8s, not for the local emulator. */
+/** In NetworkPolicy labels SQS and S3 are named for what they are on k8s, not for the local emulators. */
 function flowName(name: DataServiceName): string {
-  return name === 'elasticmq' ? 'sqs' : name;
+  return name === 'elasticmq' ? 'sqs' : name === 'seaweedfs' ? 's3' : name;
 }
 
 function sqsQueueUrl(name: string, region: string, environment: string | null): string {
@@ -262,6 +277,7 @@ function overlay(
   replicas: K8sOverlay['replicas'],
   resources: K8sResources,
   sqs: K8sFacts['sqs'],
+  s3: K8sFacts['s3'],
 ): K8sOverlay {
   return {
     name,
@@ -271,7 +287,10 @@ function overlay(
     issuer: name === 'production' ? 'letsencrypt-production' : 'letsencrypt-staging',
     replicas,
     resources,
-    config: sqs ? [['SQS_QUEUE_URL', sqsQueueUrl(config.name, sqs.region, name)]] : [],
+    config: [
+      ...(sqs ? [['SQS_QUEUE_URL', sqsQueueUrl(config.name, sqs.region, name)] as [string, string]] : []),
+      ...(s3 ? [['S3_BUCKET_NAME', `${config.name}-${name}-uploads`] as [string, string]] : []),
+    ],
   };
 }
 
@@ -279,7 +298,7 @@ function overlay(
  * The app's connection settings. Secrets come from the generated Secret; the URLs are built by
  * Kubernetes from them (`$(VAR)` of variables defined before), so no committed file holds one.
  */
-function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
+function connectionEnv(uses: DataServiceName[], s3: K8sFacts['s3']): K8sEnv[] {
   const env: K8sEnv[] = [];
   if (uses.includes('postgres')) {
     env.push(
@@ -298,6 +317,14 @@ function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
   }
   if (uses.includes('meilisearch')) env.push({ name: 'MEILI_MASTER_KEY', secretKey: 'MEILI_MASTER_KEY' });
   if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' });
+  if (s3 && uses.includes('seaweedfs')) {
+    // No keys: the AWS SDK exchanges the ServiceAccount's token for the IAM role (IRSA).
+    env.push(
+      { name: 'AWS_REGION', value: s3.region },
+      { name: 'AWS_ENDPOINT_URL_S3', value: s3.endpoint },
+      { name: 'S3_BUCKET', value: '$(S3_BUCKET_NAME)' },
+    );
+  }
   return env;
 }
 

@@ -63,6 +63,16 @@ export function kongPlugins(config: StackConfig): KongPlugin[] {
       comment: 'The same security headers as the nginx gateway, on every response.',
       config: { add: { headers: SECURITY_HEADERS } },
     },
+    ...(config.monitoring === 'prometheus'
+      ? [
+          {
+            id: 'prometheus',
+            name: 'prometheus',
+            comment: "Request, latency and status metrics, served on the status API's /metrics for Prometheus.",
+            config: { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+          },
+        ]
+      : []),
   ];
 }
 

@@ -1,4 +1,5 @@
 import { dataPortsOf } from './data-services.js';
+import { GRAFANA_PORT } from './monitoring.js';
 import type { StackConfig } from './types.js';
 
 /** The Node inspector of the i-th service is published on 9229 + i in development. */
@@ -15,11 +16,12 @@ export interface HostPort {
 }
 
 /** Host ports that do not depend on the services: the gateway's and the data services'. */
-export function fixedHostPorts(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search'>): HostPort[] {
+export function fixedHostPorts(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search' | 'storage' | 'monitoring'>): HostPort[] {
   return [
     { port: 80, owner: 'the gateway' },
     { port: 443, owner: 'the gateway' },
     ...dataPortsOf(stack).map(([port, owner]) => ({ port, owner })),
+    ...(stack.monitoring === 'prometheus' ? [{ port: GRAFANA_PORT, owner: 'Grafana' }] : []),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseDocument, stringify, YAMLMap } from 'yaml';
+import { isMap, isSeq, parseDocument, YAMLMap } from 'yaml';
 import { dataServicesOf } from './data-services.js';
 import { defaultAnswers } from './defaults.js';
 import { InputError } from './errors.js';
@@ -17,17 +17,50 @@ const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure
 export function stackFileText(config: StackConfig): string {
   // Only what differs from the defaults, so the file stays short.
   const roles = dataServicesOf(config).map((d) => d.role);
-  const services = config.services.map(({ name, kind, port, path, cache, uses }) => ({
+  const services = config.services.map(({ name, kind, port, path, cache, uses, secrets, env }) => ({
     name,
     kind,
     port,
     ...(path ? { path } : {}),
     ...(cache ? { cache } : {}),
     ...(usesAll(uses, roles) ? {} : { uses }),
+    ...(secrets.length ? { secrets } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
   }));
   // Services last: the list grows, the settings above stay easy to find.
   const { services: _all, ...settings } = config;
-  return HEADER + '\n' + stringify({ ...settings, services }, { lineWidth: 0 });
+  return HEADER + '\n' + blockYaml({ ...settings, services }, '');
+}
+
+/**
+ * Answers as block YAML, as the yaml package's stringify writes them: maps, lists, strings,
+ * numbers and booleans. Written here because stringify takes ~15 ms for 200 services, and every
+ * re-run writes this file once more to tell whether the person edited it.
+ */
+function blockYaml(value: object, indent: string): string {
+  const entries = Array.isArray(value) ? value.map((item) => ['-', item] as const) : Object.entries(value).map(([k, v]) => [`${k}:`, v] as const);
+  return entries
+    .filter(([, item]) => item !== undefined)
+    .map(([key, item]) => {
+      if (typeof item !== 'object' || item === null) return `${indent}${key} ${scalar(item)}\n`;
+      const empty = Object.keys(item).length === 0;
+      if (empty) return `${indent}${key} ${Array.isArray(item) ? '[]' : '{}'}\n`;
+      // A list item's map starts on the dash's line; anything else nested starts on the next line.
+      if (key === '-' && !Array.isArray(item)) return `${indent}- ${blockYaml(item, indent + '  ').slice(indent.length + 2)}`;
+      return `${indent}${key}\n${blockYaml(item, indent + '  ')}`;
+    })
+    .join('');
+}
+
+/** A plain scalar where YAML reads it back as the same string, else double-quoted (JSON escapes are YAML's). */
+function scalar(value: unknown): string {
+  if (typeof value !== 'string') return String(value);
+  const plain =
+    /^[\w./][\w./@:-]*$/.test(value) &&
+    !value.endsWith(':') &&
+    !/^(true|false|null|yes|no|on|off|y|n)$/i.test(value) && // booleans and null, to YAML 1.1 readers too
+    !/^([-+]?(\.\d+|\d+(\.\d*)?)(e[-+]?\d+)?|0x[\da-f]+|0o[0-7]+|[-+]?\.(inf|nan))$/i.test(value); // numbers
+  return plain ? value : JSON.stringify(value);
 }
 
 /** A service that uses everything the stack has says nothing about it in the file. */
@@ -103,6 +136,8 @@ export function addServiceToStackFile(text: string, service: ServiceConfig, conf
   if (service.path) item.set('path', service.path);
   if (service.cache) item.set('cache', true);
   if (!usesAll(service.uses, dataServicesOf(config).map((d) => d.role))) item.set('uses', service.uses);
+  if (service.secrets.length) item.set('secrets', service.secrets);
+  if (Object.keys(service.env).length) item.set('env', service.env);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
   return doc.toString({ lineWidth: 0 });

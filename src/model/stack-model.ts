@@ -1,9 +1,11 @@
+import { otherServicesSecrets } from './app-settings.js';
 import { IMAGES } from './catalog.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
 import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
+import { monitoringFacts, monitoringFamilies, type MonitoringFacts } from './monitoring.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import { debugPortOf } from './ports.js';
 import { authPrefixOf, routePrefixOf } from './routes.js';
@@ -20,10 +22,16 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   image: string;
   /** Environment of the service's container, values written for compose interpolation. */
   environment: [string, string][];
-  /** Data services it connects to and must wait for (from its `uses` roles). */
+  /** Data services it connects to (from its `uses` roles). */
   uses: DataServiceName[];
+  /** Those it waits for in compose: not the S3 stand-in, which production does not run. */
+  dependsOn: DataServiceName[];
+  /** Uses object storage: production points it at S3 itself (compose.prod.yaml). */
+  usesStorage: boolean;
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
+  /** Other services' own secrets: blanked for it when run on a host, where one .env feeds all. */
+  otherSecrets: string[];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
@@ -52,6 +60,8 @@ export interface StackModel {
   env: EnvGroup[];
   /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
   ops: DayTwo;
+  /** Prometheus, Grafana and the exporters (src/model/monitoring.ts); null for monitoring none. */
+  monitoring: MonitoringFacts | null;
   /** The Kubernetes target's facts (src/model/k8s.ts); null for target compose. */
   k8s: K8sFacts | null;
   /** Template families rendered for this stack (folders under templates/). */
@@ -71,7 +81,10 @@ export function buildModel(config: StackConfig): StackModel {
       image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
       environment: serviceEnvironment(config, s, uses),
       uses,
+      dependsOn: uses.filter((d) => d !== 'seaweedfs'),
+      usesStorage: uses.includes('seaweedfs'),
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
+      otherSecrets: otherServicesSecrets(config.services, s),
       debugPort: debugPortOf(i),
       pm2: pm2App(s.kind, config.sample),
       healthCommand: [
@@ -84,8 +97,9 @@ export function buildModel(config: StackConfig): StackModel {
   const routes = services
     .filter((s) => s.public)
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
+  const monitoring = monitoringFacts(config, dataNames, dataNames.includes('postgres'));
   const has = Object.fromEntries(
-    (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'nginx', 'kong'] as const).map((n) => [
+    (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'seaweedfs', 'nginx', 'kong'] as const).map((n) => [
       n,
       dataNames.includes(n as DataServiceName) || config.gateway === n,
     ]),
@@ -101,7 +115,11 @@ export function buildModel(config: StackConfig): StackModel {
     workers: services.filter((s) => !s.public),
     data,
     // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
-    volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
+    volumes: [
+      ...data.flatMap((d) => (d.volume ? [d.volume.name] : [])),
+      ...(config.gateway === 'nginx' ? ['acme-webroot'] : []),
+      ...(monitoring ? ['prometheus-data', 'grafana-data', 'backup-metrics'] : []),
+    ],
     images: IMAGES,
     has,
     gateway: {
@@ -112,8 +130,9 @@ export function buildModel(config: StackConfig): StackModel {
     },
     env: envGroups(config, dataNames),
     ops: dayTwo(config, has.postgres, has.redis),
+    monitoring,
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
-    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames)],
+    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...(has.seaweedfs ? ['s3'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames), ...monitoringFamilies(config)],
   };
 }
 
@@ -159,6 +178,20 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
       ['OPENSEARCH_TLS_VERIFY', 'false'],
     );
   }
+  if (uses.includes('seaweedfs')) {
+    // SeaweedFS locally (compose.prod.yaml points production at S3); the SQS block may have set the AWS ones.
+    const storage: [string, string][] = [
+      ['AWS_REGION', required('AWS_REGION')],
+      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
+      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
+      ['AWS_ENDPOINT_URL_S3', 'http://seaweedfs:8333'],
+      ['S3_FORCE_PATH_STYLE', 'true'],
+      ['S3_BUCKET', required('S3_BUCKET')],
+    ];
+    env.push(...storage.filter(([key]) => !env.some(([set]) => set === key)));
+  }
+  // Its own settings and secrets (infra-stack.yaml): no other service's environment has them.
+  env.push(...Object.entries(s.env), ...s.secrets.map((key): [string, string] => [key, required(key)]));
   return env;
 }
 

@@ -7,9 +7,11 @@ export const DATABASES = ['postgres', 'none'] as const;
 export const CACHES = ['redis', 'none'] as const;
 export const PROCESS_MANAGERS = ['node', 'pm2'] as const;
 export const HOOKS = ['pre-commit', 'husky'] as const;
+export const MONITORINGS = ['prometheus', 'none'] as const;
+export const STORAGES = ['s3', 'none'] as const;
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
-export const DATA_ROLES = ['database', 'cache', 'queue', 'search'] as const;
+export const DATA_ROLES = ['database', 'cache', 'queue', 'search', 'storage'] as const;
 export type DataRole = (typeof DATA_ROLES)[number];
 export type Gateway = (typeof GATEWAYS)[number];
 export type Queue = (typeof QUEUES)[number];
@@ -19,6 +21,8 @@ export type Database = (typeof DATABASES)[number];
 export type Cache = (typeof CACHES)[number];
 export type ProcessManager = (typeof PROCESS_MANAGERS)[number];
 export type Hooks = (typeof HOOKS)[number];
+export type Monitoring = (typeof MONITORINGS)[number];
+export type Storage = (typeof STORAGES)[number];
 
 /** One service as a person describes it (infra-stack.yaml `services[]`). */
 export interface ServiceConfig {
@@ -31,6 +35,10 @@ export interface ServiceConfig {
   cache: boolean;
   /** What it connects to: the stack's database, cache, queue and search, or fewer (least privilege). */
   uses: DataRole[];
+  /** The app's own secrets (JWT_ACCESS_SECRET, ...): random values in .env and each k8s secrets.env, given to it alone. */
+  secrets: string[];
+  /** The app's own plain settings (LOG_LEVEL: info), in its environment on every path. */
+  env: Record<string, string>;
 }
 
 /** The answers: what infra-stack.yaml holds, validated. Input to every run. */
@@ -50,6 +58,10 @@ export interface StackConfig {
   processManager: ProcessManager;
   /** Git hooks: the pre-commit framework (.pre-commit-config.yaml) or husky + lint-staged (package.json). */
   hooks: Hooks;
+  /** Prometheus + Grafana (compose `monitoring` profile, k8s Prometheus Operator component), or none. */
+  monitoring: Monitoring;
+  /** Object storage: S3 (SeaweedFS stands in locally, AWS S3 or any S3 endpoint in production), or none. */
+  storage: Storage;
   /** nginx the config is rendered for, when not the pinned image's (an nginx on a host). */
   nginxVersion?: string;
   /** A team's template folder, relative to the repository: its files override the built-in ones by path. */

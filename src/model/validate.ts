@@ -1,3 +1,4 @@
+import { appSecrets, appSettings, assertSecretsAreNotSettings } from './app-settings.js';
 import { FIRST_SERVICE_PORT, NODE_VERSIONS, RESERVED_NAMES, RESERVED_PREFIXES } from './catalog.js';
 import { dataServicesOf } from './data-services.js';
 import { InputError } from './errors.js';
@@ -9,6 +10,8 @@ import {
   DATABASES,
   GATEWAYS,
   HOOKS,
+  MONITORINGS,
+  STORAGES,
   PROCESS_MANAGERS,
   QUEUES,
   SEARCHES,
@@ -56,6 +59,8 @@ const STACK_FIELDS = [
   'sample',
   'processManager',
   'hooks',
+  'monitoring',
+  'storage',
   'nginxVersion',
   'registry',
   'templates',
@@ -63,7 +68,7 @@ const STACK_FIELDS = [
   'skip',
   'services',
 ] as const;
-const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses'] as const;
+const SERVICE_FIELDS = ['name', 'kind', 'port', 'path', 'cache', 'uses', 'secrets', 'env'] as const;
 
 /**
  * Turns raw answers into a StackConfig or throws an InputError naming the field,
@@ -86,6 +91,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
     // Added after the first release: an infra-stack.yaml written before them gets the defaults.
     processManager: oneOf(raw.processManager ?? 'node', PROCESS_MANAGERS, 'processManager'),
     hooks: oneOf(raw.hooks ?? 'pre-commit', HOOKS, 'hooks'),
+    monitoring: oneOf(raw.monitoring ?? 'none', MONITORINGS, 'monitoring'),
+    storage: oneOf(raw.storage ?? 'none', STORAGES, 'storage'),
     services: [],
   };
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
@@ -146,9 +153,15 @@ function assertTemplateSafe(value: unknown, field: string): void {
   }
   if (typeof value === 'object' && value !== null) {
     for (const [key, inner] of Object.entries(value)) {
-      assertTemplateSafe(inner, Array.isArray(value) ? `${field}[${key}]` : field ? `${field}.${key}` : key);
+      assertTemplateSafe(inner, Array.isArray(value) ? `${field}${itemLabel(inner, key)}` : field ? `${field}.${key}` : key);
     }
   }
+}
+
+/** A list item by its name where it has one (`services.billing`), else by position. */
+function itemLabel(item: unknown, index: string): string {
+  const name = (item as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^[a-z0-9-]+$/.test(name) ? `.${name}` : `[${index}]`;
 }
 
 function services(value: unknown, stack: StackConfig): ServiceConfig[] {
@@ -189,9 +202,12 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
     if (path) paths.set(path, name);
     const cache = raw.cache === undefined ? false : bool(raw.cache, `${field}.cache`);
     if (cache && kind !== 'api') throw new InputError(`${field}.cache`, cache, 'false: only api services are cached');
-    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`) });
+    const secrets = appSecrets(raw.secrets, `${field}.secrets`);
+    const env = appSettings(raw.env, secrets, `${field}.env`);
+    result.push({ name, kind, port: p, path, cache, uses: uses(raw.uses, roles, `${field}.uses`), secrets, env });
   }
   assertAuthPathsFree(result);
+  assertSecretsAreNotSettings(result);
   return result;
 }
 

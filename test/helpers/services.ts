@@ -477,3 +477,34 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
 }
+
+// ----------------------------------------------------------------------------
+// Any HTTP daemon (Prometheus, exporters)
+
+/**
+ * Starts a daemon listening on 127.0.0.1 and resolves once `readyPath` on `port` answers 200.
+ * Stopped with SIGTERM, SIGKILL after 5 s.
+ */
+export async function startHttpDaemon(
+  cmd: string,
+  args: string[],
+  port: number,
+  readyPath: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningService & { output(): string }> {
+  const server = start(requireBinary(cmd), args, { env });
+  const stop = () => terminate(server, 'SIGTERM', 5000);
+  const url = `http://127.0.0.1:${port}`;
+  return orCleanup(async () => {
+    await waitFor(
+      async () => {
+        if (!isRunning(server)) throw new Error(`${cmd} exited:\n${server.output()}`);
+        const res = await fetch(url + readyPath).catch(() => null);
+        return res?.ok ? true : undefined;
+      },
+      30_000,
+      { what: `${cmd} on ${url}${readyPath}` },
+    );
+    return { url, port, stop, output: server.output };
+  }, stop);
+}

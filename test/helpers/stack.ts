@@ -12,10 +12,12 @@ import { stackFileText } from '../../src/model/stack-file.js';
 import type { StackConfig } from '../../src/model/types.js';
 import { validateConfig, type RawConfig } from '../../src/model/validate.js';
 import type { EnvGroup } from '../../src/model/env.js';
+import { InputError } from '../../src/model/errors.js';
+import { shortDiff } from './validators.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CREATE_BIN = join(ROOT, 'bin', 'create-infra-stack.js');
-export const INFRA_STACK_BIN = join(ROOT, 'bin', 'infra-stack.js');
+export const CREATE_BIN = join(ROOT, 'dist', 'create-infra-stack.js');
+export const INFRA_STACK_BIN = join(ROOT, 'dist', 'infra-stack.js');
 export const templates = loadTemplates([BUILTIN_TEMPLATES]);
 
 /** The 8 gateway x queue x search combinations. */
@@ -81,4 +83,26 @@ export function readTree(dir: string): Map<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/** Files prettier would change in the built-in output for `config`, each with a short diff: none is the rule. */
+export async function prettierDiffs(config: StackConfig): Promise<string[]> {
+  const [raw, formatted] = await Promise.all([renderTree(config, false), renderTree(config, true)]);
+  const diffs: string[] = [];
+  for (const [path, file] of raw) {
+    const other = formatted.get(path)?.content;
+    if (other !== file.content) diffs.push(`${path}\n${other === undefined ? '(missing)' : shortDiff(file.content, other)}`);
+  }
+  return diffs;
+}
+
+/** The InputError `fn` throws (bad answers), or a failure when it throws none or another error. */
+export function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InputError, none was thrown');
 }

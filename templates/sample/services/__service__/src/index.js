@@ -1,10 +1,13 @@
 // Sample service: a zero-dependency HTTP server (Node >= 20, built-ins only)
 // whose /health endpoint really talks to each configured dependency, so a
 // green health check means the wiring (hosts, ports, credentials) is right.
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { createLogger, requestId } from './log.js';
+import { createMetrics } from './metrics.js';
+import { checkS3 } from './s3.js';
 
 const env = process.env;
 const PORT = Number(env.PORT);
@@ -13,14 +16,16 @@ const KIND = env.SERVICE_KIND || 'api';
 const HOST = env.HOST || '0.0.0.0';
 const TIMEOUT_MS = Number(env.HEALTH_TIMEOUT_MS) || 2000;
 
-const log = (msg) => console.log(`${NAME} ${msg}`); // plain lines; Docker/PM2 add timestamps
+const logger = createLogger(NAME, env.LOG_LEVEL); // JSON lines (src/log.js)
+const log = (msg) => logger.info(msg);
+const metrics = createMetrics(); // GET /metrics (src/metrics.js)
 
 if (!/^\d+$/.test(env.PORT ?? '') || PORT > 65535) {
-  console.error(`${NAME}: PORT must be an integer between 0 and 65535 (got ${JSON.stringify(env.PORT)})`);
+  logger.error(`PORT must be an integer between 0 and 65535 (got ${JSON.stringify(env.PORT)})`);
   process.exit(1);
 }
 if (!['api', 'web', 'worker'].includes(KIND)) {
-  console.error(`${NAME}: SERVICE_KIND must be api, web or worker (got ${JSON.stringify(KIND)})`);
+  logger.error(`SERVICE_KIND must be api, web or worker (got ${JSON.stringify(KIND)})`);
   process.exit(1);
 }
 
@@ -280,6 +285,7 @@ for (const [name, variable, fn] of [
   ['queue', 'AWS_ENDPOINT_URL_SQS', checkSqs],
   ['search', 'MEILI_URL', checkMeili],
   ['search', 'OPENSEARCH_URL', checkOpenSearch],
+  ['storage', 'S3_BUCKET', (bucket, signal) => checkS3(bucket, env, signal)],
 ]) {
   if (env[variable]) CHECKS[name in CHECKS ? `${name}:${variable}` : name] = (signal) => fn(env[variable], signal);
 }
@@ -309,7 +315,8 @@ async function health() {
   const ok = results.every((r) => r.ok);
   if (ok !== lastHealthy) { // log transitions only: health probes are frequent
     lastHealthy = ok;
-    log(ok ? 'healthy again' : `unhealthy: ${names.filter((n) => !checks[n].ok).map((n) => `${n}: ${checks[n].error}`).join('; ')}`);
+    if (ok) logger.info('healthy again');
+    else logger.warn('unhealthy', { failing: Object.fromEntries(names.filter((n) => !checks[n].ok).map((n) => [n, checks[n].error])) });
   }
   return { ok, body: { status: ok ? 'ok' : 'unavailable', service: NAME, kind: KIND, checks } };
 }
@@ -333,8 +340,17 @@ function route(req) {
 
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+// Bounded label values: the raw path would make a series per URL.
+const ROUTES = new Set(['/', 'health', 'whoami', 'ws', 'metrics']);
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 async function onRequest(req, res) {
   const { path, last } = route(req);
+  // For Prometheus inside the network only: the gateway adds X-Forwarded-For, so /api/metrics from
+  // outside is a 404 like any unknown path.
+  if (path === '/metrics' && req.headers['x-forwarded-for'] === undefined) {
+    return send(req, res, 200, metrics.text(), 'text/plain; version=0.0.4; charset=utf-8');
+  }
   const known = last === 'health' || (KIND !== 'worker' && (last === '/' || last === 'whoami'));
   if (!known) return send(req, res, 404, { error: 'not found', service: NAME, path });
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, 405, { error: 'method not allowed' });
@@ -409,14 +425,26 @@ function onUpgrade(req, socket, head) {
 // ---------------------------------------------------------------- lifecycle
 
 const server = http.createServer((req, res) => {
+  const started = process.hrtime.bigint();
+  const id = requestId(req.headers['x-request-id'], randomUUID);
+  res.setHeader('x-request-id', id);
+  res.on('finish', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { path, last } = route(req);
+    const method = METHODS.has(req.method) ? req.method : 'OTHER';
+    metrics.observe({ route: ROUTES.has(last) ? last : 'unmatched', method, status: res.statusCode }, seconds);
+    // Probes and scrapes come every few seconds: debug, so LOG_LEVEL=info keeps the logs readable.
+    const level = last === 'health' || path === '/metrics' ? 'debug' : 'info';
+    logger[level]('request', { request_id: id, method: req.method, path, status: res.statusCode, duration_ms: Math.round(seconds * 1e6) / 1e3 });
+  });
   onRequest(req, res).catch((err) => {
-    log(`request failed: ${err?.stack || err}`);
+    logger.error('request failed', { request_id: id, error: String(err?.stack || err) });
     if (!res.headersSent) send(req, res, 500, { error: 'internal error' });
     else res.destroy();
   });
 });
 server.on('upgrade', onUpgrade);
-server.on('error', (err) => { console.error(`${NAME}: ${err.message}`); process.exit(1); });
+server.on('error', (err) => { logger.error(err.message); process.exit(1); });
 
 server.listen(PORT, HOST, () => {
   const { port } = server.address();

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Builds what the package ships: one file per bin (dist/create-infra-stack.js, dist/infra-stack.js)
+// holding every module a plain run needs, plus dist/lazy/, the libraries only some runs need,
+// loaded on first use: the prompt library (questions), node-plop (questions), prettier and its
+// plugins (team templates), the Handlebars compiler (team templates), execa (git, npm install).
+// Last, the built-in templates are precompiled into dist/templates.precompiled.cjs, so a run loads
+// only the Handlebars runtime (its parser and compiler cost ~150 ms); each entry carries its
+// template's hash, and the renderer compiles anything that does not match (a team's template).
+import { createRequire } from 'node:module';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build, transform } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** What src/ imports with `import()`, the dist/lazy/ file it becomes, and what that file bundles. */
+const LAZY = {
+  './prompt-library.js': ['prompts', './src/cli/prompt-library.ts'],
+  'node-plop': ['node-plop', 'node-plop'],
+  'prettier/standalone': ['prettier', 'prettier/standalone'],
+  'prettier/plugins/yaml': ['prettier-yaml', 'prettier/plugins/yaml'],
+  'prettier/plugins/markdown': ['prettier-markdown', 'prettier/plugins/markdown'],
+  'prettier/plugins/babel': ['prettier-babel', 'prettier/plugins/babel'],
+  'prettier/plugins/estree': ['prettier-estree', 'prettier/plugins/estree'],
+  handlebars: ['handlebars', 'handlebars'],
+  execa: ['execa', 'execa'],
+};
+
+// CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
+const requireShim = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  format: 'esm',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+rmSync(`${root}dist`, { recursive: true, force: true });
+
+const lazy = await build({
+  ...common,
+  metafile: true,
+  entryPoints: Object.fromEntries(Object.values(LAZY)),
+  outdir: 'dist/lazy',
+  splitting: true, // what two lazy files share (Handlebars: the compiler and node-plop) loads once
+  chunkNames: 'shared-[hash]',
+  banner: { js: requireShim },
+  // node-plop hands its own prompt library (inquirer 9, rxjs) to generators that ask through it.
+  // Ours ask through @inquirer/input, select and confirm, so inquirer 9 is replaced: one prompt stack ships.
+  alias: { inquirer: './src/cli/plop-inquirer.ts' },
+});
+
+/** `import('execa')` in a bin becomes `import('./lazy/execa.js')`, resolved beside the bin. */
+const lazyImports = {
+  name: 'lazy-imports',
+  setup(b) {
+    const names = Object.keys(LAZY).map((spec) => spec.replace(/[/@.]/g, '\\$&'));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      return { path: `./lazy/${LAZY[args.path][0]}.js`, external: true };
+    });
+  },
+};
+
+const bins = await build({
+  ...common,
+  metafile: true,
+  entryPoints: { 'create-infra-stack': 'src/bin/create-infra-stack.ts', 'infra-stack': 'src/bin/infra-stack.ts' },
+  outdir: 'dist',
+  // Node 22.1+ keeps compiled code between runs (the lazy files load faster); older Node lacks the call.
+  banner: { js: `#!/usr/bin/env node\n${requireShim} (await import('node:module')).enableCompileCache?.();` },
+  plugins: [lazyImports],
+});
+
+// Bundling copies the libraries' code: their licenses go with it.
+const bundled = new Set(
+  [lazy, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
+);
+const notices = [...bundled].sort().map((pkg) => {
+  const dir = `${root}node_modules/${pkg}`;
+  const { version, license } = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+  const file = readdirSync(dir).find((name) => /^licen[cs]e/i.test(name));
+  return `## ${pkg} ${version} (${license})\n\n${file ? readFileSync(`${dir}/${file}`, 'utf8').trim() : `License: ${license}`}\n`;
+});
+writeFileSync(`${root}dist/THIRD-PARTY-LICENSES.md`, `# Licenses of the libraries bundled into dist/\n\n${notices.join('\n')}`);
+
+// The template loader and hash from src/, bundled for this one use beside dist/ (where they find
+// the package root), then removed.
+const helper = `${root}dist/precompile-helper.mjs`;
+await build({
+  ...common,
+  minify: false,
+  stdin: {
+    contents: `export { BUILTIN_TEMPLATES, loadTemplates } from './src/engine/templates.ts';
+      export { COMPILE_OPTIONS, PRECOMPILED_PATH, templateHash } from './src/engine/render.ts';`,
+    resolveDir: root,
+  },
+  outfile: helper,
+  banner: { js: requireShim },
+});
+const { BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, loadTemplates, templateHash } = await import(helper);
+rmSync(helper);
+const Handlebars = createRequire(import.meta.url)('handlebars');
+const set = loadTemplates([BUILTIN_TEMPLATES]);
+const entries = [
+  ...[...set.templates].filter(([, t]) => t.handlebars).map(([key, t]) => [key, t.text]),
+  ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
+];
+const body = entries
+  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${Handlebars.precompile(text, COMPILE_OPTIONS)} },`)
+  .join('\n');
+const precompiled = await transform(`exports.templates = {\n${body}\n};\n`, { minify: true, format: 'cjs', target: common.target });
+writeFileSync(PRECOMPILED_PATH, `// Generated by scripts/build.js. Do not edit.\n${precompiled.code}`);

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The generated script that makes the development certificate (re-run it to renew). */
+export const DEV_CERT_SCRIPT = 'scripts/dev-certs.sh';
+
+export interface DevCertificate {
+  /** Moves the certificate into the new repository once openssl is done; resolves with a one-line report. */
+  install(dir: string): Promise<string>;
+  /** Stops openssl if it still runs and removes its scratch folder (the run stops before `install`). */
+  discard(): void;
+}
+
+/**
+ * Starts the generated scripts/dev-certs.sh (its text, as rendered: never a script that was on
+ * disk before, as with --force) while the files are still being written, so openssl is not on
+ * the critical path: the script runs from a scratch folder laid out as the repository (it writes
+ * to `$(dirname "$0")/../certs`), and `install` moves certs/ into place. node:child_process
+ * rather than execa: this runs on every create.
+ */
+export function startDevCertificate(script: string | undefined): DevCertificate {
+  if (script === undefined) {
+    return { install: async () => `certs: ${DEV_CERT_SCRIPT} is skipped, so no certificate was made`, discard: () => {} };
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
+  mkdirSync(join(scratch, 'scripts'));
+  const child = execFile('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch });
+  const done = new Promise<string | undefined>((resolve) =>
+    child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const cleanup = () => rmSync(scratch, { recursive: true, force: true });
+  return {
+    async install(dir) {
+      const failure = await done;
+      try {
+        if (failure) return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        // lstat: a symbolic link there is not written through.
+        if (lstatSync(join(dir, 'certs'), { throwIfNoEntry: false })) return `certs: ${dir}/certs already exists, left as it is`;
+        try {
+          renameSync(join(scratch, 'certs'), join(dir, 'certs'));
+        } catch {
+          cpSync(join(scratch, 'certs'), join(dir, 'certs'), { recursive: true }); // another filesystem
+        }
+        return `certs: a self-signed certificate in certs/ (${DEV_CERT_SCRIPT}; git-ignored)`;
+      } finally {
+        cleanup();
+      }
+    },
+    discard() {
+      child.kill();
+      cleanup();
+    },
+  };
+}
