@@ -57,7 +57,7 @@ describe('team presets and templates', () => {
     writeFileSync(join(work, 'platform/templates/base/extra.yaml.hbs'), 'name: {{name}}\nlist: [unclosed\n');
     const r = create();
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/base\/extra\.yaml\.hbs rendered extra\.yaml, which does not parse/);
+    expect(r.stderr).toMatch(/team template base\/extra\.yaml\.hbs: rendered extra\.yaml, which does not parse/);
     expect(existsSync(join(work, 'repo'))).toBe(false);
   });
 

@@ -67,7 +67,9 @@ export async function main(command: (argv: string[]) => Promise<number>): Promis
   // A handler, not the default: the signal waits for the running synchronous step (the writes)
   // to finish, and the person gets one line and 130 (143 for SIGTERM) instead of a silent death.
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A command with its own handler (create: the repository complete or untouched) speaks for it.
+      if (process.listenerCount(signal) > 1) return;
       process.stderr.write('\nInterrupted.\n');
       process.exit(code);
     });
