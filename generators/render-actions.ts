@@ -33,7 +33,11 @@ export function renderActions(
   /** Fresh values for the secrets: each secrets file gets its own set. */
   secrets: () => Record<string, string>,
 ): TreeAction[] {
-  const shared = { ...model, envExample: envLines(model.env, null) };
+  // The root package.json pins the generator, its hooks' tools and the team preset the templates came from.
+  const rootDevDependencies = [...model.ops.devDependencies, ...(templates.preset ? [templates.preset] : [])].sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
+  const shared = { ...model, envExample: envLines(model.env, null), rootDevDependencies };
   const action = (path: string, template: string, context: object): TreeAction => {
     const groups = envFileGroups(path, model);
     // .gitignore files are the person's too: later runs only append the lines they miss.

@@ -140,7 +140,7 @@ describe('infra-stack', () => {
   });
 
   it('an unknown command: exit 2', () => {
-    const r = runCli(INFRA_STACK_BIN, ['remove', 'service', 'x']);
+    const r = runCli(INFRA_STACK_BIN, ['frobnicate', 'service', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Unknown command');
   });

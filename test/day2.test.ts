@@ -14,6 +14,7 @@ import { ACTIONS, TOOLS } from '../src/model/catalog.js';
 import { parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import type { StackConfig } from '../src/model/types.js';
 import { validateConfig } from '../src/model/validate.js';
+import { VERSION } from '../src/version.js';
 import { actionlint, fakeDockerBin, fakeHttp, getJson, runBlocks, shellcheck, type FakeServer, type RunBlock } from './helpers/day2.js';
 import { freePort, startPostgres, waitFor, type RunningPostgres } from './helpers/services.js';
 import { COMBINATIONS, CREATE_BIN, ROOT, configOf, renderTree, runCli, writeStack } from './helpers/stack.js';
@@ -296,7 +297,9 @@ describe('git hooks', () => {
     expect(text(tree, '.pre-commit-config.yaml')).not.toMatch(/stages/);
     // The formatting the generator writes in, so the prettier hook leaves generated files alone.
     expect(JSON.parse(text(tree, '.prettierrc.json'))).toEqual({ printWidth: 100, proseWrap: 'preserve' });
-    expect(tree.has('package.json')).toBe(false);
+    // The root package.json only pins the generator (npx infra-stack): no hooks there.
+    expect(JSON.parse(text(tree, 'package.json'))).toMatchObject({ private: true, devDependencies: { 'create-infra-stack': VERSION } });
+    expect(JSON.parse(text(tree, 'package.json')).scripts).toBeUndefined();
     expect(tree.has('.husky/pre-commit')).toBe(false);
   });
 
@@ -309,7 +312,7 @@ describe('git hooks', () => {
       const tree = await renderTree(configOf({ hooks: 'husky', node }));
       const pkg = JSON.parse(text(tree, 'package.json'));
       expect(pkg.scripts).toEqual({ prepare: 'husky' });
-      expect(pkg.devDependencies).toEqual({ husky: '9.1.7', 'lint-staged': lintStaged, prettier: TOOLS.prettier });
+      expect(pkg.devDependencies).toEqual({ 'create-infra-stack': VERSION, husky: '9.1.7', 'lint-staged': lintStaged, prettier: TOOLS.prettier });
       expect(pkg.engines).toEqual({ node: engines });
       expect(Object.keys(pkg['lint-staged'])).toEqual(['*.{json,md,yaml,yml}', '*.sh', '**/Dockerfile']);
       expect(text(tree, '.husky/pre-commit')).toMatch(/^npx --no lint-staged$/m);

@@ -144,7 +144,7 @@ describe('.gitignore and proposals', () => {
     const before = snapshot(dir);
     const r = infraStack(dir, 'update');
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/CONFLICT\s+Makefile\s+\(.*Makefile\.infra-stack-new exists and differs: kept/);
+    expect(r.stdout).toMatch(/CONFLICT\s+Makefile\s+\(.*Makefile\.infra-stack-new is already there/);
     expect(snapshot(dir)).toEqual(before);
   });
 });

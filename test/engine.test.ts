@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyManifest, hashContent } from '../src/engine/manifest.js';
-import { mergeEdits } from '../src/engine/merge.js';
-import { keepProposals, plan } from '../src/engine/plan.js';
+import { plan } from '../src/engine/plan.js';
 import { createRenderer } from '../src/engine/render.js';
 import type { Tree, TreeFile } from '../src/engine/tree.js';
 
@@ -111,16 +110,6 @@ describe('plan, on bytes', () => {
     const p = plan(new Map([['.env', env]]), new Map([['.env', 'USER=bob\nPASS="old"\n']]), emptyManifest('1'), '1');
     expect(p.entries[0].write!.content.toString()).toBe('USER=bob\nPASS="old"\n\n# Added by infra-stack\n# url\nURL=pg://bob:old@db\n');
   });
-
-  it('keeps a proposal file the person changed', () => {
-    const tree: Tree = new Map([['x.txt', gen('new\n')]]);
-    const p = plan(tree, new Map([['x.txt', 'mine\n']]), emptyManifest('1'), '1');
-    expect(p.entries[0].write!.path).toBe('x.txt.infra-stack-new');
-    const kept = keepProposals(p, new Map([['x.txt.infra-stack-new', 'new\n+ my merge\n']]));
-    expect(kept.entries[0].write).toBeUndefined();
-    expect(kept.entries[0].reason).toMatch(/x\.txt\.infra-stack-new exists and differs: kept/);
-    expect(keepProposals(p, new Map([['x.txt.infra-stack-new', undefined]])).entries[0].write).toBeDefined();
-  });
 });
 
 describe('render', () => {
@@ -138,34 +127,5 @@ describe('render', () => {
       partials: new Map(),
     });
     expect(render('t/x', { v: '<a href="x">&' })).toBe('<a href="x">&');
-  });
-});
-
-describe('mergeEdits', () => {
-  const base = 'a: 1\nb: 2\nc: 3\n';
-  const next = 'a: 1\nb: 2\nc: 3\nd: 4\n';
-  const manifest = { ...emptyManifest('1'), files: { 'x.yaml': hashContent(base) } };
-  const tree: Tree = new Map([['x.yaml', gen(next)]]);
-
-  it('merges non-overlapping edits, keeping both sides', async () => {
-    const disk = new Map([['x.yaml', 'a: 10\nb: 2\nc: 3\n']]);
-    const p = await mergeEdits(plan(tree, disk, manifest, '1'), disk, tree, new Map([['x.yaml', gen(base)]]));
-    expect(p.entries[0].action).toBe('MERGED');
-    expect(p.entries[0].write!.content).toBe('a: 10\nb: 2\nc: 3\nd: 4\n');
-    expect(p.manifest.files['x.yaml']).toBe(hashContent(next));
-  });
-
-  it('leaves overlapping edits a CONFLICT', async () => {
-    const disk = new Map([['x.yaml', 'a: 1\nb: 2\nc: 30\n']]);
-    const theirs: Tree = new Map([['x.yaml', gen('a: 1\nb: 2\nc: 300\n')]]);
-    const p = await mergeEdits(plan(theirs, disk, manifest, '1'), disk, theirs, new Map([['x.yaml', gen(base)]]));
-    expect(p.entries[0].action).toBe('CONFLICT');
-    expect(p.entries[0].write!.path).toBe('x.yaml.infra-stack-new');
-  });
-
-  it('does not merge against a base that is not what was written (another generator version)', async () => {
-    const disk = new Map([['x.yaml', 'a: 10\nb: 2\nc: 3\n']]);
-    const p = await mergeEdits(plan(tree, disk, manifest, '1'), disk, tree, new Map([['x.yaml', gen('a: 1\n')]]));
-    expect(p.entries[0].action).toBe('CONFLICT');
   });
 });

@@ -7,7 +7,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, operations, type Operation } from '../src/engine/apply.js';
+import { apply, expectSeen, operations, type Operation } from '../src/engine/apply.js';
 import type { EngineFs } from '../src/engine/disk.js';
 import { recover } from '../src/engine/journal.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
@@ -75,7 +75,7 @@ describe('apply: a failure or a kill at every write operation', () => {
     writeFileSync(join(base, 'old.txt'), 'old\n');
     writeFileSync(join(base, '.infra-stack/manifest.json'), '{}\n');
     const write = (path: string, content: string | Buffer, mode = 0o644) => ({ path, action: 'CREATE' as const, reason: '', write: { path, content, mode } });
-    ops = operations(
+    ops = expectSeen(operations(
       [
         write('a/b/c.txt', 'c\n'),
         write('compose.yaml', 'new: true\n'),
@@ -86,11 +86,10 @@ describe('apply: a failure or a kill at every write operation', () => {
         write('k8s/overlays/staging/secrets.env', 'S=1\n', 0o600),
       ],
       { path: '.infra-stack/manifest.json', content: '{"v":2}\n', mode: 0o644 },
-      new Map([
-        ['compose.yaml', Buffer.from('mine: true\n')],
-        ['a/b/c.txt', undefined],
-      ]),
-    );
+    ), new Map([
+      ['compose.yaml', Buffer.from('mine: true\n')],
+      ['a/b/c.txt', undefined],
+    ]));
   });
 
   it('applies the whole transaction, keeping modes and bytes, and counts its operations', () => {

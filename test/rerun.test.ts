@@ -44,6 +44,8 @@ describe('re-running', () => {
       // The per-service matrices of CI and image builds, the PM2 apps, `make migrate` and the health check.
       '.github/workflows/ci.yml',
       '.github/workflows/docker.yml',
+      // What the generator wrote, the base of the next merge.
+      '.infra-stack/base',
       '.infra-stack/manifest.json',
       'Makefile',
       'README.md',
@@ -95,21 +97,39 @@ describe('re-running', () => {
     expect(next.stdout).toContain('Nothing to change');
   });
 
-  it('never overwrites a file whose edits overlap the generator changes: new version beside it, exit 1', () => {
-    const edited = read(dir, 'compose.yaml').replace('      PORT: "3000"\n', '      PORT: "3000" # pinned by ops\n');
+  it('writes conflict markers where edits overlap the generator changes, applies the rest, exit 1 until resolved', () => {
+    const edited = read(dir, 'compose.yaml').replace('      PORT: "3000"\n', '      PORT: "3005" # pinned by ops\n');
     writeFileSync(join(dir, 'compose.yaml'), edited);
     writeFileSync(join(dir, 'infra-stack.yaml'), read(dir, 'infra-stack.yaml').replace('port: 3000', 'port: 3050'));
     const r = infraStack(dir, ['update']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml\s+\(your edits overlap/);
-    expect(read(dir, 'compose.yaml')).toBe(edited);
-    expect(read(dir, 'compose.yaml.infra-stack-new')).toContain('PORT: "3050"');
+    expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml\s+\(your edits overlap the generator's changes \(services\.api\.environment\.PORT\)/);
+    expect(r.stdout).toContain('delete the marker lines, then run `npx infra-stack check`');
+    // Both sides are in the file between git-style markers: compose refuses it, nothing of theirs is lost.
+    const marked = read(dir, 'compose.yaml');
+    expect(marked).toContain('<<<<<<< yours\n      PORT: "3005" # pinned by ops\n=======\n      PORT: "3050"\n>>>>>>> create-infra-stack ');
+    expect(marked.replace(/<<<<<<< yours\n.*\n=======\n.*\n>>>>>>> .*\n/, '      PORT: "3005" # pinned by ops\n')).toBe(
+      edited.replace('3000/health', '3050/health'),
+    );
+    expect(existsSync(join(dir, 'compose.yaml.infra-stack-new'))).toBe(false);
+    expect(JSON.parse(read(dir, '.infra-stack/conflicts.json')).files).toEqual(['compose.yaml']);
     // Everything else was applied.
     expect(read(dir, 'nginx/conf.d/shop.localhost.conf')).toContain('server api:3050;');
-    // Still theirs on the next run: reported again, never overwritten.
+    // Still pending on the next run: reported again, never touched, and check fails.
     const next = infraStack(dir, ['update']);
     expect(next.code).toBe(1);
-    expect(read(dir, 'compose.yaml')).toBe(edited);
+    expect(next.stdout).toMatch(/CONFLICT\s+compose\.yaml\s+\(conflict pending/);
+    expect(read(dir, 'compose.yaml')).toBe(marked);
+    const check = infraStack(dir, ['check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/conflict pending\s+compose\.yaml/);
+    // Resolved (their port kept): the file is the person's, check passes, the record is gone.
+    writeFileSync(join(dir, 'compose.yaml'), marked.replace(/<<<<<<< yours\n.*\n=======\n(.*\n)>>>>>>> .*\n/, '$1'));
+    expect(infraStack(dir, ['update']).code).toBe(0);
+    expect(existsSync(join(dir, '.infra-stack/conflicts.json'))).toBe(false);
+    const passed = infraStack(dir, ['check']);
+    expect(passed.stdout).toContain('Up to date with infra-stack.yaml');
+    expect(passed.code).toBe(0);
   });
 
   it('keeps an edited file quietly when the generator has nothing new for it', () => {

@@ -1,18 +1,19 @@
-import { lstatSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { listDir, readText } from '../engine/disk.js';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { recoverInterrupted } from '../engine/lock.js';
 import { runPipeline } from '../engine/pipeline.js';
+import { findPresetPackage, locatePresetPackage, repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { NODE_VERSIONS } from '../model/catalog.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
 import { InputError, InterruptedError, UsageError } from '../model/errors.js';
 import { parsePreset, stackFileText } from '../model/stack-file.js';
 import { CACHES, DATABASES, GATEWAYS, HOOKS, PROCESS_MANAGERS, QUEUES, SEARCHES, TARGETS, type StackConfig } from '../model/types.js';
-import { validateConfig, type RawConfig } from '../model/validate.js';
+import { packageName, validateConfig, type RawConfig } from '../model/validate.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { DEV_CERT_SCRIPT, startDevCertificate, type DevCertificate } from './dev-certificate.js';
@@ -109,7 +110,9 @@ export async function create(argv: string[]): Promise<number> {
     const foreign = (listDir(dir)?.length ?? 0) > 0;
 
     // Answers from a team preset, then flags on top; validated before any question so a typo fails at once.
-    const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? readPreset(flags.preset, dir) : {}) };
+    // A preset package is found in the new repository or where create runs, else fetched for this run.
+    const presetSearch = [dir, process.cwd()];
+    const given: RawConfig = { name: nameFromDir(dir), ...(flags.preset ? await readPreset(flags.preset, dir, presetSearch) : {}) };
     for (const [flag, field] of Object.entries(ANSWER_FLAGS)) {
       const value = flags[flag as keyof typeof ANSWER_FLAGS];
       if (value !== undefined) given[field] = value;
@@ -129,7 +132,7 @@ export async function create(argv: string[]): Promise<number> {
       return validateConfig({ ...defaults, ...answers });
     };
     // The template folder comes from --templates or a preset the person named: trusted wherever it is.
-    const templates = loadTemplates(templateRoots(dir, early.templates, true));
+    const templates = repositoryTemplates(dir, early, presetSearch, true);
     const generator = stackGenerator({ templates, secrets: generateSecrets, ask, stackFile: stackFileText });
     const dryRun = Boolean(flags['dry-run']);
     // Questions to ask: node-plop drives prompts and actions. All answers given: the same
@@ -238,6 +241,7 @@ function printNextSteps(p: Printer, dirArg: string, config: StackConfig): void {
   p.out('  docker compose up --build        # start everything (development)');
   p.out('  curl -k https://localhost/healthz   # the gateway answers');
   const example = ['billing', 'payments', 'orders'].find((n) => !config.services.some((s) => s.name === n)) ?? 'another';
+  p.out('  npm install                       # the generator pinned in package.json, for npx infra-stack');
   p.out(`  npx infra-stack add service ${example} --kind api   # later: add a service`);
 }
 
@@ -245,19 +249,49 @@ function printNextSteps(p: Printer, dirArg: string, config: StackConfig): void {
  * A team preset's answers. Its `templates` folder is relative to the preset file; it is kept
  * relative to the new repository, where infra-stack.yaml records it.
  */
-function readPreset(file: string, dir: string): RawConfig {
+async function readPreset(file: string, dir: string, search: string[]): Promise<RawConfig> {
+  if (!/\.ya?ml$/.test(file) && !existsSync(file)) {
+    // An npm package: its answers now, its templates on every run (infra-stack.yaml records it).
+    const name = packageName(file, '--preset');
+    if (!locatePresetPackage(name, search)) search.push(await fetchPresetPackage(name));
+    const found = findPresetPackage(name, search);
+    return { ...checkPreset(found.answers, dir, found.name), preset: found.name };
+  }
   if (pathKind(resolve(file)) === 'folder') throw new UsageError(`--preset ${printable(file)} is a folder: give the preset's YAML file.`);
   const text = readText(resolve(file));
   if (text === undefined) throw new UsageError(`No preset file ${printable(resolve(file))}.`);
-  const preset = parsePreset(text, file);
+  const preset = checkPreset(parsePreset(text, file), dir, file);
+  if (typeof preset.templates === 'string') {
+    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
+  }
+  return preset;
+}
+
+/**
+ * `npm create infra-stack app -- --preset @acme/infra-preset` in an empty folder: the package is
+ * nowhere yet, so npm fetches it into a temporary folder (its scripts not run) for this run.
+ */
+async function fetchPresetPackage(name: string): Promise<string> {
+  const { execa } = await import('execa');
+  const into = mkdtempSync(join(tmpdir(), 'infra-stack-preset-'));
+  // For this run only: the repository's own npm install brings the pinned version back.
+  process.once('exit', () => rmSync(into, { recursive: true, force: true }));
+  const args = ['install', '--prefix', into, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', name];
+  const r = await execa('npm', args, { reject: false });
+  if (r.exitCode !== 0) {
+    const why = String(r.stderr || r.message).split('\n').find((line) => line.trim()) ?? '';
+    throw new UsageError(`The preset package ${name} could not be fetched (${printable(why)}): npm install -D ${name} where you run this, then run it again.`);
+  }
+  return into;
+}
+
+/** A preset's answers, validated on their own so an error names the preset. */
+function checkPreset(preset: RawConfig, dir: string, file: string): RawConfig {
   try {
     validateConfig({ ...defaultAnswers(nameFromDir(dir)), ...preset });
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`preset ${file}: ${error.field}`, error.value, error.allowed);
     throw error;
-  }
-  if (typeof preset.templates === 'string') {
-    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
   }
   return preset;
 }

@@ -37,6 +37,11 @@ Answers
 Team templates
   --preset <file.yaml>   answers a team presets (any infra-stack.yaml field, including
                          services and templates); flags win over it
+  --preset <package>     the same from an npm package (e.g. @acme/infra-preset; found in
+                         node_modules here, else fetched for the run): preset.yaml at its root.
+                         Recorded in infra-stack.yaml and pinned in package.json; its
+                         templates are used on every run, so bumping it and running
+                         npx infra-stack update merges the team's new templates in
   --templates <dir>      a folder laid out like the built-in templates/: a file there
                          (e.g. docker/compose.yaml.hbs) replaces the built-in one of the same
                          path, a new file is added. Recorded in infra-stack.yaml, so later
@@ -65,6 +70,7 @@ Examples
       --gateway kong --queue sqs --search opensearch --domain shop.example.com --yes
   npx create-infra-stack my-app --yes --dry-run --json
   npx create-infra-stack billing-svc --preset ../platform/infra-preset.yaml --yes
+  npx create-infra-stack billing-svc --preset @acme/infra-preset --yes
 
 Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
 first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
@@ -77,15 +83,28 @@ export const INFRA_STACK_HELP = `infra-stack: keep a generated repository's infr
 Usage
   infra-stack add service <name> [--kind api|web|worker] [--port N] [--path /p] [--uses list]
                          [--secrets A,B] [--env K=V ...]
+  infra-stack remove service <name>
   infra-stack update
-  (run inside the repository, next to infra-stack.yaml, or pass --dir)
+  infra-stack check [--json]
+  infra-stack diff
+  infra-stack status [--json]
+  (run anywhere inside the repository: infra-stack.yaml is found in the folder or above it)
 
 Commands
-  add service <name>   adds the service to infra-stack.yaml and re-renders every file it
-                       touches: compose, gateway routes, its Dockerfile and sample, CI
-                       matrices, PM2, health checks, README, and k8s/ for target k8s
-  update               re-renders everything from infra-stack.yaml as it is (after you
-                       edited it, or after upgrading create-infra-stack)
+  add service <name>     adds the service to infra-stack.yaml and re-renders every file it
+                         touches: compose, gateway routes, its Dockerfile and sample, CI
+                         matrices, PM2, health checks, README, and k8s/ for target k8s
+  remove service <name>  takes it out of infra-stack.yaml and every generated file; its
+                         files you never edited are deleted (empty folders too), the ones
+                         you edited are kept and listed
+  update                 re-renders everything from infra-stack.yaml as it is (after you
+                         edited it, or after upgrading create-infra-stack or the preset)
+  check                  exit 0 when update would write nothing and no conflict is left,
+                         else 1, listing each file: edited by you, generator has changes,
+                         both, missing, conflict pending. The generated CI runs it
+  diff                   the unified diff update would write (coloured on a terminal)
+  status                 services (kind, port, route, what each uses), gateway, queue,
+                         search, target, and the generator version that wrote the repository
 
 Flags
   --kind <kind>        api | web | worker (add service; default guessed from the name)
@@ -102,23 +121,32 @@ Flags
                        repeat the flag for more); default: none
   --templates <dir>    the team template folder, when infra-stack.yaml's templates: is
                        outside the repository (a committed file may only point inside it)
-  --dir <path>         the repository (default: the current directory)
-  --dry-run            print the plan and write nothing
+  --dir <path>         the repository, or a folder inside it (default: the current one)
+  --dry-run            print the plan and write nothing; exits as the real run would
   --json               print the plan or the result as JSON
   -h, --help           this help
   -v, --version        the version
 
-A file you edited is never overwritten: if the generator has a new version of it, that
-version is written beside yours as <file>.infra-stack-new and the command exits 1 after
-applying everything else. A second run with the same inputs changes nothing.
+A file you edited is never overwritten: the generator's changes are merged into it (YAML and
+JSON key by key, other files line by line). Where your edit and a change touch the same place,
+the file gets git-style conflict markers (<<<<<<< yours ... >>>>>>> create-infra-stack), the
+command exits 1 after applying everything else, and check fails until you remove them.
+A second run with the same inputs changes nothing.
+
+The generator is pinned in the repository's package.json: run \`npm install\` once, and
+npx infra-stack runs that version. Upgrade: npm install -D create-infra-stack@<version>,
+then npx infra-stack update. A repository written by a newer version is refused (exit 2).
 
 Examples
   npx infra-stack add service billing --kind api --port 3100
   npx infra-stack add service mailer --kind worker --uses queue --dry-run
   npx infra-stack add service auth --secrets JWT_ACCESS_SECRET,JWT_REFRESH_SECRET --env LOG_LEVEL=info
+  npx infra-stack remove service billing
   npx infra-stack update --json
+  npx infra-stack check
+  npx infra-stack diff
 
-Exit codes: 0 done, 1 conflicts or a problem of the machine (permissions, a full disk,
-another run holding the lock), 2 bad input (nothing written). A failure is one line;
-INFRA_STACK_DEBUG=1 adds its stack trace.
+Exit codes: 0 done, 1 conflicts (check: drift) or a problem of the machine (permissions, a
+full disk, another run holding the lock), 2 bad input (nothing written). A failure is one
+line; INFRA_STACK_DEBUG=1 adds its stack trace.
 `;

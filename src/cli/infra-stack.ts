@@ -1,18 +1,19 @@
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
-import { readRepoText } from '../engine/disk.js';
+import { readRepoText, readText } from '../engine/disk.js';
 import { withLock } from '../engine/lock.js';
 import { MANIFEST_PATH, parseManifest } from '../engine/manifest.js';
 import { runPipeline } from '../engine/pipeline.js';
+import { repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
-import { loadTemplates, templateRoots } from '../engine/templates.js';
 import { InputError, UsageError } from '../model/errors.js';
-import { addServiceToStackFile, parseStackFile, STACK_FILE, stackFileText } from '../model/stack-file.js';
+import { addServiceToStackFile, parseStackFile, removeServiceFromStackFile, STACK_FILE, stackFileText } from '../model/stack-file.js';
 import type { StackConfig } from '../model/types.js';
 import { validateConfig } from '../model/validate.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { INFRA_STACK_HELP } from './help.js';
+import { printCheck, printDiff, printStatus } from './inspect.js';
 import { finishRun } from './run.js';
 
 const OPTIONS = {
@@ -27,7 +28,17 @@ const OPTIONS = {
   templates: { type: 'string' },
 } as const;
 
-/** `infra-stack add service <name>` and `infra-stack update`: the pipeline from infra-stack.yaml. */
+type Command = 'update' | 'add service' | 'remove service' | 'check' | 'diff' | 'status';
+
+/** Which command the words name, or null. */
+function commandOf(words: string[]): Command | null {
+  const [verb, ...rest] = words;
+  if ((verb === 'add' || verb === 'remove') && rest[0] === 'service' && rest.length === 2) return `${verb} service`;
+  if (['update', 'check', 'diff', 'status'].includes(verb) && rest.length === 0) return verb as Command;
+  return null;
+}
+
+/** `infra-stack <command>`: the pipeline from infra-stack.yaml, or a look at the repository. */
 export async function infraStack(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parse(argv, OPTIONS, 'infra-stack');
   if (flags.version) {
@@ -38,49 +49,76 @@ export async function infraStack(argv: string[]): Promise<number> {
     process.stdout.write(INFRA_STACK_HELP);
     return flags.help ? 0 : 2;
   }
-  const [command, ...rest] = positionals;
-  const isUpdate = command === 'update' && rest.length === 0;
-  const isAddService = command === 'add' && rest[0] === 'service' && rest.length === 2;
-  if (!isUpdate && !isAddService) {
-    throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
-  }
-  if (isUpdate) {
+  const command = commandOf(positionals);
+  if (!command) throw new UsageError(`Unknown command: infra-stack ${positionals.join(' ')}. Run \`infra-stack --help\`.`);
+  if (command !== 'add service') {
     for (const flag of ['kind', 'port', 'path', 'uses', 'secrets', 'env'] as const) {
-      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`update\`.`);
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with \`add service\`, not \`${command}\`.`);
     }
   }
+  const writes = command === 'update' || command === 'add service' || command === 'remove service';
+  if (flags['dry-run'] && !writes) throw new UsageError(`\`${command}\` writes nothing already: --dry-run goes with add, remove and update.`);
 
-  const dir = resolve(flags.dir ?? '.');
-  const dryRun = Boolean(flags['dry-run']);
+  const dir = findRepository(resolve(flags.dir ?? '.'));
+  const json = Boolean(flags.json);
+  if (command === 'status') return printStatus(dir, json);
+
+  const dryRun = !writes || Boolean(flags['dry-run']);
   // Locked before infra-stack.yaml is read: a second run plans from what the first one wrote.
-  return withLock(
-    dir,
-    async () => {
-      const text = readRepoText(dir, STACK_FILE);
-      if (text === undefined) {
-        throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
-      }
-      const known = lastAnswers(dir, text);
-      const current = known ?? parseStackFile(text);
-      let config = current;
-      let stackFile = (_config: StackConfig) => text;
-      if (isAddService) {
-        config = withService(current, rest[1], flags);
-        const added = config.services[config.services.length - 1];
-        // The generator's own file is written anew; one the person edited is edited, comments kept.
-        stackFile = known ? stackFileText : () => addServiceToStackFile(text, added, config);
-      }
+  return withLock(dir, () => run(command, dir, positionals, flags, { dryRun, json }), { dryRun });
+}
 
-      // A folder named with --templates is trusted wherever it is; infra-stack.yaml's only inside the repository.
-      const teamFolder = flags.templates !== undefined ? relative(dir, resolve(flags.templates)) || '.' : config.templates;
-      const templates = loadTemplates(templateRoots(dir, teamFolder, flags.templates !== undefined));
-      // The same generator renders these answers, and the previous ones: the base of a three-way merge.
-      const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
-        stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
-      const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true });
-      return finishRun(result, { command: positionals.join(' '), dir, dryRun, json: Boolean(flags.json), steps: [] });
-    },
-    { dryRun },
+/** A command that runs the pipeline, under the repository's lock. */
+async function run(
+  command: Command,
+  dir: string,
+  positionals: string[],
+  flags: Parameters<typeof withService>[2] & { templates?: string },
+  { dryRun, json }: { dryRun: boolean; json: boolean },
+): Promise<number> {
+  const text = readRepoText(dir, STACK_FILE);
+  if (text === undefined) throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
+  const known = lastAnswers(dir, text);
+  const current = known ?? parseStackFile(text);
+  let config = current;
+  let stackFile = (_config: StackConfig) => text;
+  const name = positionals[2];
+  if (command === 'add service') {
+    config = withService(current, name, flags);
+    const added = config.services[config.services.length - 1];
+    // The generator's own file is written anew; one the person edited is edited, comments kept.
+    stackFile = known ? stackFileText : () => addServiceToStackFile(text, added, config);
+  } else if (command === 'remove service') {
+    config = withoutService(current, name);
+    stackFile = known ? stackFileText : () => removeServiceFromStackFile(text, name);
+  }
+
+  // A folder named with --templates is trusted wherever it is; infra-stack.yaml's only inside the repository.
+  const named = flags.templates !== undefined;
+  const team = named ? { ...config, templates: relative(dir, resolve(flags.templates!)) || '.' } : config;
+  const templates = repositoryTemplates(dir, team, [dir], named);
+  // The same generator renders these answers, and the previous ones: the fallback merge base.
+  const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
+    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
+  const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true });
+  if (command === 'check') return printCheck(result, json);
+  if (command === 'diff') return printDiff(result, dir);
+  const steps: string[] = [];
+  if (command === 'remove service') {
+    const kept = result.plan.entries.filter((e) => e.action === 'KEPT' && e.reason.startsWith('no longer generated')).map((e) => e.path);
+    if (kept.length > 0) steps.push(`Kept because you edited them (delete them yourself if ${name} is gone for good): ${kept.join(', ')}`);
+  }
+  return finishRun(result, { command: positionals.join(' '), dir, dryRun, json, steps });
+}
+
+/** The repository: the folder with infra-stack.yaml, `start` or the nearest above it (as git finds .git). */
+export function findRepository(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (readText(join(dir, STACK_FILE)) !== undefined) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  throw new UsageError(
+    `No ${STACK_FILE} in ${start} or any folder above it: run this inside a repository made by create-infra-stack (or pass --dir).`,
   );
 }
 
@@ -119,6 +157,14 @@ function withService(
   if (flags.secrets !== undefined) raw.secrets = flags.secrets.split(',').map((name) => name.trim());
   if (flags.env !== undefined) raw.env = Object.fromEntries(flags.env.map(setting));
   return validateConfig({ ...current, services: [...current.services, raw] });
+}
+
+/** The stack without one of its services. */
+function withoutService(current: StackConfig, name: string): StackConfig {
+  const names = current.services.map((s) => s.name);
+  if (!names.includes(name)) throw new InputError('service name', name, `a service in ${STACK_FILE} (it has ${names.join(', ')})`);
+  if (names.length === 1) throw new InputError('service name', name, `another service: ${name} is the only one, and a stack needs one`);
+  return validateConfig({ ...current, services: current.services.filter((s) => s.name !== name) });
 }
 
 /** `--env LOG_LEVEL=info`: one setting per flag (a value may hold commas and "="). */

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_PATH } from '../engine/manifest.js';
+import { SNAPSHOT_PATH } from '../engine/snapshot.js';
 import type { Action, Plan } from '../engine/plan.js';
 import type { StackConfig } from '../model/types.js';
 import { printable } from './output.js';
@@ -17,9 +18,9 @@ function holdsGenerated(plan: Plan, path: string): boolean {
 
 const GENERATED_CONTENT = new Set<Action>(['CREATE', 'UPDATE', 'UNCHANGED']);
 
-/** The files that now hold what the generator wrote, and its manifest: what a first commit in a folder of the person's takes. */
+/** The files that now hold what the generator wrote, and its bookkeeping: what a first commit in a folder of the person's takes. */
 export function writtenFiles(plan: Plan): string[] {
-  return [...plan.entries.filter((e) => GENERATED_CONTENT.has(e.action)).map((e) => e.path), MANIFEST_PATH];
+  return [...plan.entries.filter((e) => GENERATED_CONTENT.has(e.action)).map((e) => e.path), MANIFEST_PATH, SNAPSHOT_PATH];
 }
 
 /** `npm install` in each service whose package.json the generator wrote; a failure is reported, not fatal. */

@@ -22,7 +22,8 @@ export interface RunReport {
 /** Prints the plan (or JSON) and returns the exit code: 1 when a conflict was left for the person. */
 export function finishRun(result: PipelineResult, report: RunReport): number {
   const conflicts = hasConflicts(result.plan);
-  const exitCode = (conflicts && !report.dryRun) || report.failed ? 1 : 0;
+  // A dry run exits as the real run would.
+  const exitCode = conflicts || report.failed ? 1 : 0;
   if (report.json) {
     const json = {
       command: report.command,
@@ -31,6 +32,8 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
       changed: hasChanges(result.plan),
       summary: countActions(result.plan),
       files: result.plan.entries.map(({ path, action, reason }) => ({ path, action, ...(reason ? { reason } : {}) })),
+      // Files that hold (or would hold) conflict markers.
+      conflicts: result.pending,
       steps: report.steps,
       config: result.config,
       exitCode,
@@ -41,8 +44,17 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   const p = terminalPrinter();
   printPlan(p, result.plan, report.dryRun);
   for (const step of report.steps) p.out(printable(step));
-  if (conflicts) {
-    p.out('Some files you edited have a new version beside them (*.infra-stack-new): merge what you want, then delete those.');
+  const marked = result.plan.entries.filter((e) => e.action === 'CONFLICT' && result.pending.includes(e.path)).map((e) => e.path);
+  const beside = result.plan.entries.filter((e) => e.action === 'CONFLICT' && !result.pending.includes(e.path)).map((e) => e.path);
+  if (marked.length > 0) {
+    const will = report.dryRun ? 'would hold' : 'holds';
+    p.out(
+      `Conflicts: ${marked.map((path) => printable(path)).join(', ')} ${will} git-style markers (<<<<<<< yours ... ======= ... >>>>>>> create-infra-stack) where your edits and the generator's changes overlap. Keep what you want in each, delete the marker lines, then run \`npx infra-stack check\` (it fails until they are gone).`,
+    );
+  }
+  if (beside.length > 0) {
+    const goes = report.dryRun ? 'would go' : 'went';
+    p.out(`Not written by create-infra-stack, so left as they are: ${beside.map((path) => printable(path)).join(', ')}. Their new version ${goes} beside them (*.infra-stack-new): merge what you want, then delete those.`);
   }
   return exitCode;
 }

@@ -14,27 +14,24 @@ export type Operation = (
   expect?: string | null;
 };
 
-/**
- * The writes and deletes a plan asks for, with the manifest write last. `seen` holds what the
- * plan read from disk: each operation carries its hash, re-checked right before the commit.
- */
-export function operations(
-  entries: PlanEntry[],
-  manifest?: PlanEntry['write'],
-  seen?: Map<string, string | Buffer | undefined>,
-): Operation[] {
+/** The writes and deletes a plan asks for, with the manifest write last. */
+export function operations(entries: PlanEntry[], manifest?: PlanEntry['write']): Operation[] {
   const ops: Operation[] = [];
   for (const e of entries) {
     if (e.write) ops.push({ kind: 'write', ...e.write });
     else if (e.action === 'DELETE') ops.push({ kind: 'delete', path: e.path });
   }
   if (manifest) ops.push({ kind: 'write', ...manifest });
-  if (seen) {
-    for (const op of ops) {
-      if (seen.has(op.path)) op.expect = seen.get(op.path) === undefined ? null : hashContent(seen.get(op.path)!);
-    }
-  }
   return ops;
+}
+
+/** Each operation on a path the plan read carries the hash of what it saw, re-checked at commit. */
+export function expectSeen(ops: Operation[], seen: Map<string, string | Buffer | undefined>): Operation[] {
+  return ops.map((op) => {
+    if (!seen.has(op.path)) return op;
+    const content = seen.get(op.path);
+    return { ...op, expect: content === undefined ? null : hashContent(content) };
+  });
 }
 
 export interface ApplyOptions {

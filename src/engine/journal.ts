@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../model/errors.js';
-import { kindOf, listDir, readRepoFile, readRepoText, realFs, unsafeOutputReason, type EngineFs } from './disk.js';
-import { hashContent, MANIFEST_PATH } from './manifest.js';
+import { kindOf, listDir, readRepoFile, readRepoText, realFs, unsafeOutputReason, unsafePathReason, type EngineFs } from './disk.js';
+import { hashContent } from './manifest.js';
 
 /** The folder of the generator's own state: manifest, journal, lock. */
 export const STATE_DIR = '.infra-stack';
@@ -176,7 +176,9 @@ function parseJournal(text: string): Journal {
   if (!Array.isArray(j.dirs) || !Array.isArray(j.files)) throw bad('no dirs or files');
   for (const dir of j.dirs) if (unsafeOutputReason(dir)) throw bad(`folder ${JSON.stringify(dir)}`);
   for (const f of j.files) {
-    const allowed = typeof f === 'object' && f !== null && (f.path === MANIFEST_PATH || unsafeOutputReason(f.path) === null);
+    // A generated file, or the generator's own bookkeeping in .infra-stack/ (never the journal or lock).
+    const own = typeof f?.path === 'string' && f.path.startsWith(`${STATE_DIR}/`) && f.path !== JOURNAL_PATH && !f.path.startsWith(`${STATE_DIR}/lock`);
+    const allowed = typeof f === 'object' && f !== null && (unsafeOutputReason(f.path) === null || (own && unsafePathReason(f.path) === null));
     if (!allowed) throw bad(`entry ${JSON.stringify(f)}`);
     if (!isTempOf(f.path, f.backup) || (f.temp !== null && !isTempOf(f.path, f.temp))) throw bad(`temp names for ${f.path}`);
     if (f.hash !== null && (typeof f.hash !== 'string' || !/^sha256-[A-Za-z0-9+/]{43}=$/.test(f.hash))) throw bad(`hash for ${f.path}`);

@@ -1,16 +1,21 @@
-import { assertSkipsMatch } from '../model/validate.js';
+import { rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../model/errors.js';
 import { isSkipped } from '../model/stack-model.js';
+import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
-import { apply, operations } from './apply.js';
-import { assertOutputPath, listDir, readDisk, readRepoText, textView, type EngineFs } from './disk.js';
+import { apply, expectSeen, operations, type Operation } from './apply.js';
+import { CONFLICTS_PATH, pendingText } from './conflicts.js';
+import { assertOutputPath, listDir, readDisk, readRepoFile, readRepoText, textView, type EngineFs } from './disk.js';
 import { generate } from './generate.js';
 import type { Generator } from './generator.js';
 import { STATE_DIR } from './journal.js';
 import { withLock } from './lock.js';
-import { MANIFEST_PATH, parseManifest } from './manifest.js';
-import { mergeable, mergeEdits } from './merge.js';
-import { keepProposals, manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
+import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
+import { settleConflicts } from './merge.js';
+import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
+import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
 
@@ -19,7 +24,7 @@ export interface PipelineOptions {
   dryRun: boolean;
   /** node-plop drives the generator (the interactive path). */
   viaPlop: boolean;
-  /** The same generator for other answers: re-rendering the previous answers gives the merge base. */
+  /** The same generator for other answers: re-rendering the previous answers is the fallback merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
   /** Called with the rendered files before anything is written (create starts openssl then). */
   rendered?: (tree: Tree) => void;
@@ -32,18 +37,62 @@ export interface PipelineOptions {
 export interface PipelineResult {
   config: StackConfig;
   plan: Plan;
+  /** Files the run leaves (or would leave) with conflict markers, resolved or not. */
+  pending: string[];
+  /** Every write and delete of the run (what a dry run would do), bookkeeping under .infra-stack/ included. */
+  operations: Operation[];
+  /** The content of each planned path before the run. */
+  disk: Map<string, string | undefined>;
+  /** What the generator rendered. */
+  tree: Tree;
 }
 
-/** What the generator wrote last time, or null when the previous answers no longer render. */
+/** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
+export function readManifest(dir: string): { manifest: Manifest; text: string | undefined } {
+  const text = readRepoText(dir, MANIFEST_PATH);
+  const manifest = parseManifest(text, VERSION);
+  if (newer(manifest.version, VERSION)) {
+    throw new UsageError(
+      `This repository was last written by create-infra-stack ${manifest.version}, newer than this one (${VERSION}). Run the repository's own: \`npm install\`, then \`npx infra-stack\`.`,
+    );
+  }
+  return { manifest, text };
+}
+
+/** a > b for versions like 1.2.3 (a pre-release counts as its release). */
+function newer(a: string, b: string): boolean {
+  const parts = (v: string) => v.split(/[-+]/)[0].split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  return false;
+}
+
+/** What the generator last wrote, or null when the previous answers no longer render. */
 async function renderBase(generatorFor: (answers: StackConfig) => Generator, answers: StackConfig, templates: TemplateSet) {
   try {
     return (await generate(generatorFor(answers), templates, false)).tree;
   } catch {
-    return null; // answers from an older generator that this one refuses: no merge, conflicts stay
+    return null; // answers from an older generator that this one refuses: those files stay conflicts
   }
 }
 
-/** answers -> tree -> format -> plan -> apply: every command is this with a different generator. */
+/**
+ * The merge base: the snapshot the last run left in the repository; for a file it lacks (a
+ * repository from before snapshots), the previous answers re-rendered, when that gives exactly
+ * what the manifest recorded.
+ */
+async function mergeBase(dir: string, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
+  const base = readSnapshot(readRepoText(dir, SNAPSHOT_PATH), previous.files);
+  const missing = wanted.filter((path) => !base.has(path));
+  if (missing.length === 0 || !previous.answers || !options.generatorFor) return base;
+  const rendered = await renderBase(options.generatorFor, previous.answers, templates);
+  for (const [path, file] of rendered ?? []) {
+    if (!base.has(path) && previous.files[path] === hashContent(file.content)) base.set(path, file.content);
+  }
+  return base;
+}
+
+/** answers -> tree -> format -> plan -> merge -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   for (const [path, file] of tree) assertOutputPath(path, file.source);
@@ -60,25 +109,85 @@ async function planAndApply(
   templates: TemplateSet,
   options: PipelineOptions,
 ): Promise<PipelineResult> {
-  const previousText = readRepoText(options.dir, MANIFEST_PATH);
-  const previous = parseManifest(previousText, VERSION);
+  const { manifest: previous, text: previousText } = readManifest(options.dir);
   // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
   assertSkipsMatch(config.skip ?? [], [...generator.paths(config), ...Object.keys(previous.files)]);
   // A new or empty directory (only the lock in it) has nothing to read (a thousand failed reads cost ~15 ms).
   const isEmpty = previousText === undefined && (listDir(options.dir) ?? []).every((name) => name === STATE_DIR);
+  // Skipped files are the person's: not even read.
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
-  const disk = isEmpty ? new Map<string, Buffer>() : readDisk(options.dir, [...tree.keys(), ...tracked]);
-  let result = plan(tree, disk, previous, VERSION, config);
-  if (mergeable(result).length > 0 && previous.answers && options.generatorFor) {
-    const base = await renderBase(options.generatorFor, previous.answers, templates);
-    if (base) result = await mergeEdits(result, textView(disk), tree, base);
-  }
-  // A proposal beside a conflicting file is never written over once the person changed it.
-  const proposals = readDisk(options.dir, result.entries.filter((e) => e.write?.path.endsWith(NEW_SUFFIX)).map((e) => e.write!.path));
-  result = keepProposals(result, proposals);
+  const bytes = isEmpty ? new Map<string, string | Buffer | undefined>() : readDisk(options.dir, [...tree.keys(), ...tracked]);
+  const planned = plan(tree, bytes, previous, VERSION, config);
+  // Merges work on text: a file that is not UTF-8 is never merged (it stays a conflict).
+  const disk = textView(bytes);
+  const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
+  const base = await mergeBase(options.dir, previous, owned, options, templates);
+  const pendingBefore = readRepoText(options.dir, CONFLICTS_PATH);
+  const settled = settleConflicts(planned, {
+    disk,
+    tree,
+    base,
+    label: `create-infra-stack ${VERSION}`,
+  });
+  settled.plan = keepProposals(settled.plan, options.dir);
+  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
   if (!options.dryRun) {
-    const seen = new Map([...disk, ...proposals, [MANIFEST_PATH, previousText === undefined ? undefined : Buffer.from(previousText)]]);
-    apply(options.dir, operations(result.entries, manifestWrite(result, previousText), seen), { fs: options.fs });
+    // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
+    const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
+    apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
+    removeEmptyFolders(options.dir, ops);
   }
-  return { config, plan: result };
+  return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
+}
+
+/**
+ * A new version already beside a file the generator never wrote (`<file>.infra-stack-new`) may
+ * hold the person's half-done merge: it is never overwritten, until they delete it.
+ */
+function keepProposals(p: Plan, dir: string): Plan {
+  const entries = p.entries.map((entry) => {
+    const proposal = entry.write?.path;
+    if (entry.action !== 'CONFLICT' || !proposal?.endsWith(NEW_SUFFIX)) return entry;
+    if (readRepoFile(dir, proposal) === undefined) return entry;
+    return { ...entry, write: undefined, reason: `not written by create-infra-stack; ${proposal} is already there: finish it, then delete it` };
+  });
+  return { ...p, entries };
+}
+
+/** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
+function operationsFor(
+  p: Plan,
+  pending: string[],
+  tree: Tree,
+  base: Map<string, string>,
+  dir: string,
+  previousManifest: string | undefined,
+  previousPending: string | undefined,
+): Operation[] {
+  const ops = operations(p.entries);
+  const snapshot = snapshotText(p.manifest.files, tree, base);
+  if (snapshot !== readRepoText(dir, SNAPSHOT_PATH)) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
+  if (pending.length > 0) {
+    const text = pendingText(pending);
+    if (text !== previousPending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
+  } else if (previousPending !== undefined) {
+    ops.push({ kind: 'delete', path: CONFLICTS_PATH });
+  }
+  const manifest = manifestWrite(p, previousManifest);
+  if (manifest) ops.push({ kind: 'write', ...manifest });
+  return ops;
+}
+
+/** Folders a run emptied by deleting files (a removed service's), up to the repository. */
+function removeEmptyFolders(root: string, ops: Operation[]): void {
+  for (const op of ops) {
+    if (op.kind !== 'delete') continue;
+    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
+      try {
+        rmdirSync(join(root, dir));
+      } catch {
+        break; // not empty (or gone): its parents are not empty either
+      }
+    }
+  }
 }

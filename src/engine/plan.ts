@@ -87,7 +87,7 @@ export function plan(
       files[path] = recorded;
     } else {
       const reason = recorded === undefined ? 'exists and was not written by create-infra-stack' : 'edited by you';
-      entry('CONFLICT', `${reason}; new version written to ${path}${NEW_SUFFIX}`, {
+      entry('CONFLICT', `${reason}; its new version goes to ${path}${NEW_SUFFIX}`, {
         path: path + NEW_SUFFIX,
         content: file.content,
         mode,
@@ -111,21 +111,6 @@ export function plan(
 
   const manifest: Manifest = { ...previous, version, ...(answers ? { answers } : {}), files };
   return { entries, manifest, previousFiles: previous.files };
-}
-
-/**
- * A CONFLICT whose `<file>.infra-stack-new` already exists with other content keeps it: the
- * person may have been merging in it. They get the new version by deleting it.
- */
-export function keepProposals(p: Plan, proposals: Disk): Plan {
-  const entries = p.entries.map((e) => {
-    if (e.action !== 'CONFLICT' || !e.write) return e;
-    const { current } = lfView(proposals.get(e.write.path));
-    if (current === undefined) return e;
-    if (Buffer.from(current).equals(Buffer.from(e.write.content))) return { ...e, write: undefined };
-    return { ...e, write: undefined, reason: `${e.reason.split(';')[0]}; ${e.write.path} exists and differs: kept (delete it to get the new version)` };
-  });
-  return { ...p, entries };
 }
 
 /** The manifest write that goes with a plan, unless nothing changes. */

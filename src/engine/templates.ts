@@ -61,6 +61,8 @@ export interface Template {
 export interface TemplateSet {
   templates: Map<string, Template>;
   partials: Map<string, string>;
+  /** The team preset package the team templates came from, pinned in the root package.json. */
+  preset?: { name: string; version: string };
 }
 
 /**

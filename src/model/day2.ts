@@ -1,3 +1,4 @@
+import { VERSION } from '../version.js';
 import { ACTIONS, IMAGES, TOOLS } from './catalog.js';
 import { BACKUP_METRIC } from './monitoring.js';
 import type { ServiceKind, StackConfig } from './types.js';
@@ -42,6 +43,8 @@ export interface DayTwo {
   tools: typeof TOOLS;
   /** lint-staged for husky: the newest that runs on the stack's Node major. */
   lintStaged: { version: string; node: string };
+  /** The root package.json's dev dependencies: the generator pinned at this version, the hooks' tools. */
+  devDependencies: { name: string; version: string }[];
   /** Node major CI sets up (the services' image). */
   ciNode: string;
   /** Service containers of the CI test job. */
@@ -84,6 +87,16 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
     tools: TOOLS,
     // lint-staged 17 needs Node >= 22.22.1: a Node 20 or 22 team may run an older 22 locally.
     lintStaged: modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode,
+    devDependencies: [
+      { name: 'create-infra-stack', version: VERSION },
+      ...(config.hooks === 'husky'
+        ? [
+            { name: 'husky', version: TOOLS.husky },
+            { name: 'lint-staged', version: (modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode).version },
+            { name: 'prettier', version: TOOLS.prettier },
+          ]
+        : []),
+    ],
     ciNode: config.node,
     ciServices: {
       any: hasPostgres || hasRedis,

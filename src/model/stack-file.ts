@@ -10,7 +10,7 @@ export const STACK_FILE = 'infra-stack.yaml';
 const HEADER = `# infra-stack.yaml: the answers this repository's infrastructure was generated from.
 # Edit it, then run \`npx infra-stack update\` to re-render every generated file.
 # Add a service with \`npx infra-stack add service <name>\`.
-# Files you changed by hand are never overwritten: the new version is written beside them.
+# Files you changed by hand are never overwritten: the generator's changes are merged into them.
 `;
 
 /** The text of a new infra-stack.yaml. */
@@ -140,5 +140,16 @@ export function addServiceToStackFile(text: string, service: ServiceConfig, conf
   if (Object.keys(service.env).length) item.set('env', service.env);
   services.items.push(item);
   if (!isMap(doc.contents)) throw new InputError(STACK_FILE, 'not a mapping', 'a mapping of answers');
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Takes a service out of infra-stack.yaml, keeping the person's comments and layout. */
+export function removeServiceFromStackFile(text: string, name: string): string {
+  const doc = parseDocument(text);
+  const services = doc.get('services');
+  if (!isSeq(services)) throw new InputError(`${STACK_FILE} services`, services, 'a list of services');
+  const index = services.items.findIndex((item) => isMap(item) && item.get('name') === name);
+  if (index < 0) throw new InputError(`${STACK_FILE} services`, name, 'the name of a service it lists');
+  services.items.splice(index, 1);
   return doc.toString({ lineWidth: 0 });
 }

@@ -66,6 +66,8 @@ export interface StackConfig {
   nginxVersion?: string;
   /** A team's template folder, relative to the repository: its files override the built-in ones by path. */
   templates?: string;
+  /** A team preset npm package (a dev dependency of the repository): its templates are used on every run. */
+  preset?: string;
   /** Files (or folders, ending in "/") the generator no longer writes, updates or deletes. */
   skip?: string[];
   /** Registry (and namespace) the service images are pushed to; k8s default: ghcr.io/<name>. */

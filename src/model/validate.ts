@@ -64,6 +64,7 @@ const STACK_FIELDS = [
   'nginxVersion',
   'registry',
   'templates',
+  'preset',
   'skip',
   'services',
 ] as const;
@@ -97,6 +98,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
   if (raw.nginxVersion !== undefined) config.nginxVersion = version(raw.nginxVersion, 'nginxVersion');
   if (raw.registry !== undefined) config.registry = registry(raw.registry, 'registry');
   if (raw.templates !== undefined) config.templates = folder(raw.templates, 'templates');
+  if (raw.preset !== undefined) config.preset = packageName(raw.preset, 'preset');
   if (raw.skip !== undefined) config.skip = skipList(raw.skip, 'skip');
   config.services = services(raw.services, config);
   assertDerivedNames(config);
@@ -360,6 +362,14 @@ export function assertSkipsMatch(skip: readonly string[], generated: readonly st
       folder ? `a folder written as ${entry}/ (with the slash)` : `a file or folder/ the generator writes: ${top.join(', ')}`,
     );
   }
+}
+
+/** An npm package name, scoped or not: @acme/infra-preset. */
+export function packageName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > 214 || !/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/.test(value)) {
+    throw new InputError(field, value, 'an npm package name, e.g. @acme/infra-preset');
+  }
+  return value;
 }
 
 /** A folder path, relative or absolute, of plain characters. */
