@@ -213,7 +213,7 @@ describe('team templates that evolve', () => {
     writeFileSync(join(repo, 'oncall.yaml'), 'rotation: daily\n');
     writeFileSync(join(team, 'base/platform.yaml'), 'owner: platform\nalerts:\n  channel: "#ops"\n  pager: true\n');
     writeFileSync(join(team, 'base/oncall.yaml'), 'rotation: biweekly\n');
-    const r = npx(repo, ['update']);
+    const r = npx(repo, ['update', '--templates', team]); // outside the repository: named by the person
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/MERGED\s+platform\.yaml/);
     expect(r.stdout).toMatch(/CONFLICT\s+oncall\.yaml\s+\(your edits overlap the generator's changes \(rotation\)/);
