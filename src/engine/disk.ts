@@ -99,9 +99,11 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean
   let current = root;
   for (let i = 0; i < parts.length - 1; i++) {
     current = join(current, parts[i]);
-    let st: nodeFs.Stats;
+    let st: nodeFs.Stats | undefined;
     try {
-      st = fs.lstatSync(current);
+      // No exception for a missing entry: a new repository has hundreds of them.
+      st = fs.lstatSync(current, { throwIfNoEntry: false });
+      if (!st) return false;
     } catch (error) {
       // ENOTDIR: the repository itself is a file; ENAMETOOLONG: no such path can exist. Either
       // way nothing is there, and writing it is what fails, naming the path.
@@ -227,14 +229,10 @@ export function listDir(dir: string): string[] | null {
 /** What is at `rel` without following a link: 'missing', 'file', 'dir' or 'other'. */
 export function kindOf(root: string, rel: string, fs: EngineFs = realFs): 'missing' | 'file' | 'dir' | 'other' {
   if (!parentsExist(root, rel, fs)) return 'missing';
-  try {
-    const st = fs.lstatSync(join(root, rel));
-    if (st.isSymbolicLink()) throw linkRefused(rel);
-    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw error;
-  }
+  const st = fs.lstatSync(join(root, rel), { throwIfNoEntry: false });
+  if (!st) return 'missing';
+  if (st.isSymbolicLink()) throw linkRefused(rel);
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
 /** The folders of `rel` (a file path) that do not exist yet, outermost first. */
