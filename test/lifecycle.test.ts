@@ -105,7 +105,7 @@ describe('diff', () => {
 
   it('is coloured on a terminal: removed lines red, added green, hunk headers cyan', async () => {
     write('infra-stack.yaml', read('infra-stack.yaml').replace('port: 3002', 'port: 3012'));
-    const env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, TERM: 'xterm-256color' };
+    const env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, CI: undefined, TERM: 'xterm-256color' };
     const pty = spawnPty(process.execPath, [INFRA_STACK_BIN, 'diff'], { cwd: dir, env });
     expect((await pty.exit).code).toBe(0);
     const raw = pty.rawOutput();
