@@ -283,7 +283,8 @@ describe('interrupted', () => {
     // An npm that takes its time, so the signal lands in a known place.
     const bin = join(work, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'npm'), '#!/bin/sh\nexec sleep 3\n', { mode: 0o755 });
+    const started = join(work, 'npm-started');
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 3\n`, { mode: 0o755 });
     const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
       cwd: ROOT,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
@@ -292,7 +293,8 @@ describe('interrupted', () => {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const manifest = join(work, 'app/.infra-stack/manifest.json');
-    for (let i = 0; i < 200 && !existsSync(manifest); i++) await new Promise((r) => setTimeout(r, 25));
+    // The signal lands while npm install runs: the files are written, the certificate is in place.
+    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(manifest)).toBe(true);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
