@@ -1,6 +1,7 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
 import { kongPlugins } from './kong.js';
+import { HEALTH_PATHS } from './probes.js';
 import type { StackConfig } from './types.js';
 
 /**
@@ -302,16 +303,16 @@ function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
 }
 
 /**
- * All three on /health, as the sample serves it. /health checks the dependencies, so liveness
- * waits much longer than readiness: a database outage takes pods out of the Service, and only
- * a pod stuck for minutes is restarted. Split a dependency-free /livez off when your app has one.
+ * Liveness (and startup) only ask whether the process answers: a data service's outage must not
+ * restart every pod. Readiness asks whether this pod can serve, so an outage takes pods out of
+ * rotation and a rollout waits for them; /health stays the full report for people.
  */
 function appProbes(): K8sProbes {
-  const http = { ...NO_PROBE, httpGet: { path: '/health', scheme: 'HTTP' as const } };
+  const on = (path: string) => ({ ...NO_PROBE, httpGet: { path, scheme: 'HTTP' as const } });
   return {
-    startup: { ...http, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
-    readiness: { ...http, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-    liveness: { ...http, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+    startup: { ...on(HEALTH_PATHS.live), periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
+    readiness: { ...on(HEALTH_PATHS.ready), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    liveness: { ...on(HEALTH_PATHS.live), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
   };
 }
 

@@ -5,6 +5,7 @@ import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
 import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
+import { HEALTH_PATHS, healthCommand } from './probes.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
 export interface Service extends Omit<ServiceConfig, 'uses'> {
@@ -26,7 +27,7 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
   pm2: Pm2App;
-  /** Exec-form health probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
+  /** Exec-form readiness probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
   healthCommand: string[];
 }
 
@@ -72,11 +73,8 @@ export function buildModel(config: StackConfig): StackModel {
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       debugPort: 9229 + i,
       pm2: pm2App(s.kind, config.sample),
-      healthCommand: [
-        'node',
-        '-e',
-        `fetch('http://127.0.0.1:${s.port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-      ],
+      // Readiness: compose starts the gateway once it passes, and restarts nothing on it.
+      healthCommand: healthCommand(s.port, HEALTH_PATHS.ready),
     };
   });
   const routes = services

@@ -1,6 +1,10 @@
 // Sample service: a zero-dependency HTTP server (Node >= 20, built-ins only)
 // whose /health endpoint really talks to each configured dependency, so a
 // green health check means the wiring (hosts, ports, credentials) is right.
+// Probes: /livez says the process answers (it checks no dependency, so an
+// outage restarts nothing); /readyz says this instance can serve (the
+// dependencies a request needs answer; search is left out: without it only
+// search degrades). /health is the full report, for people and scripts.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -301,15 +305,19 @@ async function runCheck(fn) {
   }
 }
 
-let lastHealthy = true;
-async function health() {
-  const names = Object.keys(CHECKS);
+// A search outage degrades search only: it does not take the instance out of rotation.
+const REPORTS = { health: Object.keys(CHECKS), readyz: Object.keys(CHECKS).filter((n) => !n.startsWith('search')) };
+const WORDS = { health: ['healthy again', 'unhealthy'], readyz: ['ready again', 'not ready'] };
+const lastOk = { health: true, readyz: true };
+
+async function health(report) {
+  const names = REPORTS[report];
   const results = await Promise.all(names.map((n) => runCheck(CHECKS[n])));
   const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
   const ok = results.every((r) => r.ok);
-  if (ok !== lastHealthy) { // log transitions only: health probes are frequent
-    lastHealthy = ok;
-    log(ok ? 'healthy again' : `unhealthy: ${names.filter((n) => !checks[n].ok).map((n) => `${n}: ${checks[n].error}`).join('; ')}`);
+  if (ok !== lastOk[report]) { // log transitions only: health probes are frequent
+    lastOk[report] = ok;
+    log(ok ? WORDS[report][0] : `${WORDS[report][1]}: ${names.filter((n) => !checks[n].ok).map((n) => `${n}: ${checks[n].error}`).join('; ')}`);
   }
   return { ok, body: { status: ok ? 'ok' : 'unavailable', service: NAME, kind: KIND, checks } };
 }
@@ -335,11 +343,12 @@ const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 async function onRequest(req, res) {
   const { path, last } = route(req);
-  const known = last === 'health' || (KIND !== 'worker' && (last === '/' || last === 'whoami'));
+  const known = ['health', 'livez', 'readyz'].includes(last) || (KIND !== 'worker' && (last === '/' || last === 'whoami'));
   if (!known) return send(req, res, 404, { error: 'not found', service: NAME, path });
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, 405, { error: 'method not allowed' });
-  if (last === 'health') {
-    const { ok, body } = await health();
+  if (last === 'livez') return send(req, res, 200, { status: 'ok', service: NAME, kind: KIND });
+  if (last === 'health' || last === 'readyz') {
+    const { ok, body } = await health(last);
     return send(req, res, ok ? 200 : 503, body);
   }
   if (last === 'whoami') {
