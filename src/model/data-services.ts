@@ -20,15 +20,17 @@ export interface DataService {
   devEnvironment: [string, string][];
   /** The variable that points a service at it (DATABASE_URL...); the sample checks what is set. */
   endpointVar: string;
+  /** A local stand-in for a cloud service (ElasticMQ for SQS): development only, never in production files. */
+  emulator: boolean;
 }
 
-type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment'> & Partial<Pick<DataService, 'devEnvironment'>>;
+type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment' | 'emulator'> & Partial<Pick<DataService, 'devEnvironment' | 'emulator'>>;
 
 const CATALOG: Record<DataServiceName, Entry> = {
   postgres: { role: 'database', endpointVar: 'DATABASE_URL', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
   redis: { role: 'cache', endpointVar: 'REDIS_URL', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
   rabbitmq: { role: 'queue', endpointVar: 'AMQP_URL', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
-  elasticmq: { role: 'queue', endpointVar: 'AWS_ENDPOINT_URL_SQS', port: 9324, devPorts: [9325], volume: null },
+  elasticmq: { role: 'queue', endpointVar: 'AWS_ENDPOINT_URL_SQS', port: 9324, devPorts: [9325], volume: null, emulator: true },
   meilisearch: {
     role: 'search',
     endpointVar: 'MEILI_URL',
@@ -54,7 +56,7 @@ export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | '
   if (stack.cache === 'redis') names.push('redis');
   names.push(stack.queue === 'sqs' ? 'elasticmq' : 'rabbitmq');
   names.push(stack.search);
-  return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], ...CATALOG[name] }));
+  return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], emulator: false, ...CATALOG[name] }));
 }
 
 /** Ports the data services hold on a developer's host: a service may not take them. */

@@ -33,7 +33,6 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
     {
       title: 'Images',
       vars: [
-        { key: 'IMAGE_REGISTRY', value: `ghcr.io/your-org`, comment: 'Registry the service images are pushed to and pulled from' },
         { key: 'IMAGE_TAG', value: 'dev', comment: 'Tag of the service images to run (a release tag or git sha in production)' },
       ],
     },
@@ -74,13 +73,21 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
   }
   if (has('elasticmq')) {
     groups.push({
-      title: 'SQS (ElasticMQ locally, AWS SQS in production)',
+      title: 'SQS (AWS SQS in production; ElasticMQ in development, compose.override.yaml)',
       vars: [
-        { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queues' },
-        { key: 'AWS_ACCESS_KEY_ID', value: 'local', comment: 'Any value for ElasticMQ; use an IAM role in production, not keys' },
-        { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Any value for ElasticMQ' },
-        { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Unset in production to reach AWS SQS' },
-        { key: 'SQS_QUEUE_URL', value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`, comment: 'The jobs queue' },
+        { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queue' },
+        {
+          key: 'SQS_QUEUE_URL',
+          value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`,
+          comment: `Production: https://sqs.<region>.amazonaws.com/<account id>/${config.name}-jobs (the default is ElasticMQ's, for services run on the host)`,
+        },
+        {
+          key: 'AWS_ACCESS_KEY_ID',
+          value: 'local',
+          comment: 'Production: empty, so the SDK uses the instance role (sqs:SendMessage, ReceiveMessage, DeleteMessage on the queue only); ElasticMQ takes any value',
+        },
+        { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Production: empty, as AWS_ACCESS_KEY_ID' },
+        { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Services run on the host only; containers get AWS (production) or ElasticMQ (development) from compose' },
       ],
     });
   }

@@ -1,5 +1,6 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
+import { imageName, serviceImages } from './images.js';
 import { kongPlugins } from './kong.js';
 import { HEALTH_PATHS } from './probes.js';
 import type { StackConfig } from './types.js';
@@ -11,8 +12,6 @@ import type { StackConfig } from './types.js';
 
 /** The uid/gid app containers run as: above 10000 (kube-score), not the node image's `node` (1000). */
 export const APP_UID = 10001;
-/** Tag the overlays start from; CI replaces it (`kustomize edit set image`) with a release or sha. */
-export const INITIAL_IMAGE_TAG = '0.1.0';
 /** Label key prefix of the flows the NetworkPolicies allow (`infra-stack/uses-postgres: "true"`). */
 const FLOW = 'infra-stack';
 
@@ -161,7 +160,7 @@ interface ServiceInput {
 }
 
 export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[]): K8sFacts {
-  const registry = config.registry ?? `ghcr.io/${config.name}`;
+  const images = serviceImages(config);
   const values = resolveEnv(env, null);
   const setting = (key: string) => values.get(key)!;
   const region = 'us-east-1';
@@ -190,7 +189,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     }
   }
 
-  const imageOf = (name: string) => `${registry}/${config.name}-${name}`;
+  const imageOf = (name: string) => imageName(images, config.name, name);
   const k8sServices = services.map((s): K8sService => {
     const uses = s.uses.map(flowName);
     return {
@@ -200,7 +199,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       port: s.port,
       path: s.path,
       imageName: imageOf(s.name),
-      image: `${imageOf(s.name)}:${INITIAL_IMAGE_TAG}`,
+      image: `${imageOf(s.name)}:${images.firstRelease}`,
       labels: [
         ['app.kubernetes.io/name', s.name],
         ['app.kubernetes.io/component', s.kind],
@@ -225,8 +224,8 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
 
   return {
-    registry,
-    imageTag: INITIAL_IMAGE_TAG,
+    registry: images.registry,
+    imageTag: images.firstRelease,
     appUid: APP_UID,
     appResources: { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' },
     hpa: { min: 2, max: 4, cpuUtilization: 70 },
@@ -243,7 +242,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs),
     ],
     gateway: gatewayFacts(config),
-    migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${INITIAL_IMAGE_TAG}` } : null,
+    migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${images.firstRelease}` } : null,
     backup: postgres ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
   };
 }

@@ -1,4 +1,5 @@
 import { IMAGES } from './catalog.js';
+import { imageName, serviceImages, type ServiceImages } from './images.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
@@ -15,10 +16,16 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   prefix: string | null;
   /** An api's auth endpoints ("/api/auth/"), rate-limited harder by either gateway; null otherwise. */
   authPrefix: string | null;
-  /** Image reference in compose: the registry and tag come from .env. */
-  image: string;
+  /** Image repository, no tag: what CI pushes and compose.prod and the overlays pull. */
+  imageName: string;
   /** Environment of the service's container, values written for compose interpolation. */
   environment: [string, string][];
+  /** What development changes in it (compose.override.yaml): the emulators' endpoints. */
+  devEnvironment: [string, string][];
+  /** What compose waits for in every file set: its data services but the emulators (development only). */
+  waitsFor: DataServiceName[];
+  /** The emulators it waits for in development (compose.override.yaml). */
+  devWaitsFor: DataServiceName[];
   /** Data services it connects to and must wait for (from its `uses` roles). */
   uses: DataServiceName[];
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
@@ -45,6 +52,8 @@ export interface StackModel {
   /** Named volumes of compose.yaml: the data services', and the gateway's ACME webroot. */
   volumes: string[];
   images: typeof IMAGES;
+  /** The registry of the services' own images (src/model/images.ts). */
+  serviceImages: ServiceImages;
   /** Quick flags for templates: has.postgres, has.kong, ... */
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
   gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts; kong: { plugins: KongPlugin[]; authRateLimit: KongPlugin } };
@@ -60,6 +69,7 @@ export interface StackModel {
 export function buildModel(config: StackConfig): StackModel {
   const data = dataServicesOf(config);
   const dataNames = data.map((d) => d.name);
+  const emulators = data.filter((d) => d.emulator).map((d) => d.name);
   const services = config.services.map((s, i): Service => {
     const uses = data.filter((d) => s.uses.includes(d.role)).map((d) => d.name);
     return {
@@ -67,8 +77,11 @@ export function buildModel(config: StackConfig): StackModel {
       public: s.kind !== 'worker',
       prefix: s.path === null ? null : s.path === '/' ? '/' : `${s.path}/`,
       authPrefix: s.kind === 'api' ? `${s.path === '/' ? '' : s.path}/auth/` : null,
-      image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
-      environment: serviceEnvironment(config, s, uses),
+      imageName: imageName(serviceImages(config), config.name, s.name),
+      environment: serviceEnvironment(s, uses),
+      devEnvironment: uses.includes('elasticmq') ? elasticmqEnvironment(config.name) : [],
+      waitsFor: uses.filter((u) => !emulators.includes(u)),
+      devWaitsFor: uses.filter((u) => emulators.includes(u)),
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       debugPort: 9229 + i,
@@ -99,6 +112,7 @@ export function buildModel(config: StackConfig): StackModel {
     // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
     volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
     images: IMAGES,
+    serviceImages: serviceImages(config),
     has,
     gateway: {
       kind: config.gateway,
@@ -114,7 +128,7 @@ export function buildModel(config: StackConfig): StackModel {
 }
 
 /** Connection settings a service gets in compose, by the data services it uses. */
-function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataServiceName[]): [string, string][] {
+function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string, string][] {
   const env: [string, string][] = [
     ['NODE_ENV', 'production'],
     ['PORT', String(s.port)],
@@ -135,12 +149,14 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
     ]);
   }
   if (uses.includes('elasticmq')) {
+    // AWS SQS itself; development points these at ElasticMQ (devEnvironment). Empty keys let the
+    // SDK fall back to the instance role, which .env.example recommends.
     env.push(
       ['AWS_REGION', required('AWS_REGION')],
-      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
-      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
-      ['AWS_ENDPOINT_URL_SQS', 'http://elasticmq:9324'],
-      ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${config.name}-jobs`],
+      ['AWS_ACCESS_KEY_ID', '${AWS_ACCESS_KEY_ID:-}'],
+      ['AWS_SECRET_ACCESS_KEY', '${AWS_SECRET_ACCESS_KEY:-}'],
+      ['AWS_ENDPOINT_URL_SQS', `https://sqs.${required('AWS_REGION')}.amazonaws.com`],
+      ['SQS_QUEUE_URL', required('SQS_QUEUE_URL')],
     );
   }
   if (uses.includes('meilisearch')) {
@@ -156,6 +172,16 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
     );
   }
   return env;
+}
+
+/** ElasticMQ in place of SQS: any key works, the queue is the one elasticmq.conf creates. */
+function elasticmqEnvironment(name: string): [string, string][] {
+  return [
+    ['AWS_ACCESS_KEY_ID', 'local'],
+    ['AWS_SECRET_ACCESS_KEY', 'local'],
+    ['AWS_ENDPOINT_URL_SQS', 'http://elasticmq:9324'],
+    ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${name}-jobs`],
+  ];
 }
 
 /** Whether the answers (`skip:` in infra-stack.yaml) hand this path over to the person. */
