@@ -614,7 +614,7 @@ describe('Dockerfile with --process-manager', () => {
       expect(prod).toContain(`ARG PM2_VERSION=${TOOLS.pm2}`);
       expect(prod).toContain('npm install --global --no-fund --no-audit pm2@${PM2_VERSION}');
       expect(prod).toContain('ENV PM2_HOME=/tmp/.pm2');
-      expect(prod).toContain('COPY --chown=node:node ecosystem.config.cjs ./');
+      expect(prod).toContain('COPY --from=build --chown=node:node /usr/src/app ./'); // ecosystem.config.cjs included
       expect(prod.trim().split('\n').at(-1)).toBe('CMD ["pm2-runtime", "ecosystem.config.cjs", "--env", "production"]');
       expect(pm2.has(`services/${name}/ecosystem.config.cjs`)).toBe(true);
       const plain = text(node, `services/${name}/Dockerfile`);

@@ -263,7 +263,7 @@ describe.each(COMBINATIONS)('$gateway + $queue + $search', (combo) => {
       expect(publishing).toEqual(['gateway']);
     });
 
-    it('app services are read-only, drop all capabilities, no-new-privileges, init, memory-limited', () => {
+    it('app services are read-only, drop all capabilities, no-new-privileges, one init, memory-limited', () => {
       const problems: string[] = [];
       for (const name of appServices) {
         const s = compose.services[name];
@@ -275,7 +275,8 @@ describe.each(COMBINATIONS)('$gateway + $queue + $search', (combo) => {
         if (JSON.stringify(s.cap_drop) !== '["ALL"]') problems.push(`${name}: cap_drop is ${JSON.stringify(s.cap_drop)}`);
         if (!Array.isArray(s.security_opt) || !s.security_opt.includes('no-new-privileges:true'))
           problems.push(`${name}: security_opt is ${JSON.stringify(s.security_opt)}`);
-        if (s.init !== true) problems.push(`${name}: init is ${String(s.init)}`);
+        // Exactly one init: the image's tini ENTRYPOINT, so not Docker's too.
+        if (s.init !== false) problems.push(`${name}: init is ${String(s.init)} (the image runs tini)`);
         if (!s.deploy?.resources?.limits?.memory) problems.push(`${name}: no deploy.resources.limits.memory`);
       }
       expect(problems, problems.join('\n')).toEqual([]);
@@ -456,6 +457,9 @@ describe('validators catch errors', () => {
       'ENTRYPOINT must run an init',
     ])
       expect(problems).toContain(expected);
+    // The old prod stage: built in `build`, shipped only src/ (a TypeScript service lost its dist/).
+    const srcOnly = 'FROM node:24 AS build\nRUN npm run build\nFROM node:24\nCOPY --from=build /usr/src/app/src ./src\n';
+    expect(dockerfileRuleProblems(srcOnly).join('\n')).toContain('its output is not copied');
   });
 
   it('composeEnvVars skips $$ escapes; interpolate and imageTag resolve image references', () => {
