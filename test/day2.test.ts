@@ -175,7 +175,7 @@ describe('GitHub Actions workflows', () => {
     type Step = { name?: string; uses?: string; if?: string; with?: Record<string, unknown> };
     const steps: Step[] = job.steps;
     const index = (name: string) => steps.findIndex((s) => s.name === name);
-    const [build, scan, login, push] = ['Build', 'Scan for vulnerabilities', 'Log in to GHCR', 'Push'].map((n) => steps[index(n)]);
+    const [build, scan, login, push] = ['Build', 'Scan for vulnerabilities', 'Log in to ghcr.io', 'Push'].map((n) => steps[index(n)]);
     expect(steps.map((s) => s.uses)).toContain(ACTIONS.setupBuildx);
     expect(build.with).toMatchObject({ target: 'prod', load: true, 'cache-to': 'type=gha,mode=max,scope=${{ matrix.service }}' });
     expect(build.with?.push).toBeUndefined();
@@ -186,7 +186,8 @@ describe('GitHub Actions workflows', () => {
     expect(login.with).toEqual({ registry: 'ghcr.io', username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}' });
     expect(push.with).toMatchObject({ push: true, tags: '${{ steps.meta.outputs.tags }}', 'cache-from': 'type=gha,scope=${{ matrix.service }}' });
     const meta = steps[index('Tags and labels')];
-    expect(meta.with?.images).toBe('ghcr.io/${{ github.repository_owner }}/demo-${{ matrix.service }}');
+    // The registry of infra-stack.yaml (default ghcr.io/<name>): what compose.prod.yaml and the overlays pull.
+    expect(meta.with?.images).toBe('ghcr.io/demo/demo-${{ matrix.service }}');
     expect(String(meta.with?.tags).trim().split('\n')).toEqual([
       'type=sha',
       'type=semver,pattern={{version}}',
@@ -237,23 +238,23 @@ describe.skipIf(!HAS.kubectl)('deploy.yml (k8s) and the overlays agree on image 
     const dir = await stackDir(configOf({ target: 'k8s' }));
     const deploy = parse(read(dir, WORKFLOWS[2]));
     for (const env of ['staging', 'production']) {
-      // What `kustomize edit set image OLD=NEW:TAG` does, for the lines CI runs (owner acme, tag sha-1234567).
+      // What `kustomize edit set image OLD=NEW:TAG` does, for the lines CI runs (tag sha-1234567).
       const script: string = deploy.jobs[env].steps.find((s: { name?: string }) => s.name === "Point the overlay at this release's images").run;
-      const edits = [...script.matchAll(/kustomize edit set image "([^=]+)=\$registry\/([^:]+):\$TAG"/g)];
+      const edits = [...script.matchAll(/kustomize edit set image "([^=]+)=([^:]+):\$TAG"/g)];
       expect(edits.length).toBe(3);
       const file = join(dir, 'k8s', 'overlays', env, 'kustomization.yaml');
       const kustomization = parse(readFileSync(file, 'utf8'));
       for (const [, name, newName] of edits) {
         const entry = kustomization.images.find((i: { name: string }) => i.name === name);
         expect(entry, `overlay ${env} has no images entry for ${name}`).toBeDefined();
-        Object.assign(entry, { newName: `ghcr.io/acme/${newName}`, newTag: 'sha-1234567' });
+        Object.assign(entry, { newName, newTag: 'sha-1234567' });
       }
       writeFileSync(file, JSON.stringify(kustomization));
       const built = execFileSync('kubectl', ['kustomize', join(dir, 'k8s', 'overlays', env)], { encoding: 'utf8' });
       const deployments = built.split(/^---$/m).map((d) => parse(d)).filter((d) => d?.kind === 'Deployment');
       expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['api', 'web', 'worker']);
       for (const d of deployments) {
-        expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/acme/demo-${d.metadata.name}:sha-1234567`);
+        expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/demo/demo-${d.metadata.name}:sha-1234567`);
       }
     }
   });

@@ -20,17 +20,33 @@ export interface DataService {
   devEnvironment: [string, string][];
   /** The variable that points a service at it (DATABASE_URL...); the sample checks what is set. */
   endpointVar: string;
+  /**
+   * What a service run on the host (PM2) reads from .env to reach it: [its variable, the .env key].
+   * Only these reach it, so a service gets the settings and secrets of what it uses and nothing more.
+   */
+  hostEnv: [string, string][];
+  /** Literal settings it needs on the host beside those (OpenSearch's user, its demo certificate). */
+  hostSettings: [string, string][];
   /** A local stand-in for a cloud service (ElasticMQ for SQS): development only, never in production files. */
   emulator: boolean;
 }
 
-type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment' | 'emulator'> & Partial<Pick<DataService, 'devEnvironment' | 'emulator'>>;
+type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment' | 'emulator' | 'hostEnv' | 'hostSettings'> &
+  Partial<Pick<DataService, 'devEnvironment' | 'emulator' | 'hostEnv' | 'hostSettings'>>;
 
 const CATALOG: Record<DataServiceName, Entry> = {
   postgres: { role: 'database', endpointVar: 'DATABASE_URL', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
   redis: { role: 'cache', endpointVar: 'REDIS_URL', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
   rabbitmq: { role: 'queue', endpointVar: 'AMQP_URL', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
-  elasticmq: { role: 'queue', endpointVar: 'AWS_ENDPOINT_URL_SQS', port: 9324, devPorts: [9325], volume: null, emulator: true },
+  elasticmq: {
+    role: 'queue',
+    endpointVar: 'AWS_ENDPOINT_URL_SQS',
+    port: 9324,
+    devPorts: [9325],
+    volume: null,
+    emulator: true,
+    hostEnv: ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'SQS_QUEUE_URL'].map((k) => [k, k]),
+  },
   meilisearch: {
     role: 'search',
     endpointVar: 'MEILI_URL',
@@ -39,6 +55,10 @@ const CATALOG: Record<DataServiceName, Entry> = {
     volume: { name: 'meilisearch-data', mount: '/meili_data' },
     // Development mode serves the search preview dashboard on the same port.
     devEnvironment: [['MEILI_ENV', 'development']],
+    hostEnv: [
+      ['MEILI_URL', 'MEILI_URL'],
+      ['MEILI_MASTER_KEY', 'MEILI_MASTER_KEY'],
+    ],
   },
   opensearch: {
     role: 'search',
@@ -46,6 +66,15 @@ const CATALOG: Record<DataServiceName, Entry> = {
     port: 9200,
     devPorts: [],
     volume: { name: 'opensearch-data', mount: '/usr/share/opensearch/data' },
+    hostEnv: [
+      ['OPENSEARCH_URL', 'OPENSEARCH_URL'],
+      ['OPENSEARCH_PASSWORD', 'OPENSEARCH_INITIAL_ADMIN_PASSWORD'],
+    ],
+    // The development cluster's demo certificate is self-signed.
+    hostSettings: [
+      ['OPENSEARCH_USERNAME', 'admin'],
+      ['OPENSEARCH_TLS_VERIFY', 'false'],
+    ],
   },
 };
 
@@ -56,7 +85,10 @@ export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | '
   if (stack.cache === 'redis') names.push('redis');
   names.push(stack.queue === 'sqs' ? 'elasticmq' : 'rabbitmq');
   names.push(stack.search);
-  return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], emulator: false, ...CATALOG[name] }));
+  return names.map((name) => {
+    const entry = CATALOG[name];
+    return { name, image: IMAGES[name], devEnvironment: [], emulator: false, hostEnv: [[entry.endpointVar, entry.endpointVar]], hostSettings: [], ...entry };
+  });
 }
 
 /** Ports the data services hold on a developer's host: a service may not take them. */

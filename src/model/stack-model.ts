@@ -30,6 +30,9 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   uses: DataServiceName[];
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
+  /** On the host (PM2): [its variable, the .env key] of what it uses, and literal settings. */
+  hostEnv: [string, string][];
+  hostSettings: [string, string][];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
@@ -84,6 +87,8 @@ export function buildModel(config: StackConfig): StackModel {
       devWaitsFor: uses.filter((u) => emulators.includes(u)),
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
+      hostEnv: data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostEnv),
+      hostSettings: data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostSettings),
       debugPort: 9229 + i,
       pm2: pm2App(s.kind, config.sample),
       // Readiness: compose starts the gateway once it passes, and restarts nothing on it.
