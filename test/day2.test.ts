@@ -719,7 +719,10 @@ describe('deploy.sh (compose target)', () => {
     expect(r.stdout).toContain('deploy: sha-good000 is live');
     expect(imageTag()).toBe('sha-good000');
     // Every other line of .env (the secrets) is kept; the file is private.
-    expect(read(dir, '.env').split('\n').filter((l) => !l.startsWith('IMAGE_TAG=')).sort()).toEqual(secretsBefore.sort());
+    const after = read(dir, '.env').split('\n');
+    expect(after.filter((l) => !l.startsWith('IMAGE_TAG=') && !l.startsWith('COMPOSE_FILE=')).sort()).toEqual(secretsBefore.sort());
+    // A plain `docker compose` (cron, a person) on the server reads production files only.
+    expect(after.filter((l) => l.startsWith('COMPOSE_FILE='))).toEqual(['COMPOSE_FILE=compose.yaml:compose.prod.yaml']);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
     expect(calls()).toEqual([
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose pull --quiet',

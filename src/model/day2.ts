@@ -47,6 +47,11 @@ export interface DayTwo {
   ciServices: { any: boolean; postgres: string | null; redis: string | null };
   /** Where deploy.yml deploys: over SSH with compose, or kubectl apply -k. */
   deploy: { compose: boolean; k8s: boolean; environments: DeployEnvironment[] };
+  /**
+   * A compose server: COMPOSE_FILE (in its .env and every cron line) and the only files copied to it,
+   * so no plain `docker compose` there ever reads the development override.
+   */
+  server: { composeFile: string; files: string[] };
   /** pg_dump backups and restores (postgres only). */
   backups: boolean;
   /** Backup file prefix and retention. */
@@ -93,6 +98,10 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
         { name: 'staging', url: null, needs: ['release'] },
         { name: 'production', url: `https://${config.domain}`, needs: ['release', 'staging'] },
       ],
+    },
+    server: {
+      composeFile: 'compose.yaml:compose.prod.yaml',
+      files: ['compose.yaml', 'compose.prod.yaml', `${config.gateway}/`, 'scripts/'],
     },
     backups: hasPostgres,
     backup: { prefix: config.name, retentionDays: 14 },
