@@ -221,11 +221,12 @@ describe('GitHub Actions workflows', () => {
     expect(raw).not.toMatch(/StrictHostKeyChecking[= ]no|BEGIN [A-Z ]*PRIVATE KEY/);
   });
 
-  it('deploy.yml (k8s): kubectl apply -k per overlay, then every rollout watched', () => {
+  it('deploy.yml (k8s): scripts/k8s-apply.sh per overlay (migrations before Deployments), then every rollout watched', () => {
     const deploy = parse(text(trees.get('k8s nginx rabbitmq meilisearch')!, WORKFLOWS[2]));
     for (const env of ['staging', 'production']) {
       const runs: string[] = deploy.jobs[env].steps.map((s: { run?: string }) => s.run ?? '');
-      expect(runs).toContain(`kubectl apply -k k8s/overlays/${env}`);
+      expect(runs).toContain(`scripts/k8s-apply.sh ${env}`);
+      expect(runs.join('\n')).not.toContain('kubectl wait job/migrate'); // waits out its timeout on a failed Job
       expect(runs.join('\n')).toMatch(/kubectl rollout status "deployment\/\$name"/);
       expect(runs.join('\n')).not.toContain('ssh ');
       expect(deploy.jobs[env].concurrency['cancel-in-progress']).toBe(false);
@@ -388,14 +389,14 @@ describe('scripts', () => {
     ]));
   });
 
-  it('backup and restore exist only with PostgreSQL; deploy.sh only for the compose target', async () => {
+  it('backup and restore exist only with PostgreSQL; deploy.sh only for the compose target, k8s-apply.sh for k8s', async () => {
     const has = async (overrides: Record<string, unknown>) => {
       const tree = await renderTree(configOf(overrides));
-      return ['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh'].filter((p) => tree.has(p));
+      return ['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh', 'scripts/k8s-apply.sh'].filter((p) => tree.has(p));
     };
     expect(await has({})).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh']);
     expect(await has({ database: 'none' })).toEqual(['scripts/deploy.sh', 'scripts/health-check.sh']);
-    expect(await has({ target: 'k8s' })).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/health-check.sh']);
+    expect(await has({ target: 'k8s' })).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/health-check.sh', 'scripts/k8s-apply.sh']);
   });
 });
 
@@ -426,7 +427,7 @@ describe.skipIf(!HAS.make)('Makefile', () => {
       expect(dry('certs')).toBe('scripts/dev-certs.sh\n');
       expect(existsSync(join(dir, 'scripts/dev-certs.sh'))).toBe(true);
       expect(dry('migrate').trim().split('\n')).toEqual(config.services.map((s) => `docker compose run --rm ${s.name} npm run migrate --if-present`));
-      if (config.target === 'k8s') expect(dry('k8s-apply', 'OVERLAY=production')).toBe('kubectl apply -k k8s/overlays/production\n');
+      if (config.target === 'k8s') expect(dry('k8s-apply', 'OVERLAY=production')).toBe('scripts/k8s-apply.sh production\n');
     }
   });
 

@@ -138,6 +138,8 @@ export interface K8sFacts {
   secretGroups: EnvGroup[];
   overlays: K8sOverlay[];
   gateway: K8sGateway;
+  /** Label on every Deployment: scripts/k8s-apply.sh applies them after the migrations. */
+  rolloutLabel: string;
   /** The migration Job runs `npm run migrate --if-present` in this service's image. */
   migrate: { service: string; image: string } | null;
   /** Backup CronJob (pg_dump) of the in-cluster Postgres. */
@@ -242,6 +244,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs),
     ],
     gateway: gatewayFacts(config),
+    rolloutLabel: `${FLOW}/apply`,
     migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${images.firstRelease}` } : null,
     backup: postgres ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
   };
