@@ -37,7 +37,8 @@ export interface DayTwo {
   hooks: StackConfig['hooks'];
   husky: boolean;
   preCommit: boolean;
-  actions: typeof ACTIONS;
+  /** What each `uses:` says: `owner/repo@<sha> # <version>`. */
+  actions: Record<keyof typeof ACTIONS, string>;
   tools: typeof TOOLS;
   /** lint-staged for husky: the newest that runs on the stack's Node major. */
   lintStaged: { version: string; node: string };
@@ -81,7 +82,7 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
     hooks: config.hooks,
     husky: config.hooks === 'husky',
     preCommit: config.hooks === 'pre-commit',
-    actions: ACTIONS,
+    actions: Object.fromEntries(Object.entries(ACTIONS).map(([key, a]) => [key, `${a.action}@${a.sha} # ${a.version}`])) as DayTwo['actions'],
     tools: TOOLS,
     // lint-staged 17 needs Node >= 22.22.1: a Node 20 or 22 team may run an older 22 locally.
     lintStaged: modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode,
