@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Tree } from '../src/engine/tree.js';
-import { ACTIONS, TOOLS } from '../src/model/catalog.js';
+import { ACTIONS, IMAGES, TOOLS } from '../src/model/catalog.js';
 import { parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import type { StackConfig } from '../src/model/types.js';
 import { validateConfig } from '../src/model/validate.js';
@@ -141,16 +141,23 @@ describe('GitHub Actions workflows', () => {
     }
   });
 
-  it('ci.yml: push and pull request, cancels superseded runs, a job per service with Postgres and Redis', () => {
+  it('ci.yml: push and pull request, cancels superseded runs, a job per service with a container for each data service', async () => {
     const ci = parse(text(trees.get('compose nginx rabbitmq meilisearch')!, WORKFLOWS[0]));
     expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null });
     expect(ci.concurrency).toEqual({ group: '${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': true });
     const job = ci.jobs.test;
-    expect(job.strategy.matrix.service).toEqual(['api', 'web', 'worker']);
-    expect(job.services.postgres.image).toBe('postgres:18-alpine');
-    expect(job.services.redis.image).toBe('redis:8-alpine');
-    for (const s of ['postgres', 'redis']) expect(job.services[s].options).toMatch(/--health-cmd .+ --health-interval \S+ --health-timeout \S+ --health-retries \d+/);
-    expect(job.env).toEqual({ DATABASE_URL: 'postgres://ci:ci@localhost:5432/ci', REDIS_URL: 'redis://localhost:6379/0' });
+    expect(job.strategy.matrix.include.map((e: { service: string }) => e.service)).toEqual(['api', 'web', 'worker']);
+    // The services the stack runs, not only Postgres and Redis.
+    expect(Object.fromEntries(Object.entries(job.services).map(([n, c]) => [n, (c as { image: string }).image]))).toEqual({
+      postgres: 'postgres:18-alpine',
+      redis: 'redis:8-alpine',
+      rabbitmq: IMAGES.rabbitmq,
+      meilisearch: IMAGES.meilisearch,
+    });
+    for (const c of Object.values(job.services)) expect((c as { options: string }).options).toMatch(/--health-cmd .+ --health-interval \S+ --health-timeout \S+ --health-retries \d+/);
+    // The job's env reads each variable from the service's own entry.
+    for (const [key, value] of Object.entries(job.env)) expect(value).toBe(`\${{ matrix.${key} }}`);
+    expect(job.strategy.matrix.include[0]).toMatchObject({ DATABASE_URL: 'postgres://ci:ci@localhost:5432/ci', REDIS_URL: 'redis://localhost:6379/0', AMQP_URL: 'amqp://ci:ci@localhost:5672/' });
     const setupNode = job.steps.find((s: { uses?: string }) => s.uses === `${ACTIONS.setupNode.action}@${ACTIONS.setupNode.sha}`);
     expect(setupNode.with).toMatchObject({ 'node-version': '24', cache: 'npm' });
     expect(job.steps.map((s: { run?: string }) => s.run).filter(Boolean)).toEqual([
@@ -159,10 +166,17 @@ describe('GitHub Actions workflows', () => {
       'npm run typecheck --if-present',
       'npm run test --if-present',
     ]);
-    const bare = parse(text(trees.get('compose, no database or cache')!, WORKFLOWS[0]));
-    expect(bare.jobs.test.services).toBeUndefined();
-    expect(bare.jobs.test.env).toBeUndefined();
-    expect(parse(text(trees.get('node 20, husky, pm2, one api')!, WORKFLOWS[0])).jobs.test.strategy.matrix.service).toEqual(['shop']);
+    const sqs = parse(text(trees.get('compose kong sqs opensearch')!, WORKFLOWS[0])).jobs.test;
+    expect(Object.keys(sqs.services)).toEqual(['postgres', 'redis', 'elasticmq', 'opensearch']);
+    expect(sqs.strategy.matrix.include[0]).toMatchObject({ AWS_ENDPOINT_URL_SQS: 'http://localhost:9324', OPENSEARCH_URL: 'https://localhost:9200' });
+    // A worker that uses the queue only gets the queue's settings only.
+    const narrowed = await renderTree(configOf({ services: [{ name: 'api', kind: 'api' }, { name: 'mailer', kind: 'worker', uses: ['queue'] }] }));
+    const entries = parse(text(narrowed, WORKFLOWS[0])).jobs.test.strategy.matrix.include;
+    expect(entries[1]).toEqual({ service: 'mailer', AMQP_URL: 'amqp://ci:ci@localhost:5672/' });
+    expect(Object.keys(entries[0])).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'MEILI_URL']));
+    expect(parse(text(trees.get('node 20, husky, pm2, one api')!, WORKFLOWS[0])).jobs.test.strategy.matrix.include).toEqual([
+      expect.objectContaining({ service: 'shop' }),
+    ]);
   });
 
   it('docker.yml: per-service matrix, buildx, gha cache, scan before any push, GHCR only off pull requests', () => {

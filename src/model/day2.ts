@@ -1,4 +1,6 @@
-import { ACTIONS, IMAGES, TOOLS } from './catalog.js';
+import { ACTIONS, TOOLS } from './catalog.js';
+import { ciFacts, type CiFacts } from './ci.js';
+import type { DataService, DataServiceName } from './data-services.js';
 import type { ServiceKind, StackConfig } from './types.js';
 
 /** How PM2 runs one service (ecosystem.config.cjs on a host, pm2-runtime in its image). */
@@ -44,8 +46,8 @@ export interface DayTwo {
   lintStaged: { version: string; node: string };
   /** Node major CI sets up (the services' image). */
   ciNode: string;
-  /** Service containers of the CI test job. */
-  ciServices: { any: boolean; postgres: string | null; redis: string | null };
+  /** Service containers and per-service settings of the CI test job (src/model/ci.ts). */
+  ci: CiFacts;
   /** Where deploy.yml deploys: over SSH with compose, or kubectl apply -k. */
   deploy: { compose: boolean; k8s: boolean; environments: DeployEnvironment[] };
   /**
@@ -73,7 +75,8 @@ export function pm2App(kind: ServiceKind, sample: boolean): Pm2App {
   };
 }
 
-export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: boolean): DayTwo {
+export function dayTwo(config: StackConfig, data: DataService[], services: { name: string; uses: DataServiceName[] }[]): DayTwo {
+  const hasPostgres = data.some((d) => d.name === 'postgres');
   const modernNode = Number(config.node) >= 24;
   return {
     processManager: config.processManager,
@@ -87,11 +90,7 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
     // lint-staged 17 needs Node >= 22.22.1: a Node 20 or 22 team may run an older 22 locally.
     lintStaged: modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode,
     ciNode: config.node,
-    ciServices: {
-      any: hasPostgres || hasRedis,
-      postgres: hasPostgres ? IMAGES.postgres : null,
-      redis: hasRedis ? IMAGES.redis : null,
-    },
+    ci: ciFacts(config.name, data, services),
     deploy: {
       compose: config.target === 'compose',
       k8s: config.target === 'k8s',

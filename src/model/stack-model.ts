@@ -126,7 +126,7 @@ export function buildModel(config: StackConfig): StackModel {
       kong: { plugins: kongPlugins(config), authRateLimit: KONG_AUTH_RATE_LIMIT },
     },
     env: envGroups(config, dataNames),
-    ops: dayTwo(config, has.postgres, has.redis),
+    ops: dayTwo(config, data, services),
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
     families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames)],
   };
