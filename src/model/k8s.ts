@@ -168,26 +168,26 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   const region = 'us-east-1';
   const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix: `arn:aws:iam::000000000000:role/${config.name}` } : null;
 
+  // Settings every pod may read; none points a pod at a data service (a set endpoint variable is a
+  // dependency the sample checks), so those are per service, by what it uses (endpoints below).
   const shared: [string, string][] = [];
+  const endpoints = new Map<DataServiceName, [string, string][]>();
   for (const d of data) {
     if (d.name === 'postgres') shared.push(['POSTGRES_USER', setting('POSTGRES_USER')], ['POSTGRES_DB', setting('POSTGRES_DB')]);
     if (d.name === 'rabbitmq') shared.push(['RABBITMQ_DEFAULT_USER', setting('RABBITMQ_DEFAULT_USER')]);
     if (d.name === 'elasticmq') {
-      shared.push(
-        ['AWS_REGION', region],
-        // The sample's /health checks this endpoint is reachable; AWS SDKs use it as the SQS endpoint.
-        ['AWS_ENDPOINT_URL_SQS', `https://sqs.${region}.amazonaws.com`],
-        ['SQS_QUEUE_URL', sqsQueueUrl(config.name, region, null)],
-      );
+      shared.push(['AWS_REGION', region], ['SQS_QUEUE_URL', sqsQueueUrl(config.name, region, null)]);
+      // The sample's /health checks this endpoint is reachable; AWS SDKs use it as the SQS endpoint.
+      endpoints.set(d.name, [['AWS_ENDPOINT_URL_SQS', `https://sqs.${region}.amazonaws.com`]]);
     }
-    if (d.name === 'meilisearch') shared.push(['MEILI_URL', `http://meilisearch:${d.port}`]);
+    if (d.name === 'meilisearch') endpoints.set(d.name, [['MEILI_URL', `http://meilisearch:${d.port}`]]);
     if (d.name === 'opensearch') {
-      shared.push(
+      endpoints.set(d.name, [
         ['OPENSEARCH_URL', `https://opensearch:${d.port}`],
         ['OPENSEARCH_USERNAME', 'admin'],
         // The single-node demo certificate is self-signed: mount real certificates and drop this.
         ['OPENSEARCH_TLS_VERIFY', 'false'],
-      );
+      ]);
     }
   }
 
@@ -213,6 +213,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
         ['PORT', String(s.port)],
         ['SERVICE_NAME', s.name],
         ['SERVICE_KIND', s.kind],
+        ...s.uses.flatMap((u) => endpoints.get(u) ?? []),
       ],
       env: connectionEnv(s.uses),
       serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
