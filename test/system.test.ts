@@ -5,12 +5,14 @@
 // compose, Kubernetes and PM2 give it, the production file set, and the probes against the
 // endpoints the sample really serves (run with its dependencies down).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataRole } from '../src/model/types.js';
-import { freePort, killOnExit, waitFor } from './helpers/services.js';
-import { COMBINATIONS, configOf, writeStack } from './helpers/stack.js';
+import { fakeHttp } from './helpers/day2.js';
+import { freePort, killOnExit, startPostgres, startRabbitMQ, startRedis, waitFor } from './helpers/services.js';
+import { COMBINATIONS, ROOT, configOf, writeStack } from './helpers/stack.js';
 import {
   ciProducesTag,
   composeEnv,
@@ -28,7 +30,7 @@ import {
   type Env,
 } from './helpers/system.js';
 import { tool } from './helpers/tools.js';
-import { parseDotenv } from './helpers/validators.js';
+import { installedNginxVersion, nssWrapperLibrary, parseDotenv, run } from './helpers/validators.js';
 
 const HAS_KUBECTL = tool('kubectl');
 
@@ -263,3 +265,147 @@ describe('the probes against the sample itself, its dependencies down', () => {
     }
   });
 });
+
+// The production path end to end where its processes run here: the services under PM2 (`--env
+// production`), behind the generated nginx, on TLS with the certificate scripts/dev-certs.sh makes,
+// talking to real PostgreSQL, Redis and RabbitMQ (Meilisearch: a stand-in that answers /health).
+// nginx and PM2 run in a network namespace, so nginx can bind 80 and 443 and the services their
+// own ports; the data services stay on this host's loopback, reached through a unix socket each
+// (a file path is the same in both namespaces).
+const E2E_TOOLS = ['nginx', 'ip', 'curl', 'openssl', 'redis-server', 'rabbitmq-server', 'initdb'];
+describe.skipIf(!E2E_TOOLS.every((t) => tool(t)))('production path: PM2 behind the generated nginx, over TLS', () => {
+  const DOMAIN = 'e2e.localhost';
+  const ns = `infra-stack-sys-${process.pid}`;
+  const PM2_BIN = join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
+  const stops: (() => Promise<unknown> | unknown)[] = [];
+  let dir = '';
+  let pm2Home = '';
+
+  // Asynchronous: a blocked event loop would stall the stand-in Meilisearch this process serves.
+  const inNs = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { env: { ...process.env, PM2_HOME: pm2Home }, timeoutMs: 60_000 });
+  const curl = (...args: string[]) =>
+    inNs('curl', ['-sS', '--max-time', '10', '--cacert', join(dir, 'certs/live', DOMAIN, 'fullchain.pem'), '--resolve', `${DOMAIN}:443:127.0.0.1`, '--resolve', `${DOMAIN}:80:127.0.0.1`, ...args]);
+
+  beforeAll(async () => {
+    const version = installedNginxVersion();
+    if (!version) throw new Error('nginx -v printed no version');
+    const starting = Promise.allSettled([startPostgres(), startRedis(`r-${process.pid}`), startRabbitMQ(), fakeHttp((p) => (p === '/health' ? 200 : 404))]);
+    stops.push(async () => Promise.all((await starting).map((r) => (r.status === 'fulfilled' ? ('stop' in r.value ? r.value.stop() : r.value.close()) : null))));
+    const config = configOf({ gateway: 'nginx', queue: 'rabbitmq', search: 'meilisearch', domain: DOMAIN, nginxVersion: version, services: SERVICES }, 'e2e');
+    dir = await writeStack(config);
+    dirs.push(dir);
+    const certs = spawnSync('sh', ['scripts/dev-certs.sh'], { cwd: dir, encoding: 'utf8' });
+    expect(certs.status, certs.stderr).toBe(0);
+    const results = await starting;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [pg, redis, rabbit, meili] = results.map((r) => (r as PromiseFulfilledResult<{ url: string; port: number }>).value);
+    // .env as on a host: the URLs of the data services (ports as they are here).
+    const env = readFileSync(join(dir, '.env'), 'utf8')
+      .replace(/^DATABASE_URL=.*$/m, `DATABASE_URL=${pg.url}`)
+      .replace(/^REDIS_URL=.*$/m, `REDIS_URL=${redis.url}`)
+      .replace(/^AMQP_URL=.*$/m, `AMQP_URL=${rabbit.url}`)
+      .replace(/^MEILI_URL=.*$/m, `MEILI_URL=${meili.url}`);
+    writeFileSync(join(dir, '.env'), env);
+
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    stops.push(() => spawnSync('ip', ['netns', 'del', ns]));
+    expect((await inNs('ip', ['link', 'set', 'lo', 'up'])).code).toBe(0);
+
+    // Each data service port: loopback in the namespace -> a unix socket -> loopback here.
+    const sockets = mkdtempSync(join(tmpdir(), 'sys-bridge-'));
+    stops.push(() => rmSync(sockets, { recursive: true, force: true }));
+    const pairs = [pg, redis, rabbit, meili].map((s): [number, string] => [s.port, join(sockets, `${s.port}.sock`)]);
+    const outside = killOnExit(spawn(process.execPath, ['-e', BRIDGE, JSON.stringify(pairs.map(([port, sock]) => [sock, port]))], { stdio: 'ignore' }));
+    stops.push(() => outside.kill('SIGKILL'));
+    await waitFor(() => pairs.every(([, sock]) => existsSync(sock)), 10_000, { what: 'the unix sockets' });
+    const inside = killOnExit(spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', BRIDGE, JSON.stringify(pairs)], { stdio: 'ignore' }));
+    stops.push(() => inside.kill('SIGKILL'));
+
+    // PM2 in the namespace, as on a production host.
+    pm2Home = mkdtempSync(join(tmpdir(), 'sys-pm2-'));
+    stops.push(() => rmSync(pm2Home, { recursive: true, force: true }));
+    stops.push(() => inNs(process.execPath, [PM2_BIN, 'kill']));
+    const started = spawnSync('ip', ['netns', 'exec', ns, process.execPath, PM2_BIN, 'start', 'ecosystem.config.cjs', '--env', 'production'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '', HOME: pm2Home, PM2_HOME: pm2Home },
+    });
+    expect(started.status, started.stdout + started.stderr).toBe(0);
+
+    // The generated nginx (rendered for this nginx), its files where its relative paths expect them.
+    const prefix = mkdtempSync(join(tmpdir(), 'sys-nginx-'));
+    stops.push(() => rmSync(prefix, { recursive: true, force: true }));
+    cpSync(join(dir, 'nginx'), prefix, { recursive: true });
+    cpSync(join(dir, 'certs'), join(prefix, 'certs'), { recursive: true });
+    cpSync('/etc/nginx/mime.types', join(prefix, 'mime.types'));
+    writeFileSync(join(prefix, 'hosts'), '127.0.0.1 api\n127.0.0.1 web\n127.0.0.1 localhost\n');
+    const log = join(prefix, 'nginx.log');
+    const nginx = killOnExit(
+      spawn('ip', ['netns', 'exec', ns, 'nginx', '-e', 'stderr', '-c', join(prefix, 'nginx.conf'), '-p', `${prefix}/`, '-g', 'daemon off;'], {
+        env: { ...process.env, LD_PRELOAD: nssWrapperLibrary(), NSS_WRAPPER_HOSTS: join(prefix, 'hosts') },
+        stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
+      }),
+    );
+    stops.push(() => nginx.kill('SIGQUIT'));
+    await waitFor(async () => (await curl('-o', '/dev/null', '-w', '%{http_code}', `https://${DOMAIN}/api/readyz`)).stdout === '200', 60_000, {
+      what: 'nginx, PM2 and the services to be ready',
+    }).catch((error: Error) => {
+      const logs = ['api', 'web', 'mailer'].map((n) => `${n}: ${readIfThere(join(dir, 'logs', `${n}-error.log`))}${readIfThere(join(dir, 'logs', `${n}-out.log`))}`);
+      throw new Error(`${error.message}\nnginx log:\n${readIfThere(log)}\n${logs.join('\n')}`);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }, 60_000);
+
+  it.each([
+    ['api', '/api/'],
+    ['web', '/'],
+  ])('%s: its route answers through TLS (HTTP/2, the dev CA), with the forwarding headers', async (name, prefix) => {
+    const r = await curl('--http2', '-w', '\n%{http_version} %{http_code}', `https://${DOMAIN}${prefix}whoami`);
+    const [body, status] = r.stdout.split('\n');
+    expect(status, r.stderr).toBe('2 200');
+    expect(JSON.parse(body)).toMatchObject({ service: name, headers: { 'x-forwarded-proto': 'https', host: DOMAIN } });
+  });
+
+  it.each([
+    ['api', '/api/'],
+    ['web', '/'],
+  ])('%s: ready through the gateway: its database, cache and queue answer over the production path', async (_name, prefix) => {
+    const r = await curl('-w', '\n%{http_code}', `https://${DOMAIN}${prefix}readyz`);
+    const [body, status] = r.stdout.split('\n');
+    expect(status, body).toBe('200');
+    expect(Object.values(JSON.parse(body).checks).every((c) => (c as { ok: boolean }).ok)).toBe(true);
+  });
+
+  it('the worker, not routed, is ready on its own port; every service is online under PM2 in production mode', async () => {
+    const r = await inNs('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:3002/readyz']);
+    expect(r.stdout).toBe('200');
+    const list = JSON.parse((await inNs(process.execPath, [PM2_BIN, 'jlist'])).stdout) as { name: string; pm2_env: { status: string; NODE_ENV?: string; env?: Env } }[];
+    expect([...new Set(list.map((p) => p.name))].sort()).toEqual(['api', 'mailer', 'web']);
+    for (const p of list) expect(p.pm2_env.status, p.name).toBe('online');
+  });
+
+  it('port 80 redirects to https; /healthz answers on both', async () => {
+    expect((await curl('-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `http://${DOMAIN}/api/whoami`)).stdout).toBe(`308 https://${DOMAIN}/api/whoami`);
+    expect((await curl('-o', '/dev/null', '-w', '%{http_code}', `https://${DOMAIN}/healthz`)).stdout).toBe('200');
+    expect((await curl('-o', '/dev/null', '-w', '%{http_code}', `http://${DOMAIN}/healthz`)).stdout).toBe('200');
+  });
+});
+
+/** A TCP/unix-socket relay (`node -e BRIDGE '[[from, to], ...]'`, each a loopback port or a socket path), run as its own process. */
+const BRIDGE = `const net = require('node:net');
+const at = (x) => (typeof x === 'number' ? { port: x, host: '127.0.0.1' } : { path: x });
+for (const [from, to] of JSON.parse(process.argv[1]))
+  net.createServer((c) => { const u = net.connect(at(to)); c.pipe(u).pipe(c); u.on('error', () => c.destroy()); c.on('error', () => u.destroy()); }).listen(at(from));`;
+
+function readIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-4000);
+  } catch {
+    return '';
+  }
+}
