@@ -225,8 +225,25 @@ describe('kong gateway', () => {
     for (const route of routes) expect(route).toMatchObject({ protocols: ['https'], https_redirect_status_code: 308 });
     const cors = kong.plugins.find((p: { name: string }) => p.name === 'cors');
     expect(cors.config.origins).toEqual(['https://shop.example.com']);
-    const limits = kong.plugins.find((p: { name: string }) => p.name === 'rate-limiting');
-    expect(limits.config).toMatchObject({ limit_by: 'ip', policy: 'local' });
+    // Rate limits as on nginx: an api's routes only (web pages and static files are not limited),
+    // the stricter one on its auth path.
+    expect(kong.plugins.find((p: { name: string }) => p.name === 'rate-limiting')).toBeUndefined();
+    const service = (name: string) => kong.services.find((s: { name: string }) => s.name === name);
+    expect(service('api').plugins).toEqual([{ name: 'rate-limiting', config: { second: 10, minute: 600, limit_by: 'ip', policy: 'local' } }]);
+    expect(service('web').plugins).toBeUndefined();
+    const auth = service('api').routes.find((r: { name: string }) => r.name === 'api-auth');
+    expect(auth.plugins).toEqual([{ name: 'rate-limiting', config: { minute: 10, limit_by: 'ip', policy: 'local' } }]);
+    // /healthz answered by Kong itself on both ports, as nginx does (the printed curl, load balancers).
+    expect(kong.routes).toEqual([
+      expect.objectContaining({ name: 'healthz', paths: ['~/healthz$'], protocols: ['http', 'https'], plugins: [expect.objectContaining({ name: 'request-termination', config: expect.objectContaining({ status_code: 200 }) })] }),
+    ]);
+    // The same security headers, CSP included, as the nginx gateway's snippet.
+    const nginx = await writeStack(configOf({ gateway: 'nginx' }));
+    const nginxHeaders = [...readFileSync(join(nginx, 'nginx/snippets/security-headers.conf'), 'utf8').matchAll(/^add_header (\S+) "(.*)" always;$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+    rmSync(nginx, { recursive: true, force: true });
+    const kongHeaders = kong.plugins.find((p: { name: string }) => p.name === 'response-transformer').config.add.headers;
+    expect(nginxHeaders.map((h) => h.split(':')[0])).toContain('Content-Security-Policy');
+    expect(kongHeaders).toEqual(nginxHeaders);
 
     const compose = parse(readFileSync(join(stack, 'compose.yaml'), 'utf8'), { merge: true });
     const gateway = compose.services.gateway;

@@ -4,7 +4,8 @@ import { dataServicesOf, type DataService, type DataServiceName } from './data-s
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
-import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
+import { EDGE, type Edge } from './edge.js';
+import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import { HEALTH_PATHS, healthCommand } from './probes.js';
 import type { ServiceConfig, StackConfig } from './types.js';
@@ -59,7 +60,14 @@ export interface StackModel {
   serviceImages: ServiceImages;
   /** Quick flags for templates: has.postgres, has.kong, ... */
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
-  gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts; kong: { plugins: KongPlugin[]; authRateLimit: KongPlugin } };
+  gateway: {
+    kind: StackConfig['gateway'];
+    image: string;
+    /** Headers and limits every gateway enforces (src/model/edge.ts). */
+    edge: Edge;
+    nginx: NginxFacts;
+    kong: { plugins: KongPlugin[]; apiRateLimit: KongPlugin; authRateLimit: KongPlugin };
+  };
   env: EnvGroup[];
   /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
   ops: DayTwo;
@@ -123,7 +131,8 @@ export function buildModel(config: StackConfig): StackModel {
       kind: config.gateway,
       image: IMAGES[config.gateway],
       nginx: nginxFacts(config),
-      kong: { plugins: kongPlugins(config), authRateLimit: KONG_AUTH_RATE_LIMIT },
+      edge: EDGE,
+      kong: { plugins: kongPlugins(config), apiRateLimit: KONG_API_RATE_LIMIT, authRateLimit: KONG_AUTH_RATE_LIMIT },
     },
     env: envGroups(config, dataNames),
     ops: dayTwo(config, data, services),

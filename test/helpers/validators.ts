@@ -617,6 +617,7 @@ export const KONG_PLUGIN_FIELDS: Record<string, readonly string[]> = {
   'request-size-limiting': ['allowed_payload_size', 'size_unit', 'require_content_length'],
   'correlation-id': ['header_name', 'generator', 'echo_downstream'],
   'response-transformer': ['remove', 'rename', 'replace', 'add', 'append'],
+  'request-termination': ['status_code', 'message', 'content_type', 'body', 'echo', 'trigger'],
 };
 
 /** Fields of `config` sub-records (Kong's `type = "record"` fields), checked the same way. */
