@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { EDGE } from '../src/model/edge.js';
 import { buildModel } from '../src/model/stack-model.js';
 import type { StackConfig } from '../src/model/types.js';
 import {
@@ -86,12 +87,16 @@ function expectedIds(config: StackConfig): string[] {
   const ids = ['NetworkPolicy/default-deny', 'NetworkPolicy/allow-dns', 'NetworkPolicy/gateway', 'NetworkPolicy/acme-http01-solver', 'Gateway/gateway', 'HTTPRoute/https-redirect'];
   for (const s of k8s.serviceList) {
     ids.push(`ServiceAccount/${s.name}`, `ConfigMap/${s.name}-config`, `Deployment/${s.name}`, `HorizontalPodAutoscaler/${s.name}`, `PodDisruptionBudget/${s.name}`, `NetworkPolicy/${s.name}`);
-    if (s.public) ids.push(`Service/${s.name}`, `HTTPRoute/${s.name}`);
+    if (s.public) ids.push(`Service/${s.name}`, ...s.routes.map((r) => `HTTPRoute/${r.name}`));
+    // NGINX Gateway Fabric: a RateLimitPolicy per limited route (an api's, and its auth path's).
+    if (config.gateway === 'nginx') ids.push(...s.routes.filter((r) => r.rateLimit).map((r) => `RateLimitPolicy/${r.name}`));
   }
+  if (config.gateway === 'nginx') ids.push('ClientSettingsPolicy/gateway');
   for (const d of k8s.data) ids.push(`StatefulSet/${d.name}`, `Service/${d.name}`, `NetworkPolicy/${d.name}`, `NetworkPolicy/uses-${d.name}`);
   if (k8s.sqs) ids.push('NetworkPolicy/uses-sqs');
   if (k8s.migrate) ids.push('Job/migrate', 'CronJob/postgres-backup', 'PersistentVolumeClaim/postgres-backups');
-  if (config.gateway === 'kong') ids.push(...['rate-limiting', 'cors', 'request-size-limiting', 'correlation-id', 'security-headers'].map((p) => `KongPlugin/${p}`));
+  if (config.gateway === 'kong')
+    ids.push(...['cors', 'request-size-limiting', 'correlation-id', 'security-headers', 'api-rate-limiting', 'auth-rate-limiting'].map((p) => `KongPlugin/${p}`));
   return ids.sort();
 }
 
@@ -302,14 +307,42 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       expect(gateway.spec.gatewayClassName).toBe(config.gateway === 'kong' ? 'kong' : 'nginx');
       expect(gateway.spec.listeners.map((l: { name: string; port: number; protocol: string }) => `${l.name}:${l.port}:${l.protocol}`)).toEqual(['http:80:HTTP', 'https:443:HTTPS']);
       expect(gateway.spec.listeners[1].tls.certificateRefs).toEqual([{ kind: 'Secret', name: 'gateway-tls' }]);
+      // The edge of the compose gateways on every route: the same headers, body limit and rate limits.
+      const common = ['cors', 'correlation-id', 'request-size-limiting', 'security-headers'];
       for (const s of k8s.serviceList.filter((x) => x.public)) {
-        const route = named(resources, 'HTTPRoute', s.name)!;
-        expect(route.spec.parentRefs).toEqual([{ name: 'gateway', sectionName: 'https' }]);
-        expect(route.spec.rules).toEqual([{ matches: [{ path: { type: 'PathPrefix', value: s.path } }], backendRefs: [{ name: s.name, port: s.port }] }]);
+        expect(s.routes.map((r) => r.path)).toEqual(s.kind === 'api' ? [s.path, `${s.path === '/' ? '' : s.path}/auth`] : [s.path]);
+        for (const [i, r] of s.routes.entries()) {
+          const route = named(resources, 'HTTPRoute', r.name)!;
+          expect(route.spec.parentRefs).toEqual([{ name: 'gateway', sectionName: 'https' }]);
+          const rule = route.spec.rules[0];
+          expect(route.spec.rules).toHaveLength(1);
+          expect(rule.matches).toEqual([{ path: { type: 'PathPrefix', value: r.path } }]);
+          expect(rule.backendRefs).toEqual([{ name: s.name, port: s.port }]);
+          const plugins = route.metadata.annotations?.['konghq.com/plugins'];
+          const limit = named(resources, 'RateLimitPolicy', r.name);
+          if (config.gateway === 'kong') {
+            const expected = s.kind === 'api' ? [...common, i === 0 ? 'api-rate-limiting' : 'auth-rate-limiting'] : common;
+            expect(plugins?.split(',').sort()).toEqual(expected.sort());
+            expect(rule.filters).toBeUndefined(); // the security-headers plugin sends them
+          } else {
+            expect(plugins).toBeUndefined();
+            const set = rule.filters.find((f: { type: string }) => f.type === 'ResponseHeaderModifier').responseHeaderModifier.set;
+            expect(set.map((h: { name: string; value: string }) => [h.name, h.value])).toEqual(EDGE.headers);
+            if (s.kind === 'api') {
+              expect(limit!.spec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: r.name }]);
+              expect(limit!.spec.rateLimit.local.rules[0]).toMatchObject(
+                i === 0 ? { rate: `${EDGE.apiRateLimit.perSecond}r/s`, burst: EDGE.apiRateLimit.burst } : { rate: `${EDGE.authRateLimit.perMinute}r/m`, burst: EDGE.authRateLimit.burst },
+              );
+            } else expect(limit, 'web pages are not rate-limited').toBeUndefined();
+          }
+        }
         expect(named(resources, 'Service', s.name)!.spec).toMatchObject({ type: 'ClusterIP', ports: [{ port: s.port, targetPort: 'http' }] });
-        const plugins = route.metadata.annotations?.['konghq.com/plugins'];
-        if (config.gateway === 'kong') expect(plugins?.split(',').sort()).toEqual(ofKind(resources, 'KongPlugin').map((p) => p.metadata.name).sort());
-        else expect(plugins).toBeUndefined();
+      }
+      if (config.gateway === 'nginx') {
+        expect(named(resources, 'ClientSettingsPolicy', 'gateway')!.spec).toEqual({
+          targetRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gateway' },
+          body: { maxSize: `${EDGE.maxBodyMegabytes}m` },
+        });
       }
       const redirect = named(resources, 'HTTPRoute', 'https-redirect')!;
       expect(redirect.spec.rules[0].filters[0]).toEqual({ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } });
@@ -319,9 +352,11 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       expect(issuers['letsencrypt-production'].solvers[0].http01.gatewayHTTPRoute.parentRefs).toEqual([{ name: 'gateway', kind: 'Gateway', sectionName: 'http' }]);
       if (config.gateway === 'kong') {
         expect(named(built.cluster, 'GatewayClass', 'kong')!.spec.controllerName).toBe('konghq.com/kic-gateway-controller');
-        // The same plugins as compose's kong/kong.yml.
-        const kongYml = parse(files.get('kong/kong.yml')!) as { plugins: { name: string }[] };
-        expect(ofKind(resources, 'KongPlugin').map((p) => p.plugin).sort()).toEqual(kongYml.plugins.map((p) => p.name).sort());
+        // The same plugins as compose's kong/kong.yml: global ones, and the rate limits of api services and auth routes.
+        type Plugins = { plugins?: { name: string }[] };
+        const kongYml = parse(files.get('kong/kong.yml')!) as Plugins & { services: (Plugins & { routes: Plugins[] })[] };
+        const inKongYml = [...kongYml.plugins!, ...kongYml.services.flatMap((s) => [...(s.plugins ?? []), ...s.routes.flatMap((r) => r.plugins ?? [])])];
+        expect(new Set(ofKind(resources, 'KongPlugin').map((p) => p.plugin))).toEqual(new Set(inKongYml.map((p) => p.name)));
       }
       if (combo.queue === 'sqs') {
         // The IAM role only on the service accounts of services that use the queue.
@@ -330,8 +365,12 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
           if (s.uses.includes('elasticmq')) expect(role, s.name).toMatch(/^arn:aws:iam::\d{12}:role\//);
           else expect(role, s.name).toBeUndefined();
         }
-        const stackConfig = resources.find((r) => r.kind === 'ConfigMap' && r.metadata.name.startsWith('stack-config-'))!;
-        expect(stackConfig.data.AWS_ENDPOINT_URL_SQS).toMatch(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com$/);
+        // The endpoint only in the settings of the services that use the queue (it switches their check on).
+        for (const s of model.services) {
+          const own = named(resources, 'ConfigMap', `${s.name}-config`)!;
+          if (s.uses.includes('elasticmq')) expect(own.data.AWS_ENDPOINT_URL_SQS, s.name).toMatch(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com$/);
+          else expect(own.data.AWS_ENDPOINT_URL_SQS, s.name).toBeUndefined();
+        }
       }
     });
 
@@ -373,7 +412,9 @@ describe.skipIf(!HAS_KUBECTL)('add service on the k8s target', () => {
         `ConfigMap/${name}-config`,
         `Deployment/${name}`,
         `HorizontalPodAutoscaler/${name}`,
-        ...(routed ? [`HTTPRoute/${name}`] : []),
+        // An api: its auth path is a route of its own, limited harder (a RateLimitPolicy each on nginx).
+        ...(routed ? [`HTTPRoute/${name}`, `HTTPRoute/${name}-auth`] : []),
+        ...(routed && base.gateway !== 'kong' ? [`RateLimitPolicy/${name}`, `RateLimitPolicy/${name}-auth`] : []),
         `NetworkPolicy/${name}`,
         `PodDisruptionBudget/${name}`,
         ...(routed ? [`Service/${name}`] : []),
@@ -511,6 +552,27 @@ describe('the checkers catch broken manifests', () => {
     expect(problems).toMatch(/broken HTTPRoute\/api: .*'prot' does not exist/);
     expect(problems).toMatch(/broken PodDisruptionBudget\/api: .*'unhealthyPodEvictionPolicyy' does not exist/);
     expect(problems).toMatch(/broken KongPlugin\/\S+: .*'configs' does not exist/);
+  });
+
+  it("NGINX Gateway Fabric's policies: the CRD rules and unknown fields", async () => {
+    const tree = await renderTree(configOf({ target: 'k8s', gateway: 'nginx' }));
+    const policies = ['k8s/base/services/api.yaml', 'k8s/base/gateway.yaml']
+      .flatMap((p) => parseResources(tree.get(p)!.content))
+      .filter((r) => r.apiVersion === 'gateway.nginx.org/v1alpha1');
+    expect(policies.map((r) => `${r.kind}/${r.metadata.name}`).sort()).toEqual(['ClientSettingsPolicy/gateway', 'RateLimitPolicy/api', 'RateLimitPolicy/api-auth']);
+    expect(schemaProblems(policies)).toEqual([]);
+    expect(await unknownFieldProblems([{ label: 'good', resources: policies }])).toEqual([]);
+    const broken = structuredClone(policies);
+    const limit = broken.find((r) => r.metadata.name === 'api')!;
+    limit.spec.rateLimit.local.rules[0].rate = '10/s';
+    limit.spec.targetRefs[0].kind = 'Service';
+    limit.spec.rateLimit.local.rules[0].limit = 5;
+    broken.find((r) => r.kind === 'ClientSettingsPolicy')!.spec.body.maxSize = '16MB';
+    const problems = schemaProblems(broken).join('\n');
+    expect(problems).toMatch(/RateLimitPolicy\/api: rate 10\/s is not/);
+    expect(problems).toMatch(/RateLimitPolicy\/api: target Service\/api is not/);
+    expect(problems).toMatch(/ClientSettingsPolicy\/gateway: body.maxSize 16MB is not a size/);
+    expect((await unknownFieldProblems([{ label: 'broken', resources: broken }])).join('\n')).toMatch(/RateLimitPolicy\/api: .*'limit' does not exist/);
   });
 
   it("KongPlugin config fields are checked against Kong's plugin schemas", () => {

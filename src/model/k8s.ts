@@ -1,7 +1,8 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
 import { imageName, serviceImages } from './images.js';
-import { kongPlugins } from './kong.js';
+import { EDGE } from './edge.js';
+import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { HEALTH_PATHS } from './probes.js';
 import type { StackConfig } from './types.js';
 
@@ -78,6 +79,18 @@ export interface K8sService {
   /** ServiceAccount annotations (the IAM role of a service that uses SQS). */
   serviceAccountAnnotations: [string, string][];
   probes: K8sProbes;
+  /** HTTPRoutes of a public service: its path, and for an api its auth path (a stricter limit). */
+  routes: K8sRoute[];
+}
+
+/** An HTTPRoute and what the edge does on it (src/model/edge.ts), per gateway. */
+export interface K8sRoute {
+  name: string;
+  path: string;
+  /** Kong: the KongPlugins the route's konghq.com/plugins annotation names. */
+  kongPlugins: string;
+  /** NGINX Gateway Fabric: the RateLimitPolicy attached to the route (null: not limited, as web pages). */
+  rateLimit: { rate: string; burst: number } | null;
 }
 
 export interface K8sDataService {
@@ -111,8 +124,13 @@ export interface K8sGateway {
   /** What a person installs in the cluster for it. */
   implementation: string;
   install: string;
-  /** Kong plugins (KongPlugin) attached to every HTTPRoute with `konghq.com/plugins`. */
-  plugins: string;
+  /** Kong: every KongPlugin resource (k8s/base/kong-plugins.yaml); each route names its own. */
+  kongPlugins: KongPlugin[];
+  /**
+   * NGINX Gateway Fabric: the security headers every route sets (ResponseHeaderModifier), the body
+   * limit (ClientSettingsPolicy) and RateLimitPolicies (NGF 2.4+); null for Kong, whose plugins do it.
+   */
+  ngf: { headers: { name: string; value: string }[]; maxBodySize: string } | null;
 }
 
 export interface K8sFacts {
@@ -218,6 +236,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       env: connectionEnv(s.uses),
       serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
       probes: appProbes(),
+      routes: s.public && s.path ? routesOf(config, s.name, s.kind, s.path) : [],
     };
   });
 
@@ -449,15 +468,33 @@ function gatewayFacts(config: StackConfig): K8sGateway {
       controllerNamespace: 'kong',
       implementation: 'Kong Ingress Controller 3.x',
       install: 'helm install kong kong/ingress -n kong --create-namespace',
-      plugins: kongPlugins(config).map((p) => p.id).join(','),
+      kongPlugins: [...kongPlugins(config), KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT],
+      ngf: null,
     };
   }
   return {
     className: 'nginx',
     gatewayClass: null,
     controllerNamespace: 'nginx-gateway',
-    implementation: 'NGINX Gateway Fabric 2.x',
+    // RateLimitPolicy is in NGINX Gateway Fabric from 2.4.
+    implementation: 'NGINX Gateway Fabric 2.4 or later',
     install: 'helm install ngf oci://ghcr.io/nginx/charts/nginx-gateway-fabric -n nginx-gateway --create-namespace',
-    plugins: '',
+    kongPlugins: [],
+    ngf: { headers: EDGE.headers.map(([name, value]) => ({ name, value })), maxBodySize: `${EDGE.maxBodyMegabytes}m` },
   };
+}
+
+/** A public service's routes: its path; an api's auth path too, limited harder (as on the compose gateways). */
+function routesOf(config: StackConfig, name: string, kind: string, path: string): K8sRoute[] {
+  const common = kongPlugins(config).map((p) => p.id);
+  if (kind !== 'api') return [{ name, path, kongPlugins: common.join(','), rateLimit: null }];
+  return [
+    { name, path, kongPlugins: [...common, KONG_API_RATE_LIMIT.id].join(','), rateLimit: { rate: `${EDGE.apiRateLimit.perSecond}r/s`, burst: EDGE.apiRateLimit.burst } },
+    {
+      name: `${name}-auth`,
+      path: `${path === '/' ? '' : path}/auth`,
+      kongPlugins: [...common, KONG_AUTH_RATE_LIMIT.id].join(','),
+      rateLimit: { rate: `${EDGE.authRateLimit.perMinute}r/m`, burst: EDGE.authRateLimit.burst },
+    },
+  ];
 }

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { ngfPolicyProblems, type ClientSettingsPolicy, type RateLimitPolicy } from './ngf.js';
 import { KONG_BUNDLED_PLUGINS, KONG_PLUGIN_FIELDS, KONG_PLUGIN_RECORD_FIELDS } from './validators.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -85,6 +86,8 @@ function modelOf(r: Resource): ModelClass | null {
 export function schemaProblems(resources: Resource[]): string[] {
   return resources.flatMap((r) => {
     if (r.kind === 'KongPlugin' && r.apiVersion === 'configuration.konghq.com/v1') return kongPluginProblems(r);
+    if (r.apiVersion === 'gateway.nginx.org/v1alpha1' && (r.kind === 'ClientSettingsPolicy' || r.kind === 'RateLimitPolicy'))
+      return ngfPolicyProblems(r as unknown as ClientSettingsPolicy | RateLimitPolicy);
     const Model = modelOf(r);
     if (!Model) return [`${id(r)}: no schema for ${r.apiVersion} ${r.kind}`];
     try {
@@ -127,6 +130,7 @@ function typeOf(r: Resource): { module: string; name: string } | null {
   if (group === 'gateway.networking.k8s.io') return { module: `@kubernetes-models/gateway-api/${r.apiVersion}/${r.kind}`, name: `I${r.kind}` };
   if (group === 'cert-manager.io') return { module: `@kubernetes-models/cert-manager/${r.apiVersion}/${r.kind}`, name: `I${r.kind}` };
   if (group === 'configuration.konghq.com' && r.kind === 'KongPlugin') return { module: join(import.meta.dirname, 'kong-plugin.js'), name: 'KongPlugin' };
+  if (group === 'gateway.nginx.org' && (r.kind === 'ClientSettingsPolicy' || r.kind === 'RateLimitPolicy')) return { module: join(import.meta.dirname, 'ngf.js'), name: r.kind };
   if (!group.includes('.') || group.endsWith('.k8s.io')) return { module: `kubernetes-types/${group.split('.')[0]}/${version}`, name: r.kind };
   return null;
 }
