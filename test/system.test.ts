@@ -8,12 +8,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataRole } from '../src/model/types.js';
 import { fakeHttp } from './helpers/day2.js';
 import { freePort, killOnExit, startPostgres, startRabbitMQ, startRedis, waitFor } from './helpers/services.js';
 import { COMBINATIONS, ROOT, configOf, writeStack } from './helpers/stack.js';
 import {
+  DOCKER_STAND_IN,
   ciProducesTag,
   composeEnv,
   composeOf,
@@ -409,3 +411,72 @@ function readIfThere(path: string): string {
     return '';
   }
 }
+
+// The generated CI's infrastructure job, its run: blocks executed here as GitHub would (bash -e),
+// in a fresh checkout (no .env, no secrets.env), with `docker` standing in for the engine.
+describe.skipIf(!['docker-compose', 'nginx', 'deck', 'kubectl', 'bash'].every((t) => tool(t)))('ci.yml infrastructure job, run here', () => {
+  async function runJob(dir: string): Promise<{ code: number | null; output: string; calls: string[] }> {
+    const bin = mkdtempSync(join(tmpdir(), 'sys-docker-'));
+    dirs.push(bin);
+    writeFileSync(join(bin, 'docker'), DOCKER_STAND_IN, { mode: 0o755 });
+    const log = join(bin, 'calls');
+    writeFileSync(log, '');
+    const steps: { name: string; run?: string }[] = parse(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8')).jobs.infra.steps;
+    let output = '';
+    for (const step of steps.filter((s) => s.run)) {
+      // The stack's .env decides compose's values, not a COMPOSE_* of the test runner.
+      const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COMPOSE_')));
+      Object.assign(env, { PATH: `${bin}:${process.env.PATH}`, DOCKER_LOG: log, DOCKER_TMP: bin, NSS_WRAPPER_LIB: nssWrapperLibrary() });
+      // Output to files: nginx opens /dev/stderr, which a pipe (a socket here) cannot be.
+      const r = await run('bash', ['-e', '-c', step.run!], { cwd: dir, env, timeoutMs: 120_000, outputDir: bin });
+      output += `${step.name}:\n${r.stdout}${r.stderr}`;
+      if (r.code !== 0) return { code: r.code, output, calls: readFileSync(log, 'utf8').trim().split('\n') };
+    }
+    return { code: 0, output, calls: readFileSync(log, 'utf8').trim().split('\n') };
+  }
+  /** A stack as a fresh clone has it: the git-ignored .env, secrets.env and certs/ absent. */
+  async function checkout(overrides: Record<string, unknown>): Promise<string> {
+    const dir = await writeStack(configOf({ services: SERVICES, nginxVersion: installedNginxVersion()!, ...overrides }, 'infra'));
+    dirs.push(dir);
+    for (const ignored of ['.env', 'certs', 'k8s/overlays/staging/secrets.env', 'k8s/overlays/production/secrets.env']) rmSync(join(dir, ignored), { recursive: true, force: true });
+    return dir;
+  }
+
+  it('nginx + k8s: every compose file set, nginx -t on the mounted config, every overlay: all pass', async () => {
+    const dir = await checkout({ gateway: 'nginx', target: 'k8s', queue: 'sqs', search: 'opensearch' });
+    const r = await runJob(dir);
+    expect(r.code, r.output).toBe(0);
+    expect(r.calls).toEqual([
+      'compose -f compose.yaml config --quiet',
+      'compose -f compose.yaml -f compose.override.yaml config --quiet',
+      'compose -f compose.yaml -f compose.prod.yaml config --quiet',
+      expect.stringMatching(/^run --rm .* --add-host api:127\.0\.0\.1 --add-host web:127\.0\.0\.1 nginx:[\d.]+-alpine nginx -t$/),
+    ]);
+    expect(r.output).toContain('kubectl kustomize, for each overlay');
+  });
+
+  it('kong + compose: kong.yml checked (decK here, `kong config parse` in CI)', async () => {
+    const dir = await checkout({ gateway: 'kong', target: 'compose' });
+    const r = await runJob(dir);
+    expect(r.code, r.output).toBe(0);
+    expect(r.calls.at(-1)).toMatch(/^run --rm -e KONG_DATABASE=off -v \S+\/kong:\/kong:ro kong:[\d.]+ kong config parse \/kong\/kong\.yml$/);
+  });
+
+  it('fails on a broken gateway config, a broken overlay and a broken compose file', async () => {
+    const dir = await checkout({ gateway: 'nginx', target: 'k8s' });
+    const conf = join(dir, `nginx/conf.d/${configOf({}, 'infra').domain}.conf`);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('proxy_pass http://api;', 'proxy_pass http://billing:3100;'));
+    const nginx = await runJob(dir);
+    expect(nginx.code).not.toBe(0);
+    expect(nginx.output).toMatch(/host not found in upstream "billing/);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('proxy_pass http://billing:3100;', 'proxy_pass http://api;'));
+    writeFileSync(join(dir, 'k8s/overlays/staging/kustomization.yaml'), `${readFileSync(join(dir, 'k8s/overlays/staging/kustomization.yaml'), 'utf8')}\nresources:\n  - missing.yaml\n`);
+    const overlay = await runJob(dir);
+    expect(overlay.code).not.toBe(0);
+    expect(overlay.output).toMatch(/missing\.yaml/);
+    writeFileSync(join(dir, 'compose.prod.yaml'), `${readFileSync(join(dir, 'compose.prod.yaml'), 'utf8')}\n  oops: [\n`);
+    const compose = await runJob(dir);
+    expect(compose.code).not.toBe(0);
+    expect(compose.calls).toHaveLength(3);
+  });
+});

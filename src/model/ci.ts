@@ -17,6 +17,8 @@ export interface CiContainer {
 }
 
 export interface CiFacts {
+  /** The compose file sets the infrastructure job checks: base, development, production. */
+  composeFileSets: string[][];
   containers: CiContainer[];
   /** Every connection variable: the job's env reads each from the service's matrix entry. */
   vars: string[];
@@ -93,6 +95,7 @@ function container(d: DataService, stack: string): CiContainer {
 export function ciFacts(stack: string, data: DataService[], services: { name: string; uses: DataServiceName[] }[]): CiFacts {
   const containers = data.map((d) => container(d, stack));
   return {
+    composeFileSets: [['compose.yaml'], ['compose.yaml', 'compose.override.yaml'], ['compose.yaml', 'compose.prod.yaml']],
     containers,
     vars: containers.flatMap((c) => c.connection.map(([key]) => key)),
     matrix: services.map((s) => ({ service: s.name, values: containers.filter((c) => s.uses.includes(c.name)).flatMap((c) => c.connection) })),

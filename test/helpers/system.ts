@@ -153,3 +153,56 @@ export function probePath(command: string): { port: number; path: string } | nul
   const m = /fetch\('http:\/\/127\.0\.0\.1:(\d+)(\/[^']*)'\)/.exec(command);
   return m ? { port: Number(m[1]), path: m[2] } : null;
 }
+
+/**
+ * A `docker` for running the generated CI's infrastructure job on this machine (no Docker engine):
+ * `docker compose ...` runs docker-compose 1.29 with the same files; `docker run ... nginx:* nginx -t`
+ * runs this machine's nginx on exactly the mounted files (mounts under /etc/nginx become its
+ * prefix) with only the job's --add-host names resolvable; `docker run ... kong:* kong config parse`
+ * runs decK on the mounted file (Kong itself does not run here). Anything else fails (exit 99).
+ * Every call is appended to $DOCKER_LOG; scratch folders go under $DOCKER_TMP.
+ */
+export const DOCKER_STAND_IN = `#!/usr/bin/env node
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const args = process.argv.slice(2);
+fs.appendFileSync(process.env.DOCKER_LOG, args.join(' ') + '\\n');
+const done = (r) => process.exit(r.status === null ? 1 : r.status);
+if (args[0] === 'compose') done(spawnSync('docker-compose', args.slice(1).map((a) => (a === '--quiet' ? '-q' : a)), { stdio: 'inherit' }));
+if (args[0] !== 'run') process.exit(99);
+const mounts = [];
+const hosts = [];
+let i = 1;
+for (; i < args.length; i++) {
+  if (args[i] === '--rm') continue;
+  if (args[i] === '-v') mounts.push(args[++i].split(':'));
+  else if (args[i] === '--add-host') hosts.push(args[++i].split(':'));
+  else if (args[i] === '-e') i++;
+  else break;
+}
+const [image, ...command] = args.slice(i);
+const scratch = fs.mkdtempSync(path.join(process.env.DOCKER_TMP, 'run-'));
+if (/^nginx:/.test(image) && command.join(' ') === 'nginx -t') {
+  for (const [host, target] of mounts) {
+    if (!target.startsWith('/etc/nginx/')) { console.error('a mount outside /etc/nginx: ' + target); process.exit(1); }
+    fs.symlinkSync(host, path.join(scratch, target.slice('/etc/nginx/'.length)));
+  }
+  if (!fs.existsSync(path.join(scratch, 'mime.types'))) fs.copyFileSync('/etc/nginx/mime.types', path.join(scratch, 'mime.types'));
+  const hostsFile = path.join(scratch, '.hosts');
+  fs.writeFileSync(hostsFile, ['127.0.0.1 localhost', ...hosts.map(([name, ip]) => ip + ' ' + name)].join('\\n') + '\\n');
+  done(spawnSync('nginx', ['-t', '-q', '-e', 'stderr', '-c', path.join(scratch, 'nginx.conf'), '-p', scratch + '/'], {
+    stdio: 'inherit',
+    env: { ...process.env, LD_PRELOAD: process.env.NSS_WRAPPER_LIB, NSS_WRAPPER_HOSTS: hostsFile },
+  }));
+}
+if (/^kong:/.test(image) && command.slice(0, 3).join(' ') === 'kong config parse') {
+  const [host, target] = mounts[0];
+  const file = path.join(host, path.relative(target, command[3]));
+  // decK 1.4 rejects _transform, a valid Kong 3 key.
+  fs.writeFileSync(path.join(scratch, 'kong.yml'), fs.readFileSync(file, 'utf8').replace(/^_transform:.*\\n/m, ''));
+  done(spawnSync('deck', ['validate', '-s', path.join(scratch, 'kong.yml')], { stdio: 'inherit' }));
+}
+console.error('docker stand-in: not handled: ' + args.join(' '));
+process.exit(99);
+`;
