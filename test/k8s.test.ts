@@ -241,6 +241,9 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       const stranger = other('a pod of another namespace', 'default');
       const dns = other('kube-dns', 'kube-system', { 'k8s-app': 'kube-dns' });
       const internet: Endpoint = { ...other('the internet', ''), external: true };
+      // sqs.us-east-1.amazonaws.com resolves to public addresses such as this one.
+      const awsPublic: Endpoint = { ...other('an AWS public endpoint', ''), external: true, ip: '52.46.128.10' };
+      const privateTargets: Endpoint[] = ['10.0.3.7', '172.20.0.10', '192.168.1.1', '100.64.0.5', '169.254.169.254'].map((ip) => ({ ...other(`private ${ip}`, ''), external: true, ip }));
       // cert-manager starts HTTP-01 solver pods in the namespace while it gets a certificate.
       const solver: Endpoint = { ...other('acme solver', namespace, { 'acme.cert-manager.io/http01-solver': 'true' }), ports: { http: 8089 } };
 
@@ -268,6 +271,9 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       for (const p of pods) {
         expect(allowed(policies, p, dns, 53, 'UDP'), p.name).toBe(true);
         expect(allowed(policies, p, internet, 443), p.name).toBe(p.labels[`${k8s.flowPrefix}/uses-sqs`] === 'true');
+        expect(allowed(policies, p, awsPublic, 443), p.name).toBe(p.labels[`${k8s.flowPrefix}/uses-sqs`] === 'true');
+        // Never the VPC, the pod network or the instance metadata service, on 443 either.
+        for (const target of privateTargets) expect(allowed(policies, p, target, 443), `${p.name} -> ${target.name}`).toBe(false);
         expect(allowed(policies, p, internet, 80), p.name).toBe(false);
       }
       const sqsUsers = model.services.filter((x) => x.uses.includes('elasticmq')).length;

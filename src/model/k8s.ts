@@ -147,7 +147,8 @@ export interface K8sFacts {
   serviceList: K8sService[];
   /** In-cluster data services: the data-services component. SQS is AWS SQS, not ElasticMQ. */
   data: K8sDataService[];
-  sqs: { region: string; roleArnPrefix: string } | null;
+  /** SQS: its region, the IAM roles' prefix, and the private ranges its HTTPS egress leaves out. */
+  sqs: { region: string; roleArnPrefix: string; privateRanges: string[] } | null;
   /** Non-secret settings every pod shares (the stack-config ConfigMap). */
   config: [string, string][];
   /** Keys of the Secret generated from each overlay's git-ignored secrets.env. */
@@ -184,7 +185,14 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   const values = resolveEnv(env, null);
   const setting = (key: string) => values.get(key)!;
   const region = 'us-east-1';
-  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix: `arn:aws:iam::000000000000:role/${config.name}` } : null;
+  const sqs = data.some((d) => d.name === 'elasticmq')
+    ? {
+        region,
+        roleArnPrefix: `arn:aws:iam::000000000000:role/${config.name}`,
+        // RFC 1918, carrier-grade NAT (some pod networks) and link-local (instance metadata).
+        privateRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'],
+      }
+    : null;
 
   // Settings every pod may read; none points a pod at a data service (a set endpoint variable is a
   // dependency the sample checks), so those are per service, by what it uses (endpoints below).

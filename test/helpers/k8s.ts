@@ -463,6 +463,16 @@ export interface Endpoint {
   ports?: Record<string, number>;
   /** Outside the cluster (an ipBlock peer can match it). */
   external?: boolean;
+  /** Its IPv4 address, for ipBlock peers (cidr and except). */
+  ip?: string;
+}
+
+const ipv4 = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+/** Whether an IPv4 address is inside a CIDR block. */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
 }
 
 export function podEndpoints(resources: Resource[]): Endpoint[] {
@@ -476,7 +486,11 @@ export function podEndpoints(resources: Resource[]): Endpoint[] {
 }
 
 function peerMatches(peer: Obj, other: Endpoint, policyNamespace: string): boolean {
-  if (peer.ipBlock) return Boolean(other.external);
+  if (peer.ipBlock) {
+    if (!other.external) return false;
+    if (!other.ip) return true;
+    return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c: string) => inCidr(other.ip!, c));
+  }
   if (other.external) return false;
   const namespaceOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, other.namespaceLabels) : other.namespace === policyNamespace;
   return namespaceOk && (peer.podSelector ? selectorMatches(peer.podSelector, other.labels) : true);
