@@ -5,6 +5,8 @@
 // compose, Kubernetes and PM2 give it, the production file set, and the probes against the
 // endpoints the sample really serves (run with its dependencies down).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,10 +31,11 @@ import {
   pushedImages,
   sampleEndpoints,
   sampleReads,
+  type ComposeService,
   type Env,
 } from './helpers/system.js';
 import { tool } from './helpers/tools.js';
-import { installedNginxVersion, nssWrapperLibrary, parseDotenv, run } from './helpers/validators.js';
+import { installedNginxVersion, interpolate, nssWrapperLibrary, parseDotenv, run } from './helpers/validators.js';
 
 const HAS_KUBECTL = tool('kubectl');
 
@@ -64,9 +67,11 @@ const SECRET_OF: Record<string, string> = {
   POSTGRES_PASSWORD: 'postgres',
   REDIS_PASSWORD: 'redis',
   RABBITMQ_DEFAULT_PASS: 'rabbitmq',
-  MEILI_MASTER_KEY: 'meilisearch',
+  MEILI_API_KEY: 'meilisearch',
   OPENSEARCH_INITIAL_ADMIN_PASSWORD: 'opensearch',
 };
+/** Secrets no service may hold, whatever it uses: the data services' own admin keys. */
+const ADMIN_ONLY = ['MEILI_MASTER_KEY'];
 const EMULATORS = ['elasticmq'];
 const EMULATOR_IMAGES = [/elasticmq/];
 
@@ -108,12 +113,12 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
       if (!used.includes(data) && env[variable]) problems.push(`${where} ${name}: gets ${variable} but does not use ${data}`);
     }
     for (const [key, value] of secretValues) {
-      if (used.includes(SECRET_OF[key])) continue;
-      for (const [k, v] of Object.entries(env)) if (value && v.includes(value)) problems.push(`${where} ${name}: ${k} holds ${key}, a secret of ${SECRET_OF[key]} it does not use`);
+      if (!ADMIN_ONLY.includes(key) && used.includes(SECRET_OF[key])) continue;
+      for (const [k, v] of Object.entries(env)) if (value && v.includes(value)) problems.push(`${where} ${name}: ${k} holds ${key}, ${ADMIN_ONLY.includes(key) ? 'an admin secret' : `a secret of ${SECRET_OF[key]} it does not use`}`);
     }
     return problems;
   }
-  const dotenvSecrets = () => new Map([...parseDotenv(readFileSync(join(dir, '.env'), 'utf8'))].filter(([k]) => k in SECRET_OF));
+  const dotenvSecrets = () => new Map([...parseDotenv(readFileSync(join(dir, '.env'), 'utf8'))].filter(([k]) => k in SECRET_OF || ADMIN_ONLY.includes(k)));
 
   it('the sample has a check for every data service, and serves /livez, /readyz and /health', () => {
     for (const variable of Object.values(ENDPOINT)) expect([...reads.byVariable.keys()]).toContain(variable);
@@ -193,7 +198,7 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
         const docs = kustomize(dir, overlay);
         const of = (kind: string) => docs.filter((d) => d.kind === kind);
         const pushed = pushedImages(dir);
-        const secrets = new Map([...parseDotenv(readFileSync(join(dir, `k8s/overlays/${overlay}/secrets.env`), 'utf8'))].filter(([k]) => k in SECRET_OF));
+        const secrets = new Map([...parseDotenv(readFileSync(join(dir, `k8s/overlays/${overlay}/secrets.env`), 'utf8'))].filter(([k]) => k in SECRET_OF || ADMIN_ONLY.includes(k)));
         const problems: string[] = [];
         for (const s of SERVICES) {
           const deployment = of('Deployment').find((d) => d.metadata.name === s.name);
@@ -209,7 +214,10 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
           // Environment: what the sample reads; only its own secrets.
           const { env, secretKeys, secretRefs } = k8sContainerEnv(docs, deployment);
           problems.push(...envProblems(`k8s ${overlay}`, s.name, env, new Map()));
-          for (const key of secretKeys) if (key in SECRET_OF && !usedData(combo, s.name).includes(SECRET_OF[key])) problems.push(`${s.name}: reads Secret key ${key} it does not use`);
+          for (const key of secretKeys) {
+            if (ADMIN_ONLY.includes(key)) problems.push(`${s.name}: reads the admin secret ${key}`);
+            else if (key in SECRET_OF && !usedData(combo, s.name).includes(SECRET_OF[key])) problems.push(`${s.name}: reads Secret key ${key} it does not use`);
+          }
           for (const ref of secretRefs) problems.push(`${s.name}: takes the whole Secret ${ref}`);
           for (const [key, value] of secrets) if (JSON.stringify(deployment).includes(value)) problems.push(`${s.name}: ${key}'s value is in the Deployment`);
           // Probes: liveness and startup ask whether the process answers, readiness whether it can serve.
@@ -478,5 +486,62 @@ describe.skipIf(!['docker-compose', 'nginx', 'deck', 'kubectl', 'bash'].every((t
     const compose = await runJob(dir);
     expect(compose.code).not.toBe(0);
     expect(compose.calls).toHaveLength(3);
+  });
+});
+
+// Meilisearch: the services hold a key scoped to what they do, created at start with the master key
+// (which no service holds). Its value is derived (HMAC-SHA256 of the key's uid under the master key,
+// as Meilisearch computes it), so .env, secrets.env and the set-up steps must agree on the uid.
+describe('Meilisearch: a scoped key for the services, created with the master key', () => {
+  it('.env, compose, the k8s postStart and secrets.env agree on the key; the set-up answers 201 and 409 as done', async () => {
+    const dir = await writeStack(configOf({ search: 'meilisearch', target: 'k8s', services: SERVICES }, 'meili'));
+    dirs.push(dir);
+    const dotenv = parseDotenv(readFileSync(join(dir, '.env'), 'utf8'));
+    const compose = composeOf(dir, ['compose.prod.yaml']);
+    const setup = compose.services['meilisearch-key'] as ComposeService & { command: string[]; environment: Env };
+    const body = JSON.parse(/--data '([^']+)'/.exec(setup.command[0])![1]);
+    const hmac = (master: string) => createHmac('sha256', master).update(body.uid).digest('hex');
+    expect(body).toMatchObject({ uid: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), indexes: ['*'], expiresAt: null });
+    expect(body.actions).not.toContain('keys.*'); // no key management, dumps or snapshots for the services
+    expect(body.actions.some((a: string) => a === '*' || a.startsWith('keys') || a.startsWith('dumps'))).toBe(false);
+    expect(dotenv.get('MEILI_API_KEY')).toBe(hmac(dotenv.get('MEILI_MASTER_KEY')!));
+    expect(composeEnv(dir, compose.services.api).MEILI_API_KEY).toBe(dotenv.get('MEILI_API_KEY'));
+    for (const overlay of ['staging', 'production']) {
+      const secrets = parseDotenv(readFileSync(join(dir, `k8s/overlays/${overlay}/secrets.env`), 'utf8'));
+      expect(secrets.get('MEILI_API_KEY'), overlay).toBe(hmac(secrets.get('MEILI_MASTER_KEY')!));
+    }
+    const statefulSet = parse(readFileSync(join(dir, 'k8s/components/data-services/meilisearch.yaml'), 'utf8').split(/^---$/m)[1]);
+    const postStart: string = statefulSet.spec.template.spec.containers[0].lifecycle.postStart.exec.command[2];
+    expect(postStart).toContain(`--data '${JSON.stringify(body)}'`);
+
+    // The compose set-up's own command against a stand-in for Meilisearch's POST /keys.
+    const master = dotenv.get('MEILI_MASTER_KEY')!;
+    const seen: unknown[] = [];
+    let answer = 201;
+    const server = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (c) => (data += c));
+      req.on('end', () => {
+        seen.push({ path: req.url, method: req.method, auth: req.headers.authorization, body: JSON.parse(data) });
+        res.writeHead(req.headers.authorization === `Bearer ${master}` ? answer : 401).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const script = interpolate(setup.command[0], {}).replace('http://meilisearch:7700', url);
+      // Asynchronous: the stand-in answers from this process.
+      const once = (key = master) => run('sh', ['-c', script], { env: { PATH: process.env.PATH, MEILI_MASTER_KEY: key }, timeoutMs: 20_000 });
+      expect((await once()).code).toBe(0);
+      answer = 409; // it exists: each start runs the set-up again
+      expect((await once()).code).toBe(0);
+      answer = 500;
+      expect((await once()).code).not.toBe(0);
+      expect(seen[0]).toEqual({ path: '/keys', method: 'POST', auth: `Bearer ${master}`, body });
+      answer = 201;
+      expect((await once('not-it')).code).not.toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });

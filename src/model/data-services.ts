@@ -57,7 +57,7 @@ const CATALOG: Record<DataServiceName, Entry> = {
     devEnvironment: [['MEILI_ENV', 'development']],
     hostEnv: [
       ['MEILI_URL', 'MEILI_URL'],
-      ['MEILI_MASTER_KEY', 'MEILI_MASTER_KEY'],
+      ['MEILI_API_KEY', 'MEILI_API_KEY'],
     ],
   },
   opensearch: {

@@ -1,8 +1,9 @@
 import type { DataServiceName } from './data-services.js';
+import { searchKey, searchKeyValue } from './search-key.js';
 import type { StackConfig } from './types.js';
 
-/** How .env gets a value the first time: a random secret, or a plain default. */
-export type SecretKind = 'password' | 'key' | 'opensearch-password';
+/** How .env gets a value the first time: a random secret, or one computed from other secrets (`derived`). */
+export type SecretKind = 'password' | 'key' | 'opensearch-password' | 'derived';
 
 export interface EnvVar {
   key: string;
@@ -95,7 +96,13 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
     groups.push({
       title: 'Meilisearch',
       vars: [
-        { key: 'MEILI_MASTER_KEY', value: '', comment: 'Required: at least 16 bytes; services should use scoped API keys', secret: 'key' },
+        { key: 'MEILI_MASTER_KEY', value: '', comment: 'Required: at least 16 bytes; Meilisearch and the key set-up only, never a service', secret: 'key' },
+        {
+          key: 'MEILI_API_KEY',
+          value: (v) => searchKeyValue(v.MEILI_MASTER_KEY!, searchKey(config.name).uid),
+          comment: `The services' key (search, documents, index settings, tasks), derived from the master key: recompute it when that changes`,
+          secret: 'derived',
+        },
         { key: 'MEILI_URL', value: 'http://127.0.0.1:7700', comment: 'For services run on the host' },
       ],
     });
@@ -124,7 +131,8 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
 export function resolveEnv(groups: EnvGroup[], secrets: Record<string, string> | null): Map<string, string> {
   const vars: Record<string, string> = {};
   for (const v of groups.flatMap((g) => g.vars)) {
-    if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
+    if (v.secret === 'derived') vars[v.key] = secrets && typeof v.value === 'function' ? v.value(vars) : `<${v.key}>`;
+    else if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
     else vars[v.key] = typeof v.value === 'function' ? v.value(vars) : v.value;
   }
   return new Map(Object.entries(vars));

@@ -4,6 +4,7 @@ import { imageName, serviceImages } from './images.js';
 import { EDGE } from './edge.js';
 import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { HEALTH_PATHS } from './probes.js';
+import { searchKey } from './search-key.js';
 import type { StackConfig } from './types.js';
 
 /**
@@ -107,6 +108,8 @@ export interface K8sDataService {
   volume: { mount: string; size: string; note: string | null };
   /** Writable scratch directories on a read-only root. */
   scratch: { name: string; mount: string }[];
+  /** A set-up command (sh -c) run in the container once it started (postStart): Meilisearch's services key. */
+  postStart: string | null;
   resources: K8sResources;
   /** Label the pods that may reach it carry (`infra-stack/uses-postgres`). */
   usesLabel: string;
@@ -248,7 +251,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     };
   });
 
-  const dataServices = data.filter((d) => d.name !== 'elasticmq').map((d) => dataService(d));
+  const dataServices = data.filter((d) => d.name !== 'elasticmq').map((d) => dataService(d, config.name));
   const secretGroups = env.map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret) })).filter((g) => g.vars.length > 0);
   const postgres = data.some((d) => d.name === 'postgres');
   const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
@@ -327,7 +330,7 @@ function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
       { name: 'AMQP_URL', value: 'amqp://$(RABBITMQ_DEFAULT_USER):$(RABBITMQ_DEFAULT_PASS)@rabbitmq:5672/' },
     );
   }
-  if (uses.includes('meilisearch')) env.push({ name: 'MEILI_MASTER_KEY', secretKey: 'MEILI_MASTER_KEY' });
+  if (uses.includes('meilisearch')) env.push({ name: 'MEILI_API_KEY', secretKey: 'MEILI_API_KEY' });
   if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' });
   return env;
 }
@@ -360,8 +363,9 @@ function probes(startup: Check, readiness = startup, liveness: Check = { tcpSock
 
 const hardened = (readOnly = true, uid = APP_UID): K8sSecurity => ({ uid, gid: uid, readOnlyRootFilesystem: readOnly, exemption: null });
 
-function dataService(d: DataService): K8sDataService {
+function dataService(d: DataService, stack: string): K8sDataService {
   const base = {
+    postStart: null,
     name: d.name,
     role: d.role,
     image: d.image,
@@ -432,6 +436,12 @@ function dataService(d: DataService): K8sDataService {
           { name: 'MEILI_NO_ANALYTICS', value: 'true' },
         ],
         probes: probes({ httpGet: { path: '/health', scheme: 'HTTP' } }, undefined, { httpGet: { path: '/health', scheme: 'HTTP' } }),
+        // The services' scoped key (MEILI_API_KEY in secrets.env, derived from the master key): 201 created, 409 it exists.
+        postStart: [
+          `until curl -fs -o /dev/null http://127.0.0.1:${d.port}/health; do sleep 1; done`,
+          `status=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:${d.port}/keys -H "Authorization: Bearer $MEILI_MASTER_KEY" -H 'Content-Type: application/json' --data '${searchKey(stack).body}')`,
+          `{ [ "$status" = 201 ] || [ "$status" = 409 ]; }`,
+        ].join(' && '),
         security: hardened(),
         scratch: [{ name: 'tmp', mount: '/tmp' }],
         resources: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },

@@ -8,6 +8,7 @@ import { EDGE, type Edge } from './edge.js';
 import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import { HEALTH_PATHS, healthCommand } from './probes.js';
+import { searchKey, type SearchKey } from './search-key.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
 export interface Service extends Omit<ServiceConfig, 'uses'> {
@@ -27,6 +28,8 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   waitsFor: DataServiceName[];
   /** The emulators it waits for in development (compose.override.yaml). */
   devWaitsFor: DataServiceName[];
+  /** One-shot set-up services it waits to have completed (meilisearch-key: its search key). */
+  waitsForSetup: string[];
   /** Data services it connects to and must wait for (from its `uses` roles). */
   uses: DataServiceName[];
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
@@ -56,6 +59,8 @@ export interface StackModel {
   /** Named volumes of compose.yaml: the data services', and the gateway's ACME webroot. */
   volumes: string[];
   images: typeof IMAGES;
+  /** The services' scoped Meilisearch key (src/model/search-key.ts). */
+  searchKey: SearchKey;
   /** The registry of the services' own images (src/model/images.ts). */
   serviceImages: ServiceImages;
   /** Quick flags for templates: has.postgres, has.kong, ... */
@@ -93,6 +98,7 @@ export function buildModel(config: StackConfig): StackModel {
       devEnvironment: uses.includes('elasticmq') ? elasticmqEnvironment(config.name) : [],
       waitsFor: uses.filter((u) => !emulators.includes(u)),
       devWaitsFor: uses.filter((u) => emulators.includes(u)),
+      waitsForSetup: uses.includes('meilisearch') ? ['meilisearch-key'] : [],
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       hostEnv: data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostEnv),
@@ -125,6 +131,7 @@ export function buildModel(config: StackConfig): StackModel {
     // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
     volumes: [...data.flatMap((d) => (d.volume ? [d.volume.name] : [])), ...(config.gateway === 'nginx' ? ['acme-webroot'] : [])],
     images: IMAGES,
+    searchKey: searchKey(config.name),
     serviceImages: serviceImages(config),
     has,
     gateway: {
@@ -174,7 +181,7 @@ function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string,
     );
   }
   if (uses.includes('meilisearch')) {
-    env.push(['MEILI_URL', 'http://meilisearch:7700'], ['MEILI_MASTER_KEY', required('MEILI_MASTER_KEY')]);
+    env.push(['MEILI_URL', 'http://meilisearch:7700'], ['MEILI_API_KEY', required('MEILI_API_KEY')]);
   }
   if (uses.includes('opensearch')) {
     env.push(
