@@ -4,7 +4,7 @@
 // (kubernetes-types + the TypeScript compiler), the hardening rules, the network flows, what the
 // overlays change, and that `add service` adds only that service's resources. The checkers are
 // proven to catch broken manifests at the end (helpers/k8s.ts).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -66,10 +66,8 @@ const K8S_COMBINATIONS = [
  */
 const EXEMPTIONS: Exemptions = {
   'StatefulSet/postgres': { 'uid-gid-above-10000': "uid 70: initdb needs a passwd entry, and the alpine image has only postgres's" },
-  'StatefulSet/opensearch': {
-    'uid-gid-above-10000': "uid 1000: the image's files belong to it",
-    'read-only-root': 'the security plugin writes its demo certificates into config/',
-  },
+  // Its root is read-only: config/ is an emptyDir the init container seeds (no demo certificates).
+  'StatefulSet/opensearch': { 'uid-gid-above-10000': "uid 1000: the image's files belong to it" },
 };
 
 const tempDirs: string[] = [];
@@ -97,6 +95,8 @@ function expectedIds(config: StackConfig): string[] {
   if (k8s.migrate) ids.push('Job/migrate', 'CronJob/postgres-backup', 'PersistentVolumeClaim/postgres-backups');
   if (config.gateway === 'kong')
     ids.push(...['cors', 'request-size-limiting', 'correlation-id', 'security-headers', 'api-rate-limiting', 'auth-rate-limiting'].map((p) => `KongPlugin/${p}`));
+  // OpenSearch's own certificate: a namespace CA (cert-manager), not the image's demo certificates.
+  if (k8s.data.some((d) => d.tls)) ids.push('Issuer/opensearch-selfsigned', 'Certificate/opensearch-ca', 'Issuer/opensearch-ca', 'Certificate/opensearch-tls');
   return ids.sort();
 }
 
@@ -651,5 +651,52 @@ describe('the checkers catch broken manifests', () => {
     expect(allowed([], a, b, 80)).toBe(true);
     const deny = good.filter((r) => r.metadata.name === 'default-deny').map((r) => ({ ...r, metadata: { ...r.metadata, namespace: 'ns' } }));
     expect(allowed(deny, a, b, 80)).toBe(false);
+  });
+});
+
+describe('OpenSearch on k8s: a read-only root, its own certificate, a least-privilege user for the services', () => {
+  it("the init container seeds config/ and writes users and roles that parse, with the Secret's passwords hashed", async () => {
+    const tree = await renderTree(configOf({ target: 'k8s', search: 'opensearch' }));
+    const docs = parseResources(tree.get('k8s/components/data-services/opensearch.yaml')!.content);
+    const sts = docs.find((r) => r.kind === 'StatefulSet')!;
+    const [init] = sts.spec.template.spec.initContainers;
+    const [main] = sts.spec.template.spec.containers;
+    for (const c of [init, main]) expect(c.securityContext.readOnlyRootFilesystem, c.name).toBe(true);
+    expect(main.image).toMatch(/^opensearchproject\/opensearch:\d+\.\d+\.\d+$/); // an exact release
+    const mounts = Object.fromEntries(main.volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]));
+    expect(mounts).toMatchObject({ config: '/usr/share/opensearch/config', logs: '/usr/share/opensearch/logs', tmp: '/tmp', tls: '/usr/share/opensearch/config/certs' });
+    const env = Object.fromEntries(main.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(env).toMatchObject({ DISABLE_INSTALL_DEMO_CONFIG: 'true', 'plugins.security.ssl.http.pemcert_filepath': 'certs/tls.crt', 'plugins.security.nodes_dn': 'CN=opensearch' });
+    const cert = docs.find((r) => r.kind === 'Certificate' && r.metadata.name === 'opensearch-tls')!;
+    expect(cert.spec).toMatchObject({ commonName: 'opensearch', privateKey: { encoding: 'PKCS8' } });
+    expect(cert.spec.dnsNames).toContain('opensearch');
+
+    // The script as it runs, on stand-in folders and a stand-in hash tool (no Java here).
+    const tmp = mkdtempSync(join(tmpdir(), 'opensearch-init-'));
+    tempDirs.push(tmp);
+    mkdirSync(join(tmp, 'image/opensearch-security'), { recursive: true });
+    writeFileSync(join(tmp, 'image/opensearch.yml'), 'cluster.name: docker-cluster\n');
+    writeFileSync(join(tmp, 'image/opensearch-security/internal_users.yml'), 'admin: {hash: "demo"}\n');
+    mkdirSync(join(tmp, 'seed'));
+    writeFileSync(join(tmp, 'hash.sh'), '#!/bin/sh\necho "**************************************************************************"\necho "hashed:$2"\n', { mode: 0o755 });
+    const script: string = init.command[2]
+      .replaceAll('/usr/share/opensearch/plugins/opensearch-security/tools/hash.sh', join(tmp, 'hash.sh'))
+      .replaceAll('/usr/share/opensearch/config', join(tmp, 'image'))
+      .replaceAll('/seed', join(tmp, 'seed'));
+    const r = spawnSync('sh', ['-c', script], { env: { PATH: process.env.PATH, OPENSEARCH_INITIAL_ADMIN_PASSWORD: 'Os1-admin', OPENSEARCH_APP_PASSWORD: 'Os1-app' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const yml = (f: string) => parse(readFileSync(join(tmp, 'seed/opensearch-security', f), 'utf8'));
+    expect(readFileSync(join(tmp, 'seed/opensearch.yml'), 'utf8')).toContain('cluster.name'); // the image's config, copied
+    expect(yml('internal_users.yml')).toEqual({
+      _meta: { type: 'internalusers', config_version: 2 },
+      admin: { hash: 'hashed:Os1-admin', reserved: true, backend_roles: ['admin'] },
+      app: { hash: 'hashed:Os1-app', reserved: true },
+    });
+    expect(yml('roles.yml').app).toEqual({
+      reserved: true,
+      cluster_permissions: ['cluster_monitor', 'cluster_composite_ops'],
+      index_permissions: [{ index_patterns: ['demo-*'], allowed_actions: ['crud', 'create_index', 'manage'] }],
+    });
+    expect(yml('roles_mapping.yml').app).toEqual({ reserved: true, users: ['app'] });
   });
 });

@@ -69,10 +69,13 @@ const SECRET_OF: Record<string, string> = {
   RABBITMQ_DEFAULT_PASS: 'rabbitmq',
   MEILI_API_KEY: 'meilisearch',
   OPENSEARCH_INITIAL_ADMIN_PASSWORD: 'opensearch',
+  OPENSEARCH_APP_PASSWORD: 'opensearch',
 };
 /** Secrets no service may hold, whatever it uses: the data services' own admin keys. */
 const ADMIN_ONLY = ['MEILI_MASTER_KEY'];
 const EMULATORS = ['elasticmq'];
+/** Opt-out flags the sample reads, whose absence is the safe default (verify TLS). */
+const OPT_OUT = ['OPENSEARCH_TLS_VERIFY'];
 const EMULATOR_IMAGES = [/elasticmq/];
 
 const usedData = (combo: { queue: string; search: string }, name: string): string[] => {
@@ -106,7 +109,7 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
   /** Every problem with one environment as a service sees it. */
   function envProblems(where: string, name: string, env: Env, secretValues: Map<string, string>): string[] {
     const problems: string[] = [];
-    for (const v of needs(name)) if (!env[v]) problems.push(`${where} ${name}: reads ${v}, not provided`);
+    for (const v of needs(name)) if (!env[v] && !OPT_OUT.includes(v)) problems.push(`${where} ${name}: reads ${v}, not provided`);
     const used = usedData(combo, name);
     for (const [data, variable] of Object.entries(ENDPOINT)) {
       // A variable of something it does not use would switch a check on (and a secret in).
@@ -219,6 +222,14 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
             else if (key in SECRET_OF && !usedData(combo, s.name).includes(SECRET_OF[key])) problems.push(`${s.name}: reads Secret key ${key} it does not use`);
           }
           for (const ref of secretRefs) problems.push(`${s.name}: takes the whole Secret ${ref}`);
+          // OpenSearch in the cluster: its own user and a verified certificate, never admin with verification off.
+          if (env.OPENSEARCH_URL) {
+            if (env.OPENSEARCH_TLS_VERIFY === 'false') problems.push(`${s.name}: OpenSearch TLS verification off`);
+            if (env.OPENSEARCH_USERNAME === 'admin' || secretKeys.includes('OPENSEARCH_INITIAL_ADMIN_PASSWORD')) problems.push(`${s.name}: logs in to OpenSearch as admin`);
+            const ca = env.NODE_EXTRA_CA_CERTS;
+            const mounted = container.volumeMounts?.some((m: { mountPath: string }) => ca?.startsWith(`${m.mountPath}/`));
+            if (!ca || !mounted) problems.push(`${s.name}: no mounted CA to verify OpenSearch with (NODE_EXTRA_CA_CERTS ${ca})`);
+          }
           for (const [key, value] of secrets) if (JSON.stringify(deployment).includes(value)) problems.push(`${s.name}: ${key}'s value is in the Deployment`);
           // Probes: liveness and startup ask whether the process answers, readiness whether it can serve.
           const port = container.ports.find((p: { name: string }) => p.name === 'http');

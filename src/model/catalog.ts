@@ -8,7 +8,8 @@ export const IMAGES = {
   rabbitmq: 'rabbitmq:4-management-alpine',
   elasticmq: 'softwaremill/elasticmq-native:1.7.1',
   meilisearch: 'getmeili/meilisearch:v1.54',
-  opensearch: 'opensearchproject/opensearch:3',
+  // An exact release: a StatefulSet must never upgrade itself on a restart (no rollback for an index).
+  opensearch: 'opensearchproject/opensearch:3.8.0',
   nginx: 'nginx:1.30-alpine',
   kong: 'kong:3.9',
   certbot: 'certbot/certbot:v5.8.0',

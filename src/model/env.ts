@@ -117,6 +117,12 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
           comment: 'Required: 8-100 characters with upper, lower, digit and special; must be strong',
           secret: 'opensearch-password',
         },
+        {
+          key: 'OPENSEARCH_APP_PASSWORD',
+          value: '',
+          comment: "Kubernetes: the services' own user (app: its indices only), never admin",
+          secret: 'opensearch-password',
+        },
         { key: 'OPENSEARCH_URL', value: 'https://127.0.0.1:9200', comment: 'For services run on the host' },
       ],
     });

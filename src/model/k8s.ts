@@ -82,6 +82,8 @@ export interface K8sService {
   probes: K8sProbes;
   /** HTTPRoutes of a public service: its path, and for an api its auth path (a stricter limit). */
   routes: K8sRoute[];
+  /** The CA certificates it trusts beside the system's (OpenSearch's namespace CA), mounted read-only. */
+  caMounts: { name: string; secretName: string; mount: string }[];
 }
 
 /** An HTTPRoute and what the edge does on it (src/model/edge.ts), per gateway. */
@@ -110,6 +112,13 @@ export interface K8sDataService {
   scratch: { name: string; mount: string }[];
   /** A set-up command (sh -c) run in the container once it started (postStart): Meilisearch's services key. */
   postStart: string | null;
+  /**
+   * A read-only root whose config folder must be writable: an init container (the same image)
+   * copies the image's config into an emptyDir mounted there and adds to it (script lines).
+   */
+  seedConfig: { mount: string; script: string[] } | null;
+  /** Its own TLS: a certificate from a namespace CA (cert-manager), mounted into its config. */
+  tls: { secretName: string; mount: string; commonName: string; dnsNames: string[] } | null;
   resources: K8sResources;
   /** Label the pods that may reach it carry (`infra-stack/uses-postgres`). */
   usesLabel: string;
@@ -213,9 +222,9 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     if (d.name === 'opensearch') {
       endpoints.set(d.name, [
         ['OPENSEARCH_URL', `https://opensearch:${d.port}`],
-        ['OPENSEARCH_USERNAME', 'admin'],
-        // The single-node demo certificate is self-signed: mount real certificates and drop this.
-        ['OPENSEARCH_TLS_VERIFY', 'false'],
+        // The least-privilege user (its indices only), never admin; TLS verified against the namespace CA.
+        ['OPENSEARCH_USERNAME', 'app'],
+        ['NODE_EXTRA_CA_CERTS', `${OPENSEARCH_CA_MOUNT}/ca.crt`],
       ]);
     }
   }
@@ -248,6 +257,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       serviceAccountAnnotations: sqs && s.uses.includes('elasticmq') ? [['eks.amazonaws.com/role-arn', `${sqs.roleArnPrefix}-${s.name}`]] : [],
       probes: appProbes(),
       routes: s.public && s.path ? routesOf(config, s.name, s.kind, s.path) : [],
+      caMounts: s.uses.includes('opensearch') ? [{ name: 'opensearch-ca', secretName: 'opensearch-tls', mount: OPENSEARCH_CA_MOUNT }] : [],
     };
   });
 
@@ -331,7 +341,7 @@ function connectionEnv(uses: DataServiceName[]): K8sEnv[] {
     );
   }
   if (uses.includes('meilisearch')) env.push({ name: 'MEILI_API_KEY', secretKey: 'MEILI_API_KEY' });
-  if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' });
+  if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_APP_PASSWORD' });
   return env;
 }
 
@@ -350,6 +360,43 @@ function appProbes(): K8sProbes {
 }
 
 const NO_PROBE = { httpGet: null, tcpSocket: false, script: null };
+
+const OPENSEARCH_CONFIG = '/usr/share/opensearch/config';
+/** Where a service that uses OpenSearch finds the CA that signed its certificate. */
+const OPENSEARCH_CA_MOUNT = '/etc/opensearch-ca';
+
+/** The security plugin on the namespace CA's certificate (cert-manager), for HTTP and the transport. */
+function opensearchTlsSettings(): K8sEnv[] {
+  const files = { pemcert_filepath: 'certs/tls.crt', pemkey_filepath: 'certs/tls.key', pemtrustedcas_filepath: 'certs/ca.crt' };
+  return [
+    { name: 'plugins.security.ssl.http.enabled', value: 'true' },
+    ...Object.entries(files).flatMap(([k, v]) => [
+      { name: `plugins.security.ssl.http.${k}`, value: v },
+      { name: `plugins.security.ssl.transport.${k}`, value: v },
+    ]),
+    { name: 'plugins.security.ssl.transport.enforce_hostname_verification', value: 'false' },
+    { name: 'plugins.security.nodes_dn', value: 'CN=opensearch' },
+  ];
+}
+
+/**
+ * The init container's script: the image's config into the writable emptyDir, then the security
+ * plugin's users (admin, and app for the services) with hashes of the Secret's passwords, and the
+ * app role: its own indices (<stack>-*) and cluster health, nothing else.
+ */
+function opensearchSecurityConfig(stack: string): string[] {
+  const dir = '/seed/opensearch-security';
+  return [
+    'set -eu',
+    `cp -a ${OPENSEARCH_CONFIG}/. /seed/`,
+    `hash() { ${'/usr/share/opensearch/plugins/opensearch-security/tools/hash.sh'} -p "$1" | tail -n 1; }`,
+    'admin=$(hash "$OPENSEARCH_INITIAL_ADMIN_PASSWORD")',
+    'app=$(hash "$OPENSEARCH_APP_PASSWORD")',
+    `printf '%s\\n' '_meta: {type: internalusers, config_version: 2}' "admin: {hash: '$admin', reserved: true, backend_roles: [admin]}" "app: {hash: '$app', reserved: true}" > ${dir}/internal_users.yml`,
+    `printf '%s\\n' '_meta: {type: roles, config_version: 2}' 'app:' '  reserved: true' '  cluster_permissions: [cluster_monitor, cluster_composite_ops]' '  index_permissions:' '    - {index_patterns: ["${stack}-*"], allowed_actions: [crud, create_index, manage]}' > ${dir}/roles.yml`,
+    `printf '%s\\n' '_meta: {type: rolesmapping, config_version: 2}' 'all_access: {reserved: false, backend_roles: [admin]}' 'app: {reserved: true, users: [app]}' > ${dir}/roles_mapping.yml`,
+  ];
+}
 type Check = Partial<Pick<K8sProbe, 'httpGet' | 'tcpSocket' | 'script'>>;
 
 /** A data service's probes: up to 5 minutes to start; liveness a plain TCP connect unless given. */
@@ -366,6 +413,8 @@ const hardened = (readOnly = true, uid = APP_UID): K8sSecurity => ({ uid, gid: u
 function dataService(d: DataService, stack: string): K8sDataService {
   const base = {
     postStart: null,
+    seedConfig: null,
+    tls: null,
     name: d.name,
     role: d.role,
     image: d.image,
@@ -454,22 +503,28 @@ function dataService(d: DataService, stack: string): K8sDataService {
         args: [],
         env: [
           { name: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' },
+          { name: 'OPENSEARCH_APP_PASSWORD', secretKey: 'OPENSEARCH_APP_PASSWORD' },
           { name: 'discovery.type', value: 'single-node' },
           // No privileged init container for vm.max_map_count: mmap is off instead.
           { name: 'node.store.allow_mmap', value: 'false' },
           { name: 'OPENSEARCH_JAVA_OPTS', value: '-Xms512m -Xmx512m' },
+          // Not the image's demo certificates: the namespace CA's (tls below), which the services verify.
+          { name: 'DISABLE_INSTALL_DEMO_CONFIG', value: 'true' },
+          ...opensearchTlsSettings(),
+          // The users and roles the init container wrote load into the security index at first start.
+          { name: 'plugins.security.allow_default_init_securityindex', value: 'true' },
         ],
         probes: probes(
           { tcpSocket: true },
-          { script: 'curl -fsk -o /dev/null -u "admin:$OPENSEARCH_INITIAL_ADMIN_PASSWORD" "https://127.0.0.1:9200/_cluster/health?local=true"' },
+          { script: `curl -fs -o /dev/null --cacert ${OPENSEARCH_CONFIG}/certs/ca.crt -u "admin:$OPENSEARCH_INITIAL_ADMIN_PASSWORD" "https://localhost:9200/_cluster/health?local=true"` },
         ),
-        security: {
-          uid: 1000,
-          gid: 1000,
-          readOnlyRootFilesystem: false,
-          exemption: "uid 1000 and a writable root: the image's files belong to 1000 and the security plugin writes its demo certificates into config/",
-        },
-        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        security: { ...hardened(true, 1000), exemption: "uid 1000: the image's files belong to it" },
+        scratch: [
+          { name: 'logs', mount: '/usr/share/opensearch/logs' },
+          { name: 'tmp', mount: '/tmp' },
+        ],
+        seedConfig: { mount: OPENSEARCH_CONFIG, script: opensearchSecurityConfig(stack) },
+        tls: { secretName: 'opensearch-tls', mount: `${OPENSEARCH_CONFIG}/certs`, commonName: 'opensearch', dnsNames: ['opensearch', 'opensearch-0.opensearch', 'localhost'] },
         resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
         managed: 'Amazon OpenSearch Service: a single node has no replica, so a lost volume loses the index',
       };
