@@ -22,7 +22,7 @@ Answers
   --node <major>         20 | 22 | 24 | 26 (Node.js image)    default: 24
   --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1)
                          default: the pinned image's
-  --registry <host/path> registry of the service images (k8s)  default: ghcr.io/<name>
+  --registry <host/path> where CI pushes the service images   default: ghcr.io/<name>
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit
