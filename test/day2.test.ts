@@ -737,8 +737,10 @@ describe('deploy.sh (compose target)', () => {
     // A plain `docker compose` (cron, a person) on the server reads production files only.
     expect(after.filter((l) => l.startsWith('COMPOSE_FILE='))).toEqual(['COMPOSE_FILE=compose.yaml:compose.prod.yaml']);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    // The migrations run in the new image before its containers start.
     expect(calls()).toEqual([
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose up -d --remove-orphans',
     ]);
     const checks = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(' exec -T '));
@@ -754,9 +756,23 @@ describe('deploy.sh (compose target)', () => {
     expect(imageTag()).toBe('sha-good000');
     expect(calls()).toEqual([
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose up -d --remove-orphans',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose up -d --remove-orphans',
+    ]);
+  });
+
+  it('a failed migration starts no container of the new tag, and the previous tag is kept', async () => {
+    writeFileSync(log, '');
+    const r = await run('sh', ['scripts/deploy.sh', 'sha-badmig0'], { cwd: dir, env: { ...env, FAKE_FAILING_RUN_TAG: 'sha-badmig0' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the migration fails on sha-badmig0');
+    expect(imageTag()).toBe('sha-good000');
+    expect(calls().filter((c) => c.includes('IMAGE_TAG=sha-badmig0'))).toEqual([
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-badmig0 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-badmig0 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
     ]);
   });
 

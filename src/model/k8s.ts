@@ -192,7 +192,7 @@ interface ServiceInput {
   uses: DataServiceName[];
 }
 
-export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[]): K8sFacts {
+export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[], migrator: string | null): K8sFacts {
   const images = serviceImages(config);
   const values = resolveEnv(env, null);
   const setting = (key: string) => values.get(key)!;
@@ -263,8 +263,6 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
 
   const dataServices = data.filter((d) => d.name !== 'elasticmq').map((d) => dataService(d, config.name));
   const secretGroups = env.map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret) })).filter((g) => g.vars.length > 0);
-  const postgres = data.some((d) => d.name === 'postgres');
-  const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
 
   return {
     registry: images.registry,
@@ -286,8 +284,8 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     ],
     gateway: gatewayFacts(config),
     rolloutLabel: `${FLOW}/apply`,
-    migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${images.firstRelease}` } : null,
-    backup: postgres ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
+    migrate: migrator ? { service: migrator, image: `${imageOf(migrator)}:${images.firstRelease}` } : null,
+    backup: data.some((d) => d.name === 'postgres') ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
   };
 }
 

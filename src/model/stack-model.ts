@@ -80,6 +80,8 @@ export interface StackModel {
   k8s: K8sFacts | null;
   /** Template families rendered for this stack (folders under templates/). */
   families: string[];
+  /** The service whose image runs the database migrations before a release rolls out (null: no database). */
+  migrator: string | null;
 }
 
 export function buildModel(config: StackConfig): StackModel {
@@ -109,6 +111,8 @@ export function buildModel(config: StackConfig): StackModel {
       healthCommand: healthCommand(s.port, HEALTH_PATHS.ready),
     };
   });
+  // With a database: an api or web service that uses it runs its migrations (else the first service).
+  const migrator = dataNames.includes('postgres') ? (services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0]!).name : null;
   const routes = services
     .filter((s) => s.public)
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
@@ -143,7 +147,8 @@ export function buildModel(config: StackConfig): StackModel {
     },
     env: envGroups(config, dataNames),
     ops: dayTwo(config, data, services),
-    k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
+    k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames), migrator) : null,
+    migrator,
     families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames)],
   };
 }
