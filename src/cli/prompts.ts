@@ -1,5 +1,6 @@
 import { defaultAnswers, parseServicesFlag } from '../model/defaults.js';
 import { InputError } from '../model/errors.js';
+import { serviceImages } from '../model/images.js';
 import { validateConfig, type RawConfig } from '../model/validate.js';
 
 /** The questions, in the order they are asked; each has a flag of the same name. */
@@ -81,8 +82,18 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
       case 'gateway':
       case 'queue':
       case 'search':
-      case 'target':
         result[question] = await select(CHOICES[question]);
+        break;
+      case 'target':
+        result.target = await select(CHOICES.target);
+        // The cluster pulls what CI pushes: where is one answer, never a guess between the two.
+        if (result.target === 'k8s' && result.registry === undefined) {
+          result.registry = await input({
+            message: 'Image registry and owner (CI pushes there, the cluster pulls from there)',
+            default: serviceImages({ name: String(answers.name) }).registry,
+            validate: (value) => check({ registry: value }),
+          });
+        }
         break;
       case 'domain':
         result.domain = await input({
