@@ -1,11 +1,10 @@
 /**
- * The endpoints the sample serves and every probe calls: a fact shared by compose, the
- * Dockerfile, Kubernetes and the scripts.
- *   live:   the process answers; checks nothing else (liveness, startup).
- *   ready:  this instance can serve: the dependencies a request needs answer (readiness, compose).
- *   report: every dependency, with latencies (people, scripts/health-check.sh).
+ * The probe endpoints the sample serves: a fact shared by compose, the Dockerfile and Kubernetes.
+ *   live:  the process answers; checks nothing else (liveness, startup).
+ *   ready: this instance can serve: the dependencies a request needs answer (readiness, compose).
+ * Beside them /health reports every dependency, for people and scripts/health-check.sh.
  */
-export const HEALTH_PATHS = { live: '/livez', ready: '/readyz', report: '/health' } as const;
+export const HEALTH_PATHS = { live: '/livez', ready: '/readyz' } as const;
 
 /** Exec-form probe of a path on the service's port (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
 export function healthCommand(port: number, path: string): string[] {
