@@ -176,7 +176,8 @@ describe('sample service probes: /livez never asks a dependency, /readyz asks th
     expect(ready.status).toBe(503);
     expect(Object.keys(ready.body.checks).sort()).toEqual(['cache', 'database', 'queue']);
     expect((await getJson(`${s.base}/health`)).status).toBe(503);
-    await waitFor(() => s.output().includes('not ready: '), 2000, { what: 'readiness transition log line' });
+    // One JSON line per transition, naming what failed (src/log.js).
+    await waitFor(() => s.output().includes('"level":"warn","service":"service","msg":"not ready","failing":{"database":'), 2000, { what: 'readiness transition log line' });
   });
 
   it('search down: ready (the pod still serves), /health reports it', async () => {
