@@ -110,7 +110,7 @@ describe('re-running', () => {
     const marked = read(dir, 'compose.yaml');
     expect(marked).toContain('<<<<<<< yours\n      PORT: "3005" # pinned by ops\n=======\n      PORT: "3050"\n>>>>>>> create-infra-stack ');
     expect(marked.replace(/<<<<<<< yours\n.*\n=======\n.*\n>>>>>>> .*\n/, '      PORT: "3005" # pinned by ops\n')).toBe(
-      edited.replace('3000/health', '3050/health'),
+      edited.replace('3000/readyz', '3050/readyz'),
     );
     expect(existsSync(join(dir, 'compose.yaml.infra-stack-new'))).toBe(false);
     expect(JSON.parse(read(dir, '.infra-stack/conflicts.json')).files).toEqual(['compose.yaml']);

@@ -30,6 +30,8 @@ export const RESERVED_NAMES = [
   'rabbitmq',
   'elasticmq',
   'meilisearch',
+  // The one-shot service that creates the services' scoped search key.
+  'meilisearch-key',
   'opensearch',
   'seaweedfs',
   'nginx',
