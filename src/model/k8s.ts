@@ -161,8 +161,8 @@ export interface K8sFacts {
   data: K8sDataService[];
   /** SQS: its region, the IAM roles' prefix, and the private ranges its HTTPS egress leaves out. */
   sqs: { region: string; roleArnPrefix: string; privateRanges: string[] } | null;
-  /** S3 itself (SeaweedFS is for development only): reached over HTTPS with the pods' IAM role. */
-  s3: { region: string; endpoint: string } | null;
+  /** S3 itself (SeaweedFS is for development only): reached over HTTPS with the pods' IAM role, public addresses only. */
+  s3: { region: string; endpoint: string; privateRanges: string[] } | null;
   /** Non-secret settings every pod shares (the stack-config ConfigMap). */
   config: [string, string][];
   /** Keys of the Secret generated from each overlay's git-ignored secrets.env. */
@@ -202,15 +202,11 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
   const setting = (key: string) => values.get(key)!;
   const region = 'us-east-1';
   const roleArnPrefix = `arn:aws:iam::000000000000:role/${config.name}`;
-  const sqs = data.some((d) => d.name === 'elasticmq')
-    ? {
-        region,
-        roleArnPrefix,
-        // RFC 1918, carrier-grade NAT (some pod networks) and link-local (instance metadata).
-        privateRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'],
-      }
-    : null;
-  const s3 = data.some((d) => d.name === 'seaweedfs') ? { region, endpoint: `https://s3.${region}.amazonaws.com` } : null;
+  // AWS is reached on public addresses only: RFC 1918, carrier-grade NAT (some pod networks) and
+  // link-local (instance metadata) stay closed to the SQS and S3 egress.
+  const privateRanges = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
+  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix, privateRanges } : null;
+  const s3 = data.some((d) => d.name === 'seaweedfs') ? { region, endpoint: `https://s3.${region}.amazonaws.com`, privateRanges } : null;
 
   // Settings every pod may read; none points a pod at a data service (a set endpoint variable is a
   // dependency the sample checks), so those are per service, by what it uses (endpoints below).
