@@ -86,7 +86,7 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
     groups.push({
       title: 'SQS (AWS SQS in production; ElasticMQ in development, compose.override.yaml)',
       vars: [
-        { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queue' },
+        { key: 'AWS_REGION', value: 'us-east-1', comment: `AWS region of the queue${has('seaweedfs') ? ' and the bucket' : ''}` },
         {
           key: 'SQS_QUEUE_URL',
           value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`,
