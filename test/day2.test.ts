@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Tree } from '../src/engine/tree.js';
-import { ACTIONS, TOOLS } from '../src/model/catalog.js';
+import { ACTIONS, IMAGES, TOOLS } from '../src/model/catalog.js';
 import { parseStackFile, stackFileText } from '../src/model/stack-file.js';
 import type { StackConfig } from '../src/model/types.js';
 import { validateConfig } from '../src/model/validate.js';
@@ -106,25 +106,23 @@ describe('GitHub Actions workflows', () => {
     expect(pasted.map((b) => `${b.label}: ${b.workflow} ${b.step}`)).toEqual([]);
   });
 
-  it('every action is a current major (REFERENCE section 6) or pinned to a full commit SHA', () => {
-    const majors = new Set<string>([ACTIONS.checkout, ACTIONS.setupNode, ACTIONS.setupBuildx, ACTIONS.login, ACTIONS.metadata, ACTIONS.buildPush]);
-    expect([...majors].sort()).toEqual([
-      'actions/checkout@v7',
-      'actions/setup-node@v7',
-      'docker/build-push-action@v7',
-      'docker/login-action@v4',
-      'docker/metadata-action@v6',
-      'docker/setup-buildx-action@v4',
-    ]);
+  it('every action is pinned to the full commit SHA of a release, the version beside it as a comment', () => {
+    // The catalog's SHAs were read from each action's repository (the release tag's commit).
+    const pins = new Map<string, { sha: string; version: string }>(Object.values(ACTIONS).map((a) => [a.action, a]));
     const bad: string[] = [];
+    let seen = 0;
     for (const label of trees.keys()) {
       for (const w of workflowsOf(label)) {
-        for (const [, uses] of w.text.matchAll(/uses: (\S+)/g)) {
-          if (!majors.has(uses) && !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(uses)) bad.push(`${label}: ${w.path}: ${uses}`);
+        for (const [line, uses] of w.text.matchAll(/uses: (\S+).*/g)) {
+          seen++;
+          const [action, ref] = uses.split('@');
+          const pin = pins.get(action);
+          if (!pin || ref !== pin.sha || !/^[0-9a-f]{40}$/.test(ref) || !line.endsWith(` # ${pin.version}`)) bad.push(`${label}: ${w.path}: ${line}`);
         }
       }
     }
     expect(bad).toEqual([]);
+    expect(seen).toBeGreaterThan(0);
     const docker = text(trees.get('compose nginx rabbitmq meilisearch')!, WORKFLOWS[1]);
     expect(docker).toContain(`uses: aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25 # v0.36.0`);
   });
@@ -144,17 +142,24 @@ describe('GitHub Actions workflows', () => {
     }
   });
 
-  it('ci.yml: push and pull request, cancels superseded runs, a job per service with Postgres and Redis', () => {
+  it('ci.yml: push and pull request, cancels superseded runs, a job per service with a container for each data service', async () => {
     const ci = parse(text(trees.get('compose nginx rabbitmq meilisearch')!, WORKFLOWS[0]));
     expect(ci.on).toEqual({ push: { branches: ['main'] }, pull_request: null, workflow_call: null });
     expect(ci.concurrency).toEqual({ group: '${{ github.workflow }}-${{ github.ref }}', 'cancel-in-progress': true });
     const job = ci.jobs.test;
-    expect(job.strategy.matrix.service).toEqual(['api', 'web', 'worker']);
-    expect(job.services.postgres.image).toBe('postgres:18-alpine');
-    expect(job.services.redis.image).toBe('redis:8-alpine');
-    for (const s of ['postgres', 'redis']) expect(job.services[s].options).toMatch(/--health-cmd .+ --health-interval \S+ --health-timeout \S+ --health-retries \d+/);
-    expect(job.env).toEqual({ DATABASE_URL: 'postgres://ci:ci@localhost:5432/ci', REDIS_URL: 'redis://localhost:6379/0' });
-    const setupNode = job.steps.find((s: { uses?: string }) => s.uses === ACTIONS.setupNode);
+    expect(job.strategy.matrix.include.map((e: { service: string }) => e.service)).toEqual(['api', 'web', 'worker']);
+    // The services the stack runs, not only Postgres and Redis.
+    expect(Object.fromEntries(Object.entries(job.services).map(([n, c]) => [n, (c as { image: string }).image]))).toEqual({
+      postgres: 'postgres:18-alpine',
+      redis: 'redis:8-alpine',
+      rabbitmq: IMAGES.rabbitmq,
+      meilisearch: IMAGES.meilisearch,
+    });
+    for (const c of Object.values(job.services)) expect((c as { options: string }).options).toMatch(/--health-cmd .+ --health-interval \S+ --health-timeout \S+ --health-retries \d+/);
+    // The job's env reads each variable from the service's own entry.
+    for (const [key, value] of Object.entries(job.env)) expect(value).toBe(`\${{ matrix.${key} }}`);
+    expect(job.strategy.matrix.include[0]).toMatchObject({ DATABASE_URL: 'postgres://ci:ci@localhost:5432/ci', REDIS_URL: 'redis://localhost:6379/0', AMQP_URL: 'amqp://ci:ci@localhost:5672/' });
+    const setupNode = job.steps.find((s: { uses?: string }) => s.uses === `${ACTIONS.setupNode.action}@${ACTIONS.setupNode.sha}`);
     expect(setupNode.with).toMatchObject({ 'node-version': '24', cache: 'npm' });
     expect(job.steps.map((s: { run?: string }) => s.run).filter(Boolean)).toEqual([
       'npm ci',
@@ -162,10 +167,17 @@ describe('GitHub Actions workflows', () => {
       'npm run typecheck --if-present',
       'npm run test --if-present',
     ]);
-    const bare = parse(text(trees.get('compose, no database or cache')!, WORKFLOWS[0]));
-    expect(bare.jobs.test.services).toBeUndefined();
-    expect(bare.jobs.test.env).toBeUndefined();
-    expect(parse(text(trees.get('node 20, husky, pm2, one api')!, WORKFLOWS[0])).jobs.test.strategy.matrix.service).toEqual(['shop']);
+    const sqs = parse(text(trees.get('compose kong sqs opensearch')!, WORKFLOWS[0])).jobs.test;
+    expect(Object.keys(sqs.services)).toEqual(['postgres', 'redis', 'elasticmq', 'opensearch']);
+    expect(sqs.strategy.matrix.include[0]).toMatchObject({ AWS_ENDPOINT_URL_SQS: 'http://localhost:9324', OPENSEARCH_URL: 'https://localhost:9200' });
+    // A worker that uses the queue only gets the queue's settings only.
+    const narrowed = await renderTree(configOf({ services: [{ name: 'api', kind: 'api' }, { name: 'mailer', kind: 'worker', uses: ['queue'] }] }));
+    const entries = parse(text(narrowed, WORKFLOWS[0])).jobs.test.strategy.matrix.include;
+    expect(entries[1]).toEqual({ service: 'mailer', AMQP_URL: 'amqp://ci:ci@localhost:5672/' });
+    expect(Object.keys(entries[0])).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'MEILI_URL']));
+    expect(parse(text(trees.get('node 20, husky, pm2, one api')!, WORKFLOWS[0])).jobs.test.strategy.matrix.include).toEqual([
+      expect.objectContaining({ service: 'shop' }),
+    ]);
   });
 
   it('docker.yml: per-service matrix, buildx, gha cache, scan before any push, GHCR only off pull requests', () => {
@@ -176,8 +188,8 @@ describe('GitHub Actions workflows', () => {
     type Step = { name?: string; uses?: string; if?: string; with?: Record<string, unknown> };
     const steps: Step[] = job.steps;
     const index = (name: string) => steps.findIndex((s) => s.name === name);
-    const [build, scan, login, push] = ['Build', 'Scan for vulnerabilities', 'Log in to GHCR', 'Push'].map((n) => steps[index(n)]);
-    expect(steps.map((s) => s.uses)).toContain(ACTIONS.setupBuildx);
+    const [build, scan, login, push] = ['Build', 'Scan for vulnerabilities', 'Log in to ghcr.io', 'Push'].map((n) => steps[index(n)]);
+    expect(steps.map((s) => s.uses)).toContain(`${ACTIONS.setupBuildx.action}@${ACTIONS.setupBuildx.sha}`);
     expect(build.with).toMatchObject({ target: 'prod', load: true, 'cache-to': 'type=gha,mode=max,scope=${{ matrix.service }}' });
     expect(build.with?.push).toBeUndefined();
     expect(scan.with).toMatchObject({ 'exit-code': '1', severity: 'CRITICAL,HIGH', 'image-ref': 'demo-${{ matrix.service }}:scan' });
@@ -187,7 +199,8 @@ describe('GitHub Actions workflows', () => {
     expect(login.with).toEqual({ registry: 'ghcr.io', username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}' });
     expect(push.with).toMatchObject({ push: true, tags: '${{ steps.meta.outputs.tags }}', 'cache-from': 'type=gha,scope=${{ matrix.service }}' });
     const meta = steps[index('Tags and labels')];
-    expect(meta.with?.images).toBe('ghcr.io/${{ github.repository_owner }}/demo-${{ matrix.service }}');
+    // The registry of infra-stack.yaml (default ghcr.io/<name>): what compose.prod.yaml and the overlays pull.
+    expect(meta.with?.images).toBe('ghcr.io/demo/demo-${{ matrix.service }}');
     expect(String(meta.with?.tags).trim().split('\n')).toEqual([
       'type=sha',
       'type=semver,pattern={{version}}',
@@ -221,11 +234,12 @@ describe('GitHub Actions workflows', () => {
     expect(raw).not.toMatch(/StrictHostKeyChecking[= ]no|BEGIN [A-Z ]*PRIVATE KEY/);
   });
 
-  it('deploy.yml (k8s): kubectl apply -k per overlay, then every rollout watched', () => {
+  it('deploy.yml (k8s): scripts/k8s-apply.sh per overlay (migrations before Deployments), then every rollout watched', () => {
     const deploy = parse(text(trees.get('k8s nginx rabbitmq meilisearch')!, WORKFLOWS[2]));
     for (const env of ['staging', 'production']) {
       const runs: string[] = deploy.jobs[env].steps.map((s: { run?: string }) => s.run ?? '');
-      expect(runs).toContain(`kubectl apply -k k8s/overlays/${env}`);
+      expect(runs).toContain(`scripts/k8s-apply.sh ${env}`);
+      expect(runs.join('\n')).not.toContain('kubectl wait job/migrate'); // waits out its timeout on a failed Job
       expect(runs.join('\n')).toMatch(/kubectl rollout status "deployment\/\$name"/);
       expect(runs.join('\n')).not.toContain('ssh ');
       expect(deploy.jobs[env].concurrency['cancel-in-progress']).toBe(false);
@@ -238,23 +252,23 @@ describe.skipIf(!HAS.kubectl)('deploy.yml (k8s) and the overlays agree on image 
     const dir = await stackDir(configOf({ target: 'k8s' }));
     const deploy = parse(read(dir, WORKFLOWS[2]));
     for (const env of ['staging', 'production']) {
-      // What `kustomize edit set image OLD=NEW:TAG` does, for the lines CI runs (owner acme, tag sha-1234567).
+      // What `kustomize edit set image OLD=NEW:TAG` does, for the lines CI runs (tag sha-1234567).
       const script: string = deploy.jobs[env].steps.find((s: { name?: string }) => s.name === "Point the overlay at this release's images").run;
-      const edits = [...script.matchAll(/kustomize edit set image "([^=]+)=\$registry\/([^:]+):\$TAG"/g)];
+      const edits = [...script.matchAll(/kustomize edit set image "([^=]+)=([^:]+):\$TAG"/g)];
       expect(edits.length).toBe(3);
       const file = join(dir, 'k8s', 'overlays', env, 'kustomization.yaml');
       const kustomization = parse(readFileSync(file, 'utf8'));
       for (const [, name, newName] of edits) {
         const entry = kustomization.images.find((i: { name: string }) => i.name === name);
         expect(entry, `overlay ${env} has no images entry for ${name}`).toBeDefined();
-        Object.assign(entry, { newName: `ghcr.io/acme/${newName}`, newTag: 'sha-1234567' });
+        Object.assign(entry, { newName, newTag: 'sha-1234567' });
       }
       writeFileSync(file, JSON.stringify(kustomization));
       const built = execFileSync('kubectl', ['kustomize', join(dir, 'k8s', 'overlays', env)], { encoding: 'utf8' });
       const deployments = built.split(/^---$/m).map((d) => parse(d)).filter((d) => d?.kind === 'Deployment');
       expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['api', 'web', 'worker']);
       for (const d of deployments) {
-        expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/acme/demo-${d.metadata.name}:sha-1234567`);
+        expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/demo/demo-${d.metadata.name}:sha-1234567`);
       }
     }
   });
@@ -390,14 +404,14 @@ describe('scripts', () => {
     ]));
   });
 
-  it('backup and restore exist only with PostgreSQL; deploy.sh only for the compose target', async () => {
+  it('backup and restore exist only with PostgreSQL; deploy.sh only for the compose target, k8s-apply.sh for k8s', async () => {
     const has = async (overrides: Record<string, unknown>) => {
       const tree = await renderTree(configOf(overrides));
-      return ['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh'].filter((p) => tree.has(p));
+      return ['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh', 'scripts/k8s-apply.sh'].filter((p) => tree.has(p));
     };
     expect(await has({})).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/deploy.sh', 'scripts/health-check.sh']);
     expect(await has({ database: 'none' })).toEqual(['scripts/deploy.sh', 'scripts/health-check.sh']);
-    expect(await has({ target: 'k8s' })).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/health-check.sh']);
+    expect(await has({ target: 'k8s' })).toEqual(['scripts/backup.sh', 'scripts/restore.sh', 'scripts/health-check.sh', 'scripts/k8s-apply.sh']);
   });
 });
 
@@ -430,7 +444,7 @@ describe.skipIf(!HAS.make)('Makefile', () => {
       expect(existsSync(join(dir, 'scripts/dev-certs.sh'))).toBe(true);
       expect(dry('migrate').trim().split('\n')).toEqual(config.services.map((s) => `docker compose run --rm ${s.name} npm run migrate --if-present`));
       expect(dry('seed').trim().split('\n').slice(1)).toEqual(config.services.map((s) => `docker compose run --rm ${s.name} npm run seed --if-present`));
-      if (config.target === 'k8s') expect(dry('k8s-apply', 'OVERLAY=production')).toBe('kubectl apply -k k8s/overlays/production\n');
+      if (config.target === 'k8s') expect(dry('k8s-apply', 'OVERLAY=production')).toBe('scripts/k8s-apply.sh production\n');
     }
   });
 
@@ -623,7 +637,7 @@ describe('Dockerfile with --process-manager', () => {
       expect(prod).toContain(`ARG PM2_VERSION=${TOOLS.pm2}`);
       expect(prod).toContain('npm install --global --no-fund --no-audit pm2@${PM2_VERSION}');
       expect(prod).toContain('ENV PM2_HOME=/tmp/.pm2');
-      expect(prod).toContain('COPY --chown=node:node ecosystem.config.cjs ./');
+      expect(prod).toContain('COPY --from=build --chown=node:node /usr/src/app ./'); // ecosystem.config.cjs included
       expect(prod.trim().split('\n').at(-1)).toBe('CMD ["pm2-runtime", "ecosystem.config.cjs", "--env", "production"]');
       expect(pm2.has(`services/${name}/ecosystem.config.cjs`)).toBe(true);
       const plain = text(node, `services/${name}/Dockerfile`);
@@ -727,10 +741,15 @@ describe('deploy.sh (compose target)', () => {
     expect(r.stdout).toContain('deploy: sha-good000 is live');
     expect(imageTag()).toBe('sha-good000');
     // Every other line of .env (the secrets) is kept; the file is private.
-    expect(read(dir, '.env').split('\n').filter((l) => !l.startsWith('IMAGE_TAG=')).sort()).toEqual(secretsBefore.sort());
+    const after = read(dir, '.env').split('\n');
+    expect(after.filter((l) => !l.startsWith('IMAGE_TAG=') && !l.startsWith('COMPOSE_FILE=')).sort()).toEqual(secretsBefore.sort());
+    // A plain `docker compose` (cron, a person) on the server reads production files only.
+    expect(after.filter((l) => l.startsWith('COMPOSE_FILE='))).toEqual(['COMPOSE_FILE=compose.yaml:compose.prod.yaml']);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    // The migrations run in the new image before its containers start.
     expect(calls()).toEqual([
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose up -d --remove-orphans',
     ]);
     const checks = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(' exec -T '));
@@ -746,9 +765,23 @@ describe('deploy.sh (compose target)', () => {
     expect(imageTag()).toBe('sha-good000');
     expect(calls()).toEqual([
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-bad0000 compose up -d --remove-orphans',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
       'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-good000 compose up -d --remove-orphans',
+    ]);
+  });
+
+  it('a failed migration starts no container of the new tag, and the previous tag is kept', async () => {
+    writeFileSync(log, '');
+    const r = await run('sh', ['scripts/deploy.sh', 'sha-badmig0'], { cwd: dir, env: { ...env, FAKE_FAILING_RUN_TAG: 'sha-badmig0' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the migration fails on sha-badmig0');
+    expect(imageTag()).toBe('sha-good000');
+    expect(calls().filter((c) => c.includes('IMAGE_TAG=sha-badmig0'))).toEqual([
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-badmig0 compose pull --quiet',
+      'COMPOSE_FILE=compose.yaml:compose.prod.yaml IMAGE_TAG=sha-badmig0 compose run --rm -e HOME=/tmp api npm run migrate --if-present',
     ]);
   });
 

@@ -67,8 +67,19 @@ describe.skipIf(!available)('nginx gateway, running', () => {
     expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
     expect(inNs('ip', ['link', 'set', 'lo', 'up']).code).toBe(0);
 
+    // The sample serves no files: web gets a stand-in for its built assets (names starting "served" or "index-").
+    const assets = join(prefix, 'assets.mjs');
+    writeFileSync(
+      assets,
+      `import http from 'node:http';
+const create = http.createServer;
+http.createServer = (handler) => create((req, res) =>
+  /^\\/assets\\/(served|index-)/.test(req.url) ? res.writeHead(200, { 'cache-control': 'public, max-age=60' }).end('x') : handler(req, res));
+`,
+    );
     for (const s of config.services) {
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(stack, 'services', s.name, 'src/index.js')], {
+      const preload = s.kind === 'web' ? ['--import', assets] : [];
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...preload, join(stack, 'services', s.name, 'src/index.js')], {
         env: { PATH: process.env.PATH, PORT: String(s.port), SERVICE_NAME: s.name, SERVICE_KIND: s.kind, HOST: '127.0.0.1' },
         stdio: 'ignore',
       });
@@ -152,9 +163,19 @@ describe.skipIf(!available)('nginx gateway, running', () => {
     expect(curl('-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', https('/api')).stdout).toBe(`308 https://${DOMAIN}/api/`);
   });
 
-  it('caches static assets of the web service for a year', () => {
-    const h = headers(curl('-D', '-', '-o', '/dev/null', https('/assets/app.3f9a.js')).stdout);
-    expect(h.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  it('caches a fingerprinted asset for a year only when it was served: not an error, not an unhashed name', () => {
+    const cacheControl = (path: string, status: number) => {
+      const r = curl('-D', '-', '-o', '/dev/null', https(path));
+      expect(r.stdout, path).toMatch(new RegExp(`^HTTP/2 ${status}`));
+      return headers(r.stdout).get('cache-control');
+    };
+    expect(cacheControl('/assets/served.3f9a1c2b.js', 200)).toBe('public, max-age=31536000, immutable');
+    expect(cacheControl('/assets/index-B1x9Qz4k.css', 200)).toBe('public, max-age=31536000, immutable');
+    // A 404 of a fingerprinted name keeps the service's no-store (a deploy that lost the file must not stick).
+    expect(cacheControl('/assets/missing.3f9a1c2b.js', 404)).toBe('no-store');
+    // No hash in the name: the service decides.
+    expect(cacheControl('/assets/served.js', 200)).toBe('public, max-age=60');
+    expect(cacheControl('/assets/served-minified.js', 200)).toBe('public, max-age=60');
   });
 
   it('caches GET responses of an api that opted in, and says so', () => {
@@ -204,8 +225,25 @@ describe('kong gateway', () => {
     for (const route of routes) expect(route).toMatchObject({ protocols: ['https'], https_redirect_status_code: 308 });
     const cors = kong.plugins.find((p: { name: string }) => p.name === 'cors');
     expect(cors.config.origins).toEqual(['https://shop.example.com']);
-    const limits = kong.plugins.find((p: { name: string }) => p.name === 'rate-limiting');
-    expect(limits.config).toMatchObject({ limit_by: 'ip', policy: 'local' });
+    // Rate limits as on nginx: an api's routes only (web pages and static files are not limited),
+    // the stricter one on its auth path.
+    expect(kong.plugins.find((p: { name: string }) => p.name === 'rate-limiting')).toBeUndefined();
+    const service = (name: string) => kong.services.find((s: { name: string }) => s.name === name);
+    expect(service('api').plugins).toEqual([{ name: 'rate-limiting', config: { second: 10, minute: 600, limit_by: 'ip', policy: 'local' } }]);
+    expect(service('web').plugins).toBeUndefined();
+    const auth = service('api').routes.find((r: { name: string }) => r.name === 'api-auth');
+    expect(auth.plugins).toEqual([{ name: 'rate-limiting', config: { minute: 10, limit_by: 'ip', policy: 'local' } }]);
+    // /healthz answered by Kong itself on both ports, as nginx does (the printed curl, load balancers).
+    expect(kong.routes).toEqual([
+      expect.objectContaining({ name: 'healthz', paths: ['~/healthz$'], protocols: ['http', 'https'], plugins: [expect.objectContaining({ name: 'request-termination', config: expect.objectContaining({ status_code: 200 }) })] }),
+    ]);
+    // The same security headers, CSP included, as the nginx gateway's snippet.
+    const nginx = await writeStack(configOf({ gateway: 'nginx' }));
+    const nginxHeaders = [...readFileSync(join(nginx, 'nginx/snippets/security-headers.conf'), 'utf8').matchAll(/^add_header (\S+) "(.*)" always;$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+    rmSync(nginx, { recursive: true, force: true });
+    const kongHeaders = kong.plugins.find((p: { name: string }) => p.name === 'response-transformer').config.add.headers;
+    expect(nginxHeaders.map((h) => h.split(':')[0])).toContain('Content-Security-Policy');
+    expect(kongHeaders).toEqual(nginxHeaders);
 
     const compose = parse(readFileSync(join(stack, 'compose.yaml'), 'utf8'), { merge: true });
     const gateway = compose.services.gateway;

@@ -140,6 +140,28 @@ describe('create-infra-stack on a terminal', () => {
   );
 
   it(
+    'with target Kubernetes, asks where the images live and writes it',
+    async () => {
+      const dir = join(work, 'kube');
+      const cli = runCli([dir, '--services', 'api:api', '--gateway', 'nginx', '--queue', 'rabbitmq', '--search', 'meilisearch', '--no-git', '--no-install']);
+      await choose(cli, 'Deployment target', 1, 'Kubernetes');
+      const question = 'Image registry and owner (CI pushes there, the cluster pulls from there)';
+      await cli.waitFor(`? ${question}`, PROMPT_MS);
+      cli.write('Bad Registry' + ENTER); // refused inline: lowercase host and path only
+      await cli.waitFor(/registry.*lowercase/, PROMPT_MS);
+      for (let i = 0; i < 'Bad Registry'.length; i++) cli.write('\x7f');
+      await answer(cli, question, 'registry.example.com/team');
+      await answer(cli, 'Public domain', 'kube.example.com', 'kube.localhost');
+      await cli.waitFor('Created kube', PROMPT_MS);
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      expect((await readStack(dir)).registry).toBe('registry.example.com/team');
+      const overlay = await readFile(join(dir, 'k8s/overlays/production/kustomization.yaml'), 'utf8');
+      expect(overlay).toContain('name: registry.example.com/team/kube-api');
+    },
+    TEST_MS,
+  );
+
+  it(
     'refuses an invalid answer inline and keeps the question open',
     async () => {
       const dir = join(work, 'app');
@@ -350,7 +372,7 @@ describe('create-infra-stack on a terminal: the edges', () => {
       const dir = join(work, 'kube');
       const cli = runCli([dir, '--no-git', '--no-install', ...flagsExcept('target')]);
       await choose(cli, 'Deployment target', 1, 'Kubernetes');
-      await cli.waitFor('? Image registry (host/owner)', PROMPT_MS);
+      await cli.waitFor('? Image registry and owner (CI pushes there, the cluster pulls from there)', PROMPT_MS);
       await cli.waitFor('(ghcr.io/kube)', PROMPT_MS);
       cli.write('Registry.Example.com' + ENTER);
       await cli.waitFor(/registry.*Registry\.Example\.com.*lowercase/, PROMPT_MS); // refused inline

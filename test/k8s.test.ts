@@ -4,13 +4,14 @@
 // (kubernetes-types + the TypeScript compiler), the hardening rules, the network flows, what the
 // overlays change, and that `add service` adds only that service's resources. The checkers are
 // proven to catch broken manifests at the end (helpers/k8s.ts).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { EDGE } from '../src/model/edge.js';
 import { buildModel } from '../src/model/stack-model.js';
 import type { StackConfig } from '../src/model/types.js';
 import {
@@ -65,10 +66,8 @@ const K8S_COMBINATIONS = [
  */
 const EXEMPTIONS: Exemptions = {
   'StatefulSet/postgres': { 'uid-gid-above-10000': "uid 70: initdb needs a passwd entry, and the alpine image has only postgres's" },
-  'StatefulSet/opensearch': {
-    'uid-gid-above-10000': "uid 1000: the image's files belong to it",
-    'read-only-root': 'the security plugin writes its demo certificates into config/',
-  },
+  // Its root is read-only: config/ is an emptyDir the init container seeds (no demo certificates).
+  'StatefulSet/opensearch': { 'uid-gid-above-10000': "uid 1000: the image's files belong to it" },
 };
 
 const tempDirs: string[] = [];
@@ -86,12 +85,18 @@ function expectedIds(config: StackConfig): string[] {
   const ids = ['NetworkPolicy/default-deny', 'NetworkPolicy/allow-dns', 'NetworkPolicy/gateway', 'NetworkPolicy/acme-http01-solver', 'Gateway/gateway', 'HTTPRoute/https-redirect'];
   for (const s of k8s.serviceList) {
     ids.push(`ServiceAccount/${s.name}`, `ConfigMap/${s.name}-config`, `Deployment/${s.name}`, `HorizontalPodAutoscaler/${s.name}`, `PodDisruptionBudget/${s.name}`, `NetworkPolicy/${s.name}`);
-    if (s.public) ids.push(`Service/${s.name}`, `HTTPRoute/${s.name}`);
+    if (s.public) ids.push(`Service/${s.name}`, ...s.routes.map((r) => `HTTPRoute/${r.name}`));
+    // NGINX Gateway Fabric: a RateLimitPolicy per limited route (an api's, and its auth path's).
+    if (config.gateway === 'nginx') ids.push(...s.routes.filter((r) => r.rateLimit).map((r) => `RateLimitPolicy/${r.name}`));
   }
+  if (config.gateway === 'nginx') ids.push('ClientSettingsPolicy/gateway');
   for (const d of k8s.data) ids.push(`StatefulSet/${d.name}`, `Service/${d.name}`, `NetworkPolicy/${d.name}`, `NetworkPolicy/uses-${d.name}`);
   if (k8s.sqs) ids.push('NetworkPolicy/uses-sqs');
   if (k8s.migrate) ids.push('Job/migrate', 'CronJob/postgres-backup', 'PersistentVolumeClaim/postgres-backups');
-  if (config.gateway === 'kong') ids.push(...['rate-limiting', 'cors', 'request-size-limiting', 'correlation-id', 'security-headers'].map((p) => `KongPlugin/${p}`));
+  if (config.gateway === 'kong')
+    ids.push(...['cors', 'request-size-limiting', 'correlation-id', 'security-headers', 'api-rate-limiting', 'auth-rate-limiting'].map((p) => `KongPlugin/${p}`));
+  // OpenSearch's own certificate: a namespace CA (cert-manager), not the image's demo certificates.
+  if (k8s.data.some((d) => d.tls)) ids.push('Issuer/opensearch-selfsigned', 'Certificate/opensearch-ca', 'Issuer/opensearch-ca', 'Certificate/opensearch-tls');
   return ids.sort();
 }
 
@@ -236,6 +241,9 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       const stranger = other('a pod of another namespace', 'default');
       const dns = other('kube-dns', 'kube-system', { 'k8s-app': 'kube-dns' });
       const internet: Endpoint = { ...other('the internet', ''), external: true };
+      // sqs.us-east-1.amazonaws.com resolves to public addresses such as this one.
+      const awsPublic: Endpoint = { ...other('an AWS public endpoint', ''), external: true, ip: '52.46.128.10' };
+      const privateTargets: Endpoint[] = ['10.0.3.7', '172.20.0.10', '192.168.1.1', '100.64.0.5', '169.254.169.254'].map((ip) => ({ ...other(`private ${ip}`, ''), external: true, ip }));
       // cert-manager starts HTTP-01 solver pods in the namespace while it gets a certificate.
       const solver: Endpoint = { ...other('acme solver', namespace, { 'acme.cert-manager.io/http01-solver': 'true' }), ports: { http: 8089 } };
 
@@ -263,6 +271,9 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       for (const p of pods) {
         expect(allowed(policies, p, dns, 53, 'UDP'), p.name).toBe(true);
         expect(allowed(policies, p, internet, 443), p.name).toBe(p.labels[`${k8s.flowPrefix}/uses-sqs`] === 'true');
+        expect(allowed(policies, p, awsPublic, 443), p.name).toBe(p.labels[`${k8s.flowPrefix}/uses-sqs`] === 'true');
+        // Never the VPC, the pod network or the instance metadata service, on 443 either.
+        for (const target of privateTargets) expect(allowed(policies, p, target, 443), `${p.name} -> ${target.name}`).toBe(false);
         expect(allowed(policies, p, internet, 80), p.name).toBe(false);
       }
       const sqsUsers = model.services.filter((x) => x.uses.includes('elasticmq')).length;
@@ -302,14 +313,42 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       expect(gateway.spec.gatewayClassName).toBe(config.gateway === 'kong' ? 'kong' : 'nginx');
       expect(gateway.spec.listeners.map((l: { name: string; port: number; protocol: string }) => `${l.name}:${l.port}:${l.protocol}`)).toEqual(['http:80:HTTP', 'https:443:HTTPS']);
       expect(gateway.spec.listeners[1].tls.certificateRefs).toEqual([{ kind: 'Secret', name: 'gateway-tls' }]);
+      // The edge of the compose gateways on every route: the same headers, body limit and rate limits.
+      const common = ['cors', 'correlation-id', 'request-size-limiting', 'security-headers'];
       for (const s of k8s.serviceList.filter((x) => x.public)) {
-        const route = named(resources, 'HTTPRoute', s.name)!;
-        expect(route.spec.parentRefs).toEqual([{ name: 'gateway', sectionName: 'https' }]);
-        expect(route.spec.rules).toEqual([{ matches: [{ path: { type: 'PathPrefix', value: s.path } }], backendRefs: [{ name: s.name, port: s.port }] }]);
+        expect(s.routes.map((r) => r.path)).toEqual(s.kind === 'api' ? [s.path, `${s.path === '/' ? '' : s.path}/auth`] : [s.path]);
+        for (const [i, r] of s.routes.entries()) {
+          const route = named(resources, 'HTTPRoute', r.name)!;
+          expect(route.spec.parentRefs).toEqual([{ name: 'gateway', sectionName: 'https' }]);
+          const rule = route.spec.rules[0];
+          expect(route.spec.rules).toHaveLength(1);
+          expect(rule.matches).toEqual([{ path: { type: 'PathPrefix', value: r.path } }]);
+          expect(rule.backendRefs).toEqual([{ name: s.name, port: s.port }]);
+          const plugins = route.metadata.annotations?.['konghq.com/plugins'];
+          const limit = named(resources, 'RateLimitPolicy', r.name);
+          if (config.gateway === 'kong') {
+            const expected = s.kind === 'api' ? [...common, i === 0 ? 'api-rate-limiting' : 'auth-rate-limiting'] : common;
+            expect(plugins?.split(',').sort()).toEqual(expected.sort());
+            expect(rule.filters).toBeUndefined(); // the security-headers plugin sends them
+          } else {
+            expect(plugins).toBeUndefined();
+            const set = rule.filters.find((f: { type: string }) => f.type === 'ResponseHeaderModifier').responseHeaderModifier.set;
+            expect(set.map((h: { name: string; value: string }) => [h.name, h.value])).toEqual(EDGE.headers);
+            if (s.kind === 'api') {
+              expect(limit!.spec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: r.name }]);
+              expect(limit!.spec.rateLimit.local.rules[0]).toMatchObject(
+                i === 0 ? { rate: `${EDGE.apiRateLimit.perSecond}r/s`, burst: EDGE.apiRateLimit.burst } : { rate: `${EDGE.authRateLimit.perMinute}r/m`, burst: EDGE.authRateLimit.burst },
+              );
+            } else expect(limit, 'web pages are not rate-limited').toBeUndefined();
+          }
+        }
         expect(named(resources, 'Service', s.name)!.spec).toMatchObject({ type: 'ClusterIP', ports: [{ port: s.port, targetPort: 'http' }] });
-        const plugins = route.metadata.annotations?.['konghq.com/plugins'];
-        if (config.gateway === 'kong') expect(plugins?.split(',').sort()).toEqual(ofKind(resources, 'KongPlugin').map((p) => p.metadata.name).sort());
-        else expect(plugins).toBeUndefined();
+      }
+      if (config.gateway === 'nginx') {
+        expect(named(resources, 'ClientSettingsPolicy', 'gateway')!.spec).toEqual({
+          targetRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gateway' },
+          body: { maxSize: `${EDGE.maxBodyMegabytes}m` },
+        });
       }
       const redirect = named(resources, 'HTTPRoute', 'https-redirect')!;
       expect(redirect.spec.rules[0].filters[0]).toEqual({ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } });
@@ -319,9 +358,11 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
       expect(issuers['letsencrypt-production'].solvers[0].http01.gatewayHTTPRoute.parentRefs).toEqual([{ name: 'gateway', kind: 'Gateway', sectionName: 'http' }]);
       if (config.gateway === 'kong') {
         expect(named(built.cluster, 'GatewayClass', 'kong')!.spec.controllerName).toBe('konghq.com/kic-gateway-controller');
-        // The same plugins as compose's kong/kong.yml.
-        const kongYml = parse(files.get('kong/kong.yml')!) as { plugins: { name: string }[] };
-        expect(ofKind(resources, 'KongPlugin').map((p) => p.plugin).sort()).toEqual(kongYml.plugins.map((p) => p.name).sort());
+        // The same plugins as compose's kong/kong.yml: global ones, and the rate limits of api services and auth routes.
+        type Plugins = { plugins?: { name: string }[] };
+        const kongYml = parse(files.get('kong/kong.yml')!) as Plugins & { services: (Plugins & { routes: Plugins[] })[] };
+        const inKongYml = [...kongYml.plugins!, ...kongYml.services.flatMap((s) => [...(s.plugins ?? []), ...s.routes.flatMap((r) => r.plugins ?? [])])];
+        expect(new Set(ofKind(resources, 'KongPlugin').map((p) => p.plugin))).toEqual(new Set(inKongYml.map((p) => p.name)));
       }
       if (combo.queue === 'sqs') {
         // The IAM role only on the service accounts of services that use the queue.
@@ -330,8 +371,12 @@ describe.each(K8S_COMBINATIONS)('k8s: $gateway + $queue + $search, database $dat
           if (s.uses.includes('elasticmq')) expect(role, s.name).toMatch(/^arn:aws:iam::\d{12}:role\//);
           else expect(role, s.name).toBeUndefined();
         }
-        const stackConfig = resources.find((r) => r.kind === 'ConfigMap' && r.metadata.name.startsWith('stack-config-'))!;
-        expect(stackConfig.data.AWS_ENDPOINT_URL_SQS).toMatch(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com$/);
+        // The endpoint only in the settings of the services that use the queue (it switches their check on).
+        for (const s of model.services) {
+          const own = named(resources, 'ConfigMap', `${s.name}-config`)!;
+          if (s.uses.includes('elasticmq')) expect(own.data.AWS_ENDPOINT_URL_SQS, s.name).toMatch(/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com$/);
+          else expect(own.data.AWS_ENDPOINT_URL_SQS, s.name).toBeUndefined();
+        }
       }
     });
 
@@ -373,7 +418,9 @@ describe.skipIf(!HAS_KUBECTL)('add service on the k8s target', () => {
         `ConfigMap/${name}-config`,
         `Deployment/${name}`,
         `HorizontalPodAutoscaler/${name}`,
-        ...(routed ? [`HTTPRoute/${name}`] : []),
+        // An api: its auth path is a route of its own, limited harder (a RateLimitPolicy each on nginx).
+        ...(routed ? [`HTTPRoute/${name}`, `HTTPRoute/${name}-auth`] : []),
+        ...(routed && base.gateway !== 'kong' ? [`RateLimitPolicy/${name}`, `RateLimitPolicy/${name}-auth`] : []),
         `NetworkPolicy/${name}`,
         `PodDisruptionBudget/${name}`,
         ...(routed ? [`Service/${name}`] : []),
@@ -515,6 +562,27 @@ describe('the checkers catch broken manifests', () => {
     expect(problems).toMatch(/broken KongPlugin\/\S+: .*'configs' does not exist/);
   });
 
+  it("NGINX Gateway Fabric's policies: the CRD rules and unknown fields", async () => {
+    const tree = await renderTree(configOf({ target: 'k8s', gateway: 'nginx' }));
+    const policies = ['k8s/base/services/api.yaml', 'k8s/base/gateway.yaml']
+      .flatMap((p) => parseResources(tree.get(p)!.content))
+      .filter((r) => r.apiVersion === 'gateway.nginx.org/v1alpha1');
+    expect(policies.map((r) => `${r.kind}/${r.metadata.name}`).sort()).toEqual(['ClientSettingsPolicy/gateway', 'RateLimitPolicy/api', 'RateLimitPolicy/api-auth']);
+    expect(schemaProblems(policies)).toEqual([]);
+    expect(await unknownFieldProblems([{ label: 'good', resources: policies }])).toEqual([]);
+    const broken = structuredClone(policies);
+    const limit = broken.find((r) => r.metadata.name === 'api')!;
+    limit.spec.rateLimit.local.rules[0].rate = '10/s';
+    limit.spec.targetRefs[0].kind = 'Service';
+    limit.spec.rateLimit.local.rules[0].limit = 5;
+    broken.find((r) => r.kind === 'ClientSettingsPolicy')!.spec.body.maxSize = '16MB';
+    const problems = schemaProblems(broken).join('\n');
+    expect(problems).toMatch(/RateLimitPolicy\/api: rate 10\/s is not/);
+    expect(problems).toMatch(/RateLimitPolicy\/api: target Service\/api is not/);
+    expect(problems).toMatch(/ClientSettingsPolicy\/gateway: body.maxSize 16MB is not a size/);
+    expect((await unknownFieldProblems([{ label: 'broken', resources: broken }])).join('\n')).toMatch(/RateLimitPolicy\/api: .*'limit' does not exist/);
+  });
+
   it("KongPlugin config fields are checked against Kong's plugin schemas", () => {
     const cors = structuredClone(good.find((r) => r.kind === 'KongPlugin' && r.plugin === 'cors')!);
     expect(kongPluginProblems(cors)).toEqual([]);
@@ -585,5 +653,52 @@ describe('the checkers catch broken manifests', () => {
     expect(allowed([], a, b, 80)).toBe(true);
     const deny = good.filter((r) => r.metadata.name === 'default-deny').map((r) => ({ ...r, metadata: { ...r.metadata, namespace: 'ns' } }));
     expect(allowed(deny, a, b, 80)).toBe(false);
+  });
+});
+
+describe('OpenSearch on k8s: a read-only root, its own certificate, a least-privilege user for the services', () => {
+  it("the init container seeds config/ and writes users and roles that parse, with the Secret's passwords hashed", async () => {
+    const tree = await renderTree(configOf({ target: 'k8s', search: 'opensearch' }));
+    const docs = parseResources(tree.get('k8s/components/data-services/opensearch.yaml')!.content);
+    const sts = docs.find((r) => r.kind === 'StatefulSet')!;
+    const [init] = sts.spec.template.spec.initContainers;
+    const [main] = sts.spec.template.spec.containers;
+    for (const c of [init, main]) expect(c.securityContext.readOnlyRootFilesystem, c.name).toBe(true);
+    expect(main.image).toMatch(/^opensearchproject\/opensearch:\d+\.\d+\.\d+$/); // an exact release
+    const mounts = Object.fromEntries(main.volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]));
+    expect(mounts).toMatchObject({ config: '/usr/share/opensearch/config', logs: '/usr/share/opensearch/logs', tmp: '/tmp', tls: '/usr/share/opensearch/config/certs' });
+    const env = Object.fromEntries(main.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(env).toMatchObject({ DISABLE_INSTALL_DEMO_CONFIG: 'true', 'plugins.security.ssl.http.pemcert_filepath': 'certs/tls.crt', 'plugins.security.nodes_dn': 'CN=opensearch' });
+    const cert = docs.find((r) => r.kind === 'Certificate' && r.metadata.name === 'opensearch-tls')!;
+    expect(cert.spec).toMatchObject({ commonName: 'opensearch', privateKey: { encoding: 'PKCS8' } });
+    expect(cert.spec.dnsNames).toContain('opensearch');
+
+    // The script as it runs, on stand-in folders and a stand-in hash tool (no Java here).
+    const tmp = mkdtempSync(join(tmpdir(), 'opensearch-init-'));
+    tempDirs.push(tmp);
+    mkdirSync(join(tmp, 'image/opensearch-security'), { recursive: true });
+    writeFileSync(join(tmp, 'image/opensearch.yml'), 'cluster.name: docker-cluster\n');
+    writeFileSync(join(tmp, 'image/opensearch-security/internal_users.yml'), 'admin: {hash: "demo"}\n');
+    mkdirSync(join(tmp, 'seed'));
+    writeFileSync(join(tmp, 'hash.sh'), '#!/bin/sh\necho "**************************************************************************"\necho "hashed:$2"\n', { mode: 0o755 });
+    const script: string = init.command[2]
+      .replaceAll('/usr/share/opensearch/plugins/opensearch-security/tools/hash.sh', join(tmp, 'hash.sh'))
+      .replaceAll('/usr/share/opensearch/config', join(tmp, 'image'))
+      .replaceAll('/seed', join(tmp, 'seed'));
+    const r = spawnSync('sh', ['-c', script], { env: { PATH: process.env.PATH, OPENSEARCH_INITIAL_ADMIN_PASSWORD: 'Os1-admin', OPENSEARCH_APP_PASSWORD: 'Os1-app' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const yml = (f: string) => parse(readFileSync(join(tmp, 'seed/opensearch-security', f), 'utf8'));
+    expect(readFileSync(join(tmp, 'seed/opensearch.yml'), 'utf8')).toContain('cluster.name'); // the image's config, copied
+    expect(yml('internal_users.yml')).toEqual({
+      _meta: { type: 'internalusers', config_version: 2 },
+      admin: { hash: 'hashed:Os1-admin', reserved: true, backend_roles: ['admin'] },
+      app: { hash: 'hashed:Os1-app', reserved: true },
+    });
+    expect(yml('roles.yml').app).toEqual({
+      reserved: true,
+      cluster_permissions: ['cluster_monitor', 'cluster_composite_ops'],
+      index_permissions: [{ index_patterns: ['demo-*'], allowed_actions: ['crud', 'create_index', 'manage'] }],
+    });
+    expect(yml('roles_mapping.yml').app).toEqual({ reserved: true, users: ['app'] });
   });
 });

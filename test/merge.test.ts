@@ -68,7 +68,7 @@ describe('compose.yaml', () => {
     expect(result.content).toContain(`<<<<<<< yours\n      PORT: "3005"\n=======\n      PORT: "3050"\n>>>>>>> ${LABEL}\n`);
     // Taking the person's side of every conflict gives their file with the generator's other changes.
     const oursSide = result.content.replace(/<<<<<<< yours\n([\s\S]*?)=======\n[\s\S]*?>>>>>>> .*\n/g, '$1');
-    expect(oursSide).toBe(ours.replaceAll('127.0.0.1:3000/health', '127.0.0.1:3050/health'));
+    expect(oursSide).toBe(ours.replaceAll('127.0.0.1:3000/readyz', '127.0.0.1:3050/readyz'));
     // compose refuses the marked file: the stack cannot start half-merged.
     expect(parseAllDocuments(result.content).some((d) => d.errors.length > 0)).toBe(true);
   });
@@ -148,7 +148,8 @@ describe('workflow files', () => {
     const result = mergeFile('.github/workflows/ci.yml', base, ours, theirs, LABEL);
     expect(result.conflict, result.detail).toBe(false);
     const ci = parse(result.content);
-    expect(ci.jobs.test.strategy.matrix.service).toContain('ledger');
+    // One matrix entry per service (its connection settings beside it).
+    expect(ci.jobs.test.strategy.matrix.include.map((e: { service: string }) => e.service)).toContain('ledger');
     expect(ci.jobs.test['timeout-minutes']).toBe(20);
     expect(ci.jobs.test.steps.map((s: { name?: string }) => s.name).slice(-2)).toEqual(['Test', 'Audit']);
     expect(ci.jobs.test.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/setup-node')).with['node-version']).toBe('22');

@@ -184,11 +184,15 @@ describe('buildModel', () => {
     expect(model.families).toEqual(expect.arrayContaining(['kong', 'sqs', 'sample']));
     expect(model.families).not.toContain('nginx');
     const api = model.services[0];
+    // Production reaches AWS SQS; ElasticMQ is development's (compose.override.yaml).
     expect(Object.fromEntries(api.environment)).toMatchObject({
       PORT: '3000',
-      AWS_ENDPOINT_URL_SQS: 'http://elasticmq:9324',
+      AWS_ENDPOINT_URL_SQS: 'https://sqs.${AWS_REGION:?set AWS_REGION in .env}.amazonaws.com',
       OPENSEARCH_URL: 'https://opensearch:9200',
     });
+    expect(Object.fromEntries(api.devEnvironment)).toMatchObject({ AWS_ENDPOINT_URL_SQS: 'http://elasticmq:9324' });
+    expect(api.devWaitsFor).toEqual(['elasticmq']);
+    expect(api.waitsFor).not.toContain('elasticmq');
     expect(api.uses).toEqual(['postgres', 'redis', 'elasticmq', 'opensearch']);
   });
 

@@ -41,7 +41,8 @@ describe('re-running', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(changedPaths(before, files(dir))).toEqual([
-      // The per-service matrices of CI and image builds, the PM2 apps, `make migrate` and the health check.
+      // The per-service matrices of CI and image builds, Dependabot's folders, the PM2 apps, `make migrate` and the health check.
+      '.github/dependabot.yml',
       '.github/workflows/ci.yml',
       '.github/workflows/docker.yml',
       // What the generator wrote, the base of the next merge.
@@ -109,7 +110,7 @@ describe('re-running', () => {
     const marked = read(dir, 'compose.yaml');
     expect(marked).toContain('<<<<<<< yours\n      PORT: "3005" # pinned by ops\n=======\n      PORT: "3050"\n>>>>>>> create-infra-stack ');
     expect(marked.replace(/<<<<<<< yours\n.*\n=======\n.*\n>>>>>>> .*\n/, '      PORT: "3005" # pinned by ops\n')).toBe(
-      edited.replace('3000/health', '3050/health'),
+      edited.replace('3000/readyz', '3050/readyz'),
     );
     expect(existsSync(join(dir, 'compose.yaml.infra-stack-new'))).toBe(false);
     expect(JSON.parse(read(dir, '.infra-stack/conflicts.json')).files).toEqual(['compose.yaml']);
@@ -184,7 +185,7 @@ describe('re-running', () => {
     expect(r.stdout).toMatch(/KEPT\s+compose\.prod\.yaml\s+\(skipped in infra-stack\.yaml/);
     expect(read(dir, 'compose.prod.yaml')).toBe(prod);
     const manifest = JSON.parse(read(dir, '.infra-stack/manifest.json'));
-    expect(Object.keys(manifest.files).filter((p) => p === 'compose.prod.yaml' || p.startsWith('.github/'))).toEqual([]);
+    expect(Object.keys(manifest.files).filter((p) => p === 'compose.prod.yaml' || p.startsWith('.github/workflows/'))).toEqual([]);
 
     // A new service changes compose.yaml, but not the skipped files.
     expect(infraStack(dir, ['add', 'service', 'billing']).code).toBe(0);

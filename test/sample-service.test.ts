@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE, samples, startSample, type Sample } from './helpers/sample.js';
 import {
+  freePort,
   startPostgres,
   startRabbitMQ,
   startRedis,
@@ -156,6 +157,44 @@ describe('sample service /health', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('sample service probes: /livez never asks a dependency, /readyz asks those a request needs', () => {
+  it('with every dependency down: /livez 200, /readyz and /health 503', async () => {
+    const dead = `127.0.0.1:${await freePort()}`; // nothing listens there
+    const s = await startSample({
+      DATABASE_URL: `postgres://app:x@${dead}/app`,
+      REDIS_URL: `redis://${dead}`,
+      AMQP_URL: `amqp://app:x@${dead}/`,
+      MEILI_URL: `http://${dead}`,
+    });
+    const live = await getJson(`${s.base}/livez`);
+    expect(live.status).toBe(200);
+    expect(live.body).toEqual({ status: 'ok', service: 'service', kind: 'api' });
+    const ready = await getJson(`${s.base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(['cache', 'database', 'queue']);
+    expect((await getJson(`${s.base}/health`)).status).toBe(503);
+    // One JSON line per transition, naming what failed (src/log.js).
+    await waitFor(() => s.output().includes('"level":"warn","service":"service","msg":"not ready","failing":{"database":'), 2000, { what: 'readiness transition log line' });
+  });
+
+  it('search down: ready (the pod still serves), /health reports it', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const s = await startSample({ DATABASE_URL: pg!.url, REDIS_URL: redis!.url, MEILI_URL: `http://${dead}` });
+    const ready = await getJson(`${s.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.search).toBeUndefined();
+    const report = await getJson(`${s.base}/health`);
+    expect(report.status).toBe(503);
+    expect(report.body.checks.search.ok).toBe(false);
+  });
+
+  it('a worker serves the probes too', async () => {
+    const s = await startSample({ SERVICE_KIND: 'worker' });
+    expect((await getJson(`${s.base}/livez`)).status).toBe(200);
+    expect((await getJson(`${s.base}/readyz`)).status).toBe(200);
   });
 });
 

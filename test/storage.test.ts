@@ -183,6 +183,8 @@ describe('storage: s3 in the generated files', () => {
       expect(readFileSync(join(dir, 'k8s/overlays', overlay, 'secrets.env'), 'utf8')).not.toContain('AWS_');
       const egress = resources.find((r) => r.kind === 'NetworkPolicy' && r.metadata.name === 'uses-s3') as Resource & { spec: unknown };
       expect(egress.spec).toMatchObject({ podSelector: { matchLabels: { 'infra-stack/uses-s3': 'true' } }, policyTypes: ['Egress'] });
+      // Public addresses only, as for SQS: never the VPC, the pod network or the instance metadata service.
+      expect(egress.spec).toMatchObject({ egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']) } }] }] });
     }
   });
 

@@ -23,7 +23,7 @@ Answers
   --nginx-version <v>    render nginx for this version (an nginx on a host, e.g. 1.22.1;
                          1.13.0 or later)
                          default: the pinned image's
-  --registry <host/path> registry of the service images (k8s)  default: ghcr.io/<name>
+  --registry <host/path> where CI pushes the service images   default: ghcr.io/<name>
   --process-manager <pm> node | pm2 (pm2-runtime in images)   default: node
                          ecosystem.config.cjs runs every service under PM2 on a host either way
   --hooks <kind>         pre-commit | husky (+ lint-staged)   default: pre-commit

@@ -1,5 +1,6 @@
 import { defaultAnswers, parseServicesFlag } from '../model/defaults.js';
 import { InputError } from '../model/errors.js';
+import { serviceImages } from '../model/images.js';
 import { validateConfig, type RawConfig } from '../model/validate.js';
 
 /** The questions, in the order they are asked; each has a flag of the same name. */
@@ -61,6 +62,16 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
       throw error;
     }
   };
+  // The cluster pulls what CI pushes: where is one answer, never a guess between the two. Asked
+  // after the target question, or at the end when a flag or preset chose Kubernetes.
+  const askRegistry = async () => {
+    if (result.target !== 'k8s' || result.registry !== undefined) return;
+    result.registry = await input({
+      message: 'Image registry and owner (CI pushes there, the cluster pulls from there)',
+      default: serviceImages({ name: String(answers.name) }).registry,
+      validate: (value) => check({ registry: value }),
+    });
+  };
   for (const question of missing) {
     switch (question) {
       case 'services': {
@@ -81,8 +92,11 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
       case 'gateway':
       case 'queue':
       case 'search':
-      case 'target':
         result[question] = await select(CHOICES[question]);
+        break;
+      case 'target':
+        result.target = await select(CHOICES.target);
+        await askRegistry();
         break;
       case 'domain':
         result.domain = await input({
@@ -93,14 +107,7 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
         break;
     }
   }
-  // Kubernetes pulls the service images from a registry: ask which, unless a flag or preset said.
-  if (result.target === 'k8s' && result.registry === undefined) {
-    result.registry = await input({
-      message: 'Image registry (host/owner)',
-      default: `ghcr.io/${String(result.name)}`,
-      validate: (value) => check({ registry: value }),
-    });
-  }
+  await askRegistry();
   return result;
 }
 

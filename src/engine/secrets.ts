@@ -8,12 +8,12 @@ import type { EnvGroup, SecretKind } from '../model/env.js';
 export function generateSecrets(groups: EnvGroup[]): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const v of groups.flatMap((g) => g.vars)) {
-    if (v.secret) secrets[v.key] = secretOf(v.secret);
+    if (v.secret && v.secret !== 'derived') secrets[v.key] = secretOf(v.secret);
   }
   return secrets;
 }
 
-function secretOf(kind: SecretKind): string {
+function secretOf(kind: Exclude<SecretKind, 'derived'>): string {
   const random = (bytes: number) => randomBytes(bytes).toString('base64url');
   switch (kind) {
     case 'password':

@@ -8,7 +8,8 @@ export const IMAGES = {
   rabbitmq: 'rabbitmq:4-management-alpine',
   elasticmq: 'softwaremill/elasticmq-native:1.7.1',
   meilisearch: 'getmeili/meilisearch:v1.54',
-  opensearch: 'opensearchproject/opensearch:3',
+  // An exact release: a StatefulSet must never upgrade itself on a restart (no rollback for an index).
+  opensearch: 'opensearchproject/opensearch:3.8.0',
   // The local stand-in for S3: MinIO publishes no images any more (REFERENCE.md section 9).
   seaweedfs: 'chrislusf/seaweedfs:4.47',
   nginx: 'nginx:1.30-alpine',
@@ -29,6 +30,8 @@ export const RESERVED_NAMES = [
   'rabbitmq',
   'elasticmq',
   'meilisearch',
+  // The one-shot service that creates the services' scoped search key.
+  'meilisearch-key',
   'opensearch',
   'seaweedfs',
   'nginx',
@@ -51,19 +54,19 @@ export const RESERVED_PREFIXES = ['uses-', 'x-'] as const;
 export const FIRST_SERVICE_PORT = 3000;
 
 /**
- * GitHub Actions the generated workflows use (REFERENCE.md section 6: current majors). A third-party
- * action is pinned to a full commit SHA: trivy-action's tags were force-pushed to malicious commits
- * in March 2026 (aquasecurity/trivy-action#541), and a SHA cannot be moved.
+ * GitHub Actions the generated workflows use, each pinned to the full commit SHA of a release (the
+ * GitHub hardening guide): a tag can be moved, as trivy-action's were to malicious commits in March
+ * 2026 (aquasecurity/trivy-action#541); a SHA cannot. The version is written beside it as a comment,
+ * which Dependabot updates together with the SHA (.github/dependabot.yml).
  */
 export const ACTIONS = {
-  checkout: 'actions/checkout@v7',
-  setupNode: 'actions/setup-node@v7',
-  setupBuildx: 'docker/setup-buildx-action@v4',
-  login: 'docker/login-action@v4',
-  metadata: 'docker/metadata-action@v6',
-  buildPush: 'docker/build-push-action@v7',
-  trivy: 'aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25',
-  trivyVersion: 'v0.36.0',
+  checkout: { action: 'actions/checkout', sha: '3d3c42e5aac5ba805825da76410c181273ba90b1', version: 'v7.0.1' },
+  setupNode: { action: 'actions/setup-node', sha: '820762786026740c76f36085b0efc47a31fe5020', version: 'v7.0.0' },
+  setupBuildx: { action: 'docker/setup-buildx-action', sha: '37fe631027851001ddb9b187196cc803df7f5f0e', version: 'v4.3.0' },
+  login: { action: 'docker/login-action', sha: '4907a6ddec9925e35a0a9e82d7399ccc52663121', version: 'v4.1.0' },
+  metadata: { action: 'docker/metadata-action', sha: 'dc802804100637a589fabce1cb79ff13a1411302', version: 'v6.2.0' },
+  buildPush: { action: 'docker/build-push-action', sha: '53b7df96c91f9c12dcc8a07bcb9ccacbed38856a', version: 'v7.3.0' },
+  trivy: { action: 'aquasecurity/trivy-action', sha: 'ed142fd0673e97e23eac54620cfb913e5ce36c25', version: 'v0.36.0' },
 } as const;
 
 /** Tools the generated day-2 files pin (REFERENCE.md sections 7 and 8). */

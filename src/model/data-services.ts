@@ -20,15 +20,33 @@ export interface DataService {
   devEnvironment: [string, string][];
   /** The variable that points a service at it (DATABASE_URL...); the sample checks what is set. */
   endpointVar: string;
+  /**
+   * What a service run on the host (PM2) reads from .env to reach it: [its variable, the .env key].
+   * Only these reach it, so a service gets the settings and secrets of what it uses and nothing more.
+   */
+  hostEnv: [string, string][];
+  /** Literal settings it needs on the host beside those (OpenSearch's user, its demo certificate). */
+  hostSettings: [string, string][];
+  /** A local stand-in for a cloud service (ElasticMQ for SQS): development only, never in production files. */
+  emulator: boolean;
 }
 
-type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment'> & Partial<Pick<DataService, 'devEnvironment'>>;
+type Entry = Omit<DataService, 'name' | 'image' | 'devEnvironment' | 'emulator' | 'hostEnv' | 'hostSettings'> &
+  Partial<Pick<DataService, 'devEnvironment' | 'emulator' | 'hostEnv' | 'hostSettings'>>;
 
 const CATALOG: Record<DataServiceName, Entry> = {
   postgres: { role: 'database', endpointVar: 'DATABASE_URL', port: 5432, devPorts: [], volume: { name: 'postgres-data', mount: '/var/lib/postgresql' } },
   redis: { role: 'cache', endpointVar: 'REDIS_URL', port: 6379, devPorts: [], volume: { name: 'redis-data', mount: '/data' } },
   rabbitmq: { role: 'queue', endpointVar: 'AMQP_URL', port: 5672, devPorts: [15672], volume: { name: 'rabbitmq-data', mount: '/var/lib/rabbitmq' } },
-  elasticmq: { role: 'queue', endpointVar: 'AWS_ENDPOINT_URL_SQS', port: 9324, devPorts: [9325], volume: null },
+  elasticmq: {
+    role: 'queue',
+    endpointVar: 'AWS_ENDPOINT_URL_SQS',
+    port: 9324,
+    devPorts: [9325],
+    volume: null,
+    emulator: true,
+    hostEnv: ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'SQS_QUEUE_URL'].map((k) => [k, k]),
+  },
   meilisearch: {
     role: 'search',
     endpointVar: 'MEILI_URL',
@@ -37,6 +55,10 @@ const CATALOG: Record<DataServiceName, Entry> = {
     volume: { name: 'meilisearch-data', mount: '/meili_data' },
     // Development mode serves the search preview dashboard on the same port.
     devEnvironment: [['MEILI_ENV', 'development']],
+    hostEnv: [
+      ['MEILI_URL', 'MEILI_URL'],
+      ['MEILI_API_KEY', 'MEILI_API_KEY'],
+    ],
   },
   opensearch: {
     role: 'search',
@@ -44,12 +66,29 @@ const CATALOG: Record<DataServiceName, Entry> = {
     port: 9200,
     devPorts: [],
     volume: { name: 'opensearch-data', mount: '/usr/share/opensearch/data' },
+    hostEnv: [
+      ['OPENSEARCH_URL', 'OPENSEARCH_URL'],
+      ['OPENSEARCH_PASSWORD', 'OPENSEARCH_INITIAL_ADMIN_PASSWORD'],
+    ],
+    // The development cluster's demo certificate is self-signed.
+    hostSettings: [
+      ['OPENSEARCH_USERNAME', 'admin'],
+      ['OPENSEARCH_TLS_VERIFY', 'false'],
+    ],
   },
   // Development only: production services use S3 itself (compose.prod.yaml, k8s).
-  seaweedfs: { role: 'storage', endpointVar: 'S3_BUCKET', port: 8333, devPorts: [], volume: { name: 'seaweedfs-data', mount: '/data' } },
+  seaweedfs: {
+    role: 'storage',
+    endpointVar: 'S3_BUCKET',
+    port: 8333,
+    devPorts: [],
+    volume: { name: 'seaweedfs-data', mount: '/data' },
+    emulator: true,
+    hostEnv: ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_S3', 'S3_FORCE_PATH_STYLE', 'S3_BUCKET'].map((k) => [k, k]),
+  },
 };
 
-/** The data services a stack runs, in a stable order (database, cache, queue, search). */
+/** The data services a stack runs, in a stable order (database, cache, queue, search, storage). */
 export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | 'queue' | 'search'> & Partial<Pick<StackConfig, 'storage'>>): DataService[] {
   const names: DataServiceName[] = [];
   if (stack.database === 'postgres') names.push('postgres');
@@ -57,7 +96,10 @@ export function dataServicesOf(stack: Pick<StackConfig, 'database' | 'cache' | '
   names.push(stack.queue === 'sqs' ? 'elasticmq' : 'rabbitmq');
   names.push(stack.search);
   if (stack.storage === 's3') names.push('seaweedfs');
-  return names.map((name) => ({ name, image: IMAGES[name], devEnvironment: [], ...CATALOG[name] }));
+  return names.map((name) => {
+    const entry = CATALOG[name];
+    return { name, image: IMAGES[name], devEnvironment: [], emulator: false, hostEnv: [[entry.endpointVar, entry.endpointVar]], hostSettings: [], ...entry };
+  });
 }
 
 /** Ports the data services hold on a developer's host: a service may not take them. */

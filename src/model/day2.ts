@@ -1,5 +1,7 @@
 import { VERSION } from '../version.js';
-import { ACTIONS, IMAGES, TOOLS } from './catalog.js';
+import { ACTIONS, TOOLS } from './catalog.js';
+import { ciFacts, type CiFacts } from './ci.js';
+import type { DataService, DataServiceName } from './data-services.js';
 import { BACKUP_METRIC } from './monitoring.js';
 import type { ServiceKind, StackConfig } from './types.js';
 
@@ -39,7 +41,8 @@ export interface DayTwo {
   hooks: StackConfig['hooks'];
   husky: boolean;
   preCommit: boolean;
-  actions: typeof ACTIONS;
+  /** What each `uses:` says: `owner/repo@<sha> # <version>`. */
+  actions: Record<keyof typeof ACTIONS, string>;
   tools: typeof TOOLS;
   /** lint-staged for husky: the newest that runs on the stack's Node major. */
   lintStaged: { version: string; node: string };
@@ -47,10 +50,15 @@ export interface DayTwo {
   devDependencies: { name: string; version: string }[];
   /** Node major CI sets up (the services' image). */
   ciNode: string;
-  /** Service containers of the CI test job. */
-  ciServices: { any: boolean; postgres: string | null; redis: string | null };
+  /** Service containers and per-service settings of the CI test job (src/model/ci.ts). */
+  ci: CiFacts;
   /** Where deploy.yml deploys: over SSH with compose, or kubectl apply -k. */
   deploy: { compose: boolean; k8s: boolean; environments: DeployEnvironment[] };
+  /**
+   * A compose server: COMPOSE_FILE (in its .env and every cron line) and the only files copied to it,
+   * so no plain `docker compose` there ever reads the development override.
+   */
+  server: { composeFile: string; files: string[] };
   /** pg_dump backups and restores (postgres only). */
   backups: boolean;
   /**
@@ -74,7 +82,8 @@ export function pm2App(kind: ServiceKind, sample: boolean): Pm2App {
   };
 }
 
-export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: boolean): DayTwo {
+export function dayTwo(config: StackConfig, data: DataService[], services: { name: string; uses: DataServiceName[] }[]): DayTwo {
+  const hasPostgres = data.some((d) => d.name === 'postgres');
   const modernNode = Number(config.node) >= 24;
   return {
     processManager: config.processManager,
@@ -83,7 +92,7 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
     hooks: config.hooks,
     husky: config.hooks === 'husky',
     preCommit: config.hooks === 'pre-commit',
-    actions: ACTIONS,
+    actions: Object.fromEntries(Object.entries(ACTIONS).map(([key, a]) => [key, `${a.action}@${a.sha} # ${a.version}`])) as DayTwo['actions'],
     tools: TOOLS,
     // lint-staged 17 needs Node >= 22.22.1: a Node 20 or 22 team may run an older 22 locally.
     lintStaged: modernNode ? TOOLS.lintStaged : TOOLS.lintStagedForOlderNode,
@@ -98,11 +107,7 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
         : []),
     ],
     ciNode: config.node,
-    ciServices: {
-      any: hasPostgres || hasRedis,
-      postgres: hasPostgres ? IMAGES.postgres : null,
-      redis: hasRedis ? IMAGES.redis : null,
-    },
+    ci: ciFacts(config.name, data, services),
     deploy: {
       compose: config.target === 'compose',
       k8s: config.target === 'k8s',
@@ -110,6 +115,10 @@ export function dayTwo(config: StackConfig, hasPostgres: boolean, hasRedis: bool
         { name: 'staging', url: null, needs: ['release'] },
         { name: 'production', url: `https://${config.domain}`, needs: ['release', 'staging'] },
       ],
+    },
+    server: {
+      composeFile: 'compose.yaml:compose.prod.yaml',
+      files: ['compose.yaml', 'compose.prod.yaml', `${config.gateway}/`, 'scripts/', ...(config.monitoring === 'prometheus' ? ['monitoring/'] : [])],
     },
     backups: hasPostgres,
     backup: { prefix: config.name, retentionDays: 14, productionRetentionDays: 30, at: '03:15', metric: BACKUP_METRIC },

@@ -1,9 +1,10 @@
 import { appSecretGroup } from './app-settings.js';
 import type { DataServiceName } from './data-services.js';
+import { searchKey, searchKeyValue } from './search-key.js';
 import type { StackConfig } from './types.js';
 
-/** How .env gets a value the first time: a random secret, or a plain default. */
-export type SecretKind = 'password' | 'key' | 'opensearch-password';
+/** How .env gets a value the first time: a random secret, or one computed from other secrets (`derived`). */
+export type SecretKind = 'password' | 'key' | 'opensearch-password' | 'derived';
 
 export interface EnvVar {
   key: string;
@@ -34,7 +35,6 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
     {
       title: 'Images',
       vars: [
-        { key: 'IMAGE_REGISTRY', value: `ghcr.io/your-org`, comment: 'Registry the service images are pushed to and pulled from' },
         { key: 'IMAGE_TAG', value: 'dev', comment: 'Tag of the service images to run (a release tag or git sha in production)' },
       ],
     },
@@ -84,12 +84,16 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
   }
   if (has('elasticmq')) {
     groups.push({
-      title: 'SQS (ElasticMQ locally, AWS SQS in production)',
+      title: 'SQS (AWS SQS in production; ElasticMQ in development, compose.override.yaml)',
       vars: [
-        { key: 'AWS_REGION', value: 'us-east-1', comment: 'AWS region of the queues' },
+        { key: 'AWS_REGION', value: 'us-east-1', comment: `AWS region of the queue${has('seaweedfs') ? ' and the bucket' : ''}` },
+        {
+          key: 'SQS_QUEUE_URL',
+          value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`,
+          comment: `Production: https://sqs.<region>.amazonaws.com/<account id>/${config.name}-jobs (the default is ElasticMQ's, for services run on the host)`,
+        },
         ...awsCredentials(config),
-        { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Unset in production to reach AWS SQS' },
-        { key: 'SQS_QUEUE_URL', value: `http://127.0.0.1:9324/000000000000/${config.name}-jobs`, comment: 'The jobs queue' },
+        { key: 'AWS_ENDPOINT_URL_SQS', value: 'http://127.0.0.1:9324', comment: 'Services run on the host only; containers get AWS (production) or ElasticMQ (development) from compose' },
       ],
     });
   }
@@ -113,7 +117,13 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
     groups.push({
       title: 'Meilisearch',
       vars: [
-        { key: 'MEILI_MASTER_KEY', value: '', comment: 'Required: at least 16 bytes; services should use scoped API keys', secret: 'key' },
+        { key: 'MEILI_MASTER_KEY', value: '', comment: 'Required: at least 16 bytes; Meilisearch and the key set-up only, never a service', secret: 'key' },
+        {
+          key: 'MEILI_API_KEY',
+          value: (v) => searchKeyValue(v.MEILI_MASTER_KEY!, searchKey(config.name).uid),
+          comment: `The services' key (search, documents, index settings, tasks), derived from the master key: recompute it when that changes`,
+          secret: 'derived',
+        },
         { key: 'MEILI_URL', value: 'http://127.0.0.1:7700', comment: 'For services run on the host' },
       ],
     });
@@ -126,6 +136,12 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
           key: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD',
           value: '',
           comment: 'Required: 8-100 characters with upper, lower, digit and special; must be strong',
+          secret: 'opensearch-password',
+        },
+        {
+          key: 'OPENSEARCH_APP_PASSWORD',
+          value: '',
+          comment: "Kubernetes: the services' own user (app: its indices only), never admin",
           secret: 'opensearch-password',
         },
         { key: 'OPENSEARCH_URL', value: 'https://127.0.0.1:9200', comment: 'For services run on the host' },
@@ -144,19 +160,29 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
 }
 
 /**
- * AWS keys for the local emulators. ElasticMQ takes any; SeaweedFS checks them, so with object storage
- * they are random. In production set an IAM user's keys, or better a role (k8s: IRSA, no keys).
+ * AWS keys, shared by SQS and S3. Locally they are the emulators': ElasticMQ takes any, SeaweedFS
+ * checks them, so with object storage they are random. In production leave them empty so the SDK uses
+ * the instance role (least privilege: the queue's and the bucket's actions only), or set an IAM user's.
  */
 function awsCredentials(config: StackConfig): EnvVar[] {
   if (config.storage !== 's3') {
     return [
-      { key: 'AWS_ACCESS_KEY_ID', value: 'local', comment: 'Any value for ElasticMQ; use an IAM role in production, not keys' },
-      { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Any value for ElasticMQ' },
+      {
+        key: 'AWS_ACCESS_KEY_ID',
+        value: 'local',
+        comment: 'Production: empty, so the SDK uses the instance role (sqs:SendMessage, ReceiveMessage, DeleteMessage on the queue only); ElasticMQ takes any value',
+      },
+      { key: 'AWS_SECRET_ACCESS_KEY', value: 'local', comment: 'Production: empty, as AWS_ACCESS_KEY_ID' },
     ];
   }
   return [
-    { key: 'AWS_ACCESS_KEY_ID', value: '', comment: "Required: SeaweedFS's access key locally; in production an IAM user's (or a role, no keys)", secret: 'key' },
-    { key: 'AWS_SECRET_ACCESS_KEY', value: '', comment: 'Required: its secret key', secret: 'key' },
+    {
+      key: 'AWS_ACCESS_KEY_ID',
+      value: '',
+      comment: "Required: SeaweedFS's access key locally; production: empty for the instance role (or an IAM user's key)",
+      secret: 'key',
+    },
+    { key: 'AWS_SECRET_ACCESS_KEY', value: '', comment: 'Required: its secret key; production: as AWS_ACCESS_KEY_ID', secret: 'key' },
   ];
 }
 
@@ -173,6 +199,7 @@ export function resolveEnv(
   const vars: Record<string, string> = {};
   for (const v of groups.flatMap((g) => g.vars)) {
     if (existing[v.key] !== undefined) vars[v.key] = existing[v.key];
+    else if (v.secret === 'derived') vars[v.key] = secrets && typeof v.value === 'function' ? v.value(vars) : `<${v.key}>`;
     else if (v.secret) vars[v.key] = secrets ? (secrets[v.key] ?? '') : `<${v.key}>`;
     else vars[v.key] = typeof v.value === 'function' ? v.value(vars) : v.value;
   }

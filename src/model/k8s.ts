@@ -1,6 +1,10 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
-import { kongPlugins } from './kong.js';
+import { imageName, serviceImages } from './images.js';
+import { EDGE } from './edge.js';
+import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
+import { HEALTH_PATHS } from './probes.js';
+import { searchKey } from './search-key.js';
 import type { StackConfig } from './types.js';
 
 /**
@@ -10,8 +14,6 @@ import type { StackConfig } from './types.js';
 
 /** The uid/gid app containers run as: above 10000 (kube-score), not the node image's `node` (1000). */
 export const APP_UID = 10001;
-/** Tag the overlays start from; CI replaces it (`kustomize edit set image`) with a release or sha. */
-export const INITIAL_IMAGE_TAG = '0.1.0';
 /** Label key prefix of the flows the NetworkPolicies allow (`infra-stack/uses-postgres: "true"`). */
 const FLOW = 'infra-stack';
 
@@ -78,6 +80,20 @@ export interface K8sService {
   /** ServiceAccount annotations (the IAM role of a service that uses SQS). */
   serviceAccountAnnotations: [string, string][];
   probes: K8sProbes;
+  /** HTTPRoutes of a public service: its path, and for an api its auth path (a stricter limit). */
+  routes: K8sRoute[];
+  /** The CA certificates it trusts beside the system's (OpenSearch's namespace CA), mounted read-only. */
+  caMounts: { name: string; secretName: string; mount: string }[];
+}
+
+/** An HTTPRoute and what the edge does on it (src/model/edge.ts), per gateway. */
+export interface K8sRoute {
+  name: string;
+  path: string;
+  /** Kong: the KongPlugins the route's konghq.com/plugins annotation names. */
+  kongPlugins: string;
+  /** NGINX Gateway Fabric: the RateLimitPolicy attached to the route (null: not limited, as web pages). */
+  rateLimit: { rate: string; burst: number } | null;
 }
 
 export interface K8sDataService {
@@ -94,6 +110,15 @@ export interface K8sDataService {
   volume: { mount: string; size: string; note: string | null };
   /** Writable scratch directories on a read-only root. */
   scratch: { name: string; mount: string }[];
+  /** A set-up command (sh -c) run in the container once it started (postStart): Meilisearch's services key. */
+  postStart: string | null;
+  /**
+   * A read-only root whose config folder must be writable: an init container (the same image)
+   * copies the image's config into an emptyDir mounted there and adds to it (script lines).
+   */
+  seedConfig: { mount: string; script: string[] } | null;
+  /** Its own TLS: a certificate from a namespace CA (cert-manager), mounted into its config. */
+  tls: { secretName: string; mount: string; commonName: string; dnsNames: string[] } | null;
   resources: K8sResources;
   /** Label the pods that may reach it carry (`infra-stack/uses-postgres`). */
   usesLabel: string;
@@ -111,8 +136,13 @@ export interface K8sGateway {
   /** What a person installs in the cluster for it. */
   implementation: string;
   install: string;
-  /** Kong plugins (KongPlugin) attached to every HTTPRoute with `konghq.com/plugins`. */
-  plugins: string;
+  /** Kong: every KongPlugin resource (k8s/base/kong-plugins.yaml); each route names its own. */
+  kongPlugins: KongPlugin[];
+  /**
+   * NGINX Gateway Fabric: the security headers every route sets (ResponseHeaderModifier), the body
+   * limit (ClientSettingsPolicy) and RateLimitPolicies (NGF 2.4+); null for Kong, whose plugins do it.
+   */
+  ngf: { headers: { name: string; value: string }[]; maxBodySize: string } | null;
 }
 
 export interface K8sFacts {
@@ -129,9 +159,10 @@ export interface K8sFacts {
   serviceList: K8sService[];
   /** In-cluster data services: the data-services component. SQS is AWS SQS, not ElasticMQ. */
   data: K8sDataService[];
-  sqs: { region: string; roleArnPrefix: string } | null;
-  /** S3 itself (SeaweedFS is for development only): reached over HTTPS with the pods' IAM role. */
-  s3: { region: string; endpoint: string } | null;
+  /** SQS: its region, the IAM roles' prefix, and the private ranges its HTTPS egress leaves out. */
+  sqs: { region: string; roleArnPrefix: string; privateRanges: string[] } | null;
+  /** S3 itself (SeaweedFS is for development only): reached over HTTPS with the pods' IAM role, public addresses only. */
+  s3: { region: string; endpoint: string; privateRanges: string[] } | null;
   /** Non-secret settings every pod shares (the stack-config ConfigMap). */
   config: [string, string][];
   /** Keys of the Secret generated from each overlay's git-ignored secrets.env. */
@@ -140,6 +171,8 @@ export interface K8sFacts {
   secretGroups: EnvGroup[];
   overlays: K8sOverlay[];
   gateway: K8sGateway;
+  /** Label on every Deployment: scripts/k8s-apply.sh applies them after the migrations. */
+  rolloutLabel: string;
   /** The migration Job runs `npm run migrate --if-present` in this service's image. */
   migrate: { service: string; image: string } | null;
   /** Backup CronJob (pg_dump) of the in-cluster Postgres. */
@@ -163,41 +196,44 @@ interface ServiceInput {
   uses: DataServiceName[];
 }
 
-export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[]): K8sFacts {
-  const registry = config.registry ?? `ghcr.io/${config.name}`;
+export function k8sFacts(config: StackConfig, services: ServiceInput[], data: DataService[], env: EnvGroup[], migrator: string | null): K8sFacts {
+  const images = serviceImages(config);
   const values = resolveEnv(env, null);
   const setting = (key: string) => values.get(key)!;
   const region = 'us-east-1';
   const roleArnPrefix = `arn:aws:iam::000000000000:role/${config.name}`;
-  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix } : null;
-  const s3 = data.some((d) => d.name === 'seaweedfs') ? { region, endpoint: `https://s3.${region}.amazonaws.com` } : null;
+  // AWS is reached on public addresses only: RFC 1918, carrier-grade NAT (some pod networks) and
+  // link-local (instance metadata) stay closed to the SQS and S3 egress.
+  const privateRanges = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
+  const sqs = data.some((d) => d.name === 'elasticmq') ? { region, roleArnPrefix, privateRanges } : null;
+  const s3 = data.some((d) => d.name === 'seaweedfs') ? { region, endpoint: `https://s3.${region}.amazonaws.com`, privateRanges } : null;
 
+  // Settings every pod may read; none points a pod at a data service (a set endpoint variable is a
+  // dependency the sample checks), so those are per service, by what it uses (endpoints below).
   const shared: [string, string][] = [];
+  const endpoints = new Map<DataServiceName, [string, string][]>();
   for (const d of data) {
     if (d.name === 'postgres') shared.push(['POSTGRES_USER', setting('POSTGRES_USER')], ['POSTGRES_DB', setting('POSTGRES_DB')]);
     if (d.name === 'rabbitmq') shared.push(['RABBITMQ_DEFAULT_USER', setting('RABBITMQ_DEFAULT_USER')]);
     if (d.name === 'elasticmq') {
-      shared.push(
-        ['AWS_REGION', region],
-        // The sample's /health checks this endpoint is reachable; AWS SDKs use it as the SQS endpoint.
-        ['AWS_ENDPOINT_URL_SQS', `https://sqs.${region}.amazonaws.com`],
-        ['SQS_QUEUE_URL', sqsQueueUrl(config.name, region, null)],
-      );
+      shared.push(['AWS_REGION', region], ['SQS_QUEUE_URL', sqsQueueUrl(config.name, region, null)]);
+      // The sample's /health checks this endpoint is reachable; AWS SDKs use it as the SQS endpoint.
+      endpoints.set(d.name, [['AWS_ENDPOINT_URL_SQS', `https://sqs.${region}.amazonaws.com`]]);
     }
-    if (d.name === 'meilisearch') shared.push(['MEILI_URL', `http://meilisearch:${d.port}`]);
+    if (d.name === 'meilisearch') endpoints.set(d.name, [['MEILI_URL', `http://meilisearch:${d.port}`]]);
     // Per environment (overlays); a service that uses storage gets it as S3_BUCKET.
     if (d.name === 'seaweedfs') shared.push(['S3_BUCKET_NAME', `${config.name}-uploads`]);
     if (d.name === 'opensearch') {
-      shared.push(
+      endpoints.set(d.name, [
         ['OPENSEARCH_URL', `https://opensearch:${d.port}`],
-        ['OPENSEARCH_USERNAME', 'admin'],
-        // The single-node demo certificate is self-signed: mount real certificates and drop this.
-        ['OPENSEARCH_TLS_VERIFY', 'false'],
-      );
+        // The least-privilege user (its indices only), never admin; TLS verified against the namespace CA.
+        ['OPENSEARCH_USERNAME', 'app'],
+        ['NODE_EXTRA_CA_CERTS', `${OPENSEARCH_CA_MOUNT}/ca.crt`],
+      ]);
     }
   }
 
-  const imageOf = (name: string) => `${registry}/${config.name}-${name}`;
+  const imageOf = (name: string) => imageName(images, config.name, name);
   const k8sServices = services.map((s): K8sService => {
     const uses = s.uses.map(flowName);
     return {
@@ -207,7 +243,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       port: s.port,
       path: s.path,
       imageName: imageOf(s.name),
-      image: `${imageOf(s.name)}:${INITIAL_IMAGE_TAG}`,
+      image: `${imageOf(s.name)}:${images.firstRelease}`,
       labels: [
         ['app.kubernetes.io/name', s.name],
         ['app.kubernetes.io/component', s.kind],
@@ -219,6 +255,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
         ['PORT', String(s.port)],
         ['SERVICE_NAME', s.name],
         ['SERVICE_KIND', s.kind],
+        ...s.uses.flatMap((u) => endpoints.get(u) ?? []),
         ...Object.entries(s.env),
       ],
       // Its own secrets (infra-stack.yaml), from the overlay's Secret like the stack's.
@@ -226,20 +263,21 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       serviceAccountAnnotations:
         (sqs && s.uses.includes('elasticmq')) || (s3 && s.uses.includes('seaweedfs')) ? [['eks.amazonaws.com/role-arn', `${roleArnPrefix}-${s.name}`]] : [],
       probes: appProbes(),
+      routes: s.public && s.path ? routesOf(config, s.name, s.kind, s.path) : [],
+      caMounts: s.uses.includes('opensearch') ? [{ name: 'opensearch-ca', secretName: 'opensearch-tls', mount: OPENSEARCH_CA_MOUNT }] : [],
     };
   });
 
-  const dataServices = data.filter((d) => d.name !== 'elasticmq' && d.name !== 'seaweedfs').map((d) => dataService(d));
+  // The emulators are development only: SQS and S3 are AWS's here.
+  const dataServices = data.filter((d) => !d.emulator).map((d) => dataService(d, config.name));
   // AWS keys are the local emulators': pods act as their IAM role instead (IRSA).
   const secretGroups = env
     .map((g) => ({ ...g, vars: g.vars.filter((v) => v.secret && !v.key.startsWith('AWS_')) }))
     .filter((g) => g.vars.length > 0);
-  const postgres = data.some((d) => d.name === 'postgres');
-  const migrator = services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0];
 
   return {
-    registry,
-    imageTag: INITIAL_IMAGE_TAG,
+    registry: images.registry,
+    imageTag: images.firstRelease,
     appUid: APP_UID,
     appResources: { cpu: '100m', memory: '128Mi', memoryLimit: '256Mi' },
     hpa: { min: 2, max: 4, cpuUtilization: 70 },
@@ -257,8 +295,9 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       overlay(config, 'production', { min: 3, max: 10 }, { cpu: '250m', memory: '256Mi', memoryLimit: '512Mi' }, sqs, s3),
     ],
     gateway: gatewayFacts(config),
-    migrate: postgres ? { service: migrator.name, image: `${imageOf(migrator.name)}:${INITIAL_IMAGE_TAG}` } : null,
-    backup: postgres ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
+    rolloutLabel: `${FLOW}/apply`,
+    migrate: migrator ? { service: migrator, image: `${imageOf(migrator)}:${images.firstRelease}` } : null,
+    backup: data.some((d) => d.name === 'postgres') ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
   };
 }
 
@@ -315,8 +354,8 @@ function connectionEnv(uses: DataServiceName[], s3: K8sFacts['s3']): K8sEnv[] {
       { name: 'AMQP_URL', value: 'amqp://$(RABBITMQ_DEFAULT_USER):$(RABBITMQ_DEFAULT_PASS)@rabbitmq:5672/' },
     );
   }
-  if (uses.includes('meilisearch')) env.push({ name: 'MEILI_MASTER_KEY', secretKey: 'MEILI_MASTER_KEY' });
-  if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' });
+  if (uses.includes('meilisearch')) env.push({ name: 'MEILI_API_KEY', secretKey: 'MEILI_API_KEY' });
+  if (uses.includes('opensearch')) env.push({ name: 'OPENSEARCH_PASSWORD', secretKey: 'OPENSEARCH_APP_PASSWORD' });
   if (s3 && uses.includes('seaweedfs')) {
     // No keys: the AWS SDK exchanges the ServiceAccount's token for the IAM role (IRSA).
     env.push(
@@ -329,20 +368,57 @@ function connectionEnv(uses: DataServiceName[], s3: K8sFacts['s3']): K8sEnv[] {
 }
 
 /**
- * All three on /health, as the sample serves it. /health checks the dependencies, so liveness
- * waits much longer than readiness: a database outage takes pods out of the Service, and only
- * a pod stuck for minutes is restarted. Split a dependency-free /livez off when your app has one.
+ * Liveness (and startup) only ask whether the process answers: a data service's outage must not
+ * restart every pod. Readiness asks whether this pod can serve, so an outage takes pods out of
+ * rotation and a rollout waits for them; /health stays the full report for people.
  */
 function appProbes(): K8sProbes {
-  const http = { ...NO_PROBE, httpGet: { path: '/health', scheme: 'HTTP' as const } };
+  const on = (path: string) => ({ ...NO_PROBE, httpGet: { path, scheme: 'HTTP' as const } });
   return {
-    startup: { ...http, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
-    readiness: { ...http, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-    liveness: { ...http, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
+    startup: { ...on(HEALTH_PATHS.live), periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
+    readiness: { ...on(HEALTH_PATHS.ready), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+    liveness: { ...on(HEALTH_PATHS.live), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
   };
 }
 
 const NO_PROBE = { httpGet: null, tcpSocket: false, script: null };
+
+const OPENSEARCH_CONFIG = '/usr/share/opensearch/config';
+/** Where a service that uses OpenSearch finds the CA that signed its certificate. */
+const OPENSEARCH_CA_MOUNT = '/etc/opensearch-ca';
+
+/** The security plugin on the namespace CA's certificate (cert-manager), for HTTP and the transport. */
+function opensearchTlsSettings(): K8sEnv[] {
+  const files = { pemcert_filepath: 'certs/tls.crt', pemkey_filepath: 'certs/tls.key', pemtrustedcas_filepath: 'certs/ca.crt' };
+  return [
+    { name: 'plugins.security.ssl.http.enabled', value: 'true' },
+    ...Object.entries(files).flatMap(([k, v]) => [
+      { name: `plugins.security.ssl.http.${k}`, value: v },
+      { name: `plugins.security.ssl.transport.${k}`, value: v },
+    ]),
+    { name: 'plugins.security.ssl.transport.enforce_hostname_verification', value: 'false' },
+    { name: 'plugins.security.nodes_dn', value: 'CN=opensearch' },
+  ];
+}
+
+/**
+ * The init container's script: the image's config into the writable emptyDir, then the security
+ * plugin's users (admin, and app for the services) with hashes of the Secret's passwords, and the
+ * app role: its own indices (<stack>-*) and cluster health, nothing else.
+ */
+function opensearchSecurityConfig(stack: string): string[] {
+  const dir = '/seed/opensearch-security';
+  return [
+    'set -eu',
+    `cp -a ${OPENSEARCH_CONFIG}/. /seed/`,
+    `hash() { ${'/usr/share/opensearch/plugins/opensearch-security/tools/hash.sh'} -p "$1" | tail -n 1; }`,
+    'admin=$(hash "$OPENSEARCH_INITIAL_ADMIN_PASSWORD")',
+    'app=$(hash "$OPENSEARCH_APP_PASSWORD")',
+    `printf '%s\\n' '_meta: {type: internalusers, config_version: 2}' "admin: {hash: '$admin', reserved: true, backend_roles: [admin]}" "app: {hash: '$app', reserved: true}" > ${dir}/internal_users.yml`,
+    `printf '%s\\n' '_meta: {type: roles, config_version: 2}' 'app:' '  reserved: true' '  cluster_permissions: [cluster_monitor, cluster_composite_ops]' '  index_permissions:' '    - {index_patterns: ["${stack}-*"], allowed_actions: [crud, create_index, manage]}' > ${dir}/roles.yml`,
+    `printf '%s\\n' '_meta: {type: rolesmapping, config_version: 2}' 'all_access: {reserved: false, backend_roles: [admin]}' 'app: {reserved: true, users: [app]}' > ${dir}/roles_mapping.yml`,
+  ];
+}
 type Check = Partial<Pick<K8sProbe, 'httpGet' | 'tcpSocket' | 'script'>>;
 
 /** A data service's probes: up to 5 minutes to start; liveness a plain TCP connect unless given. */
@@ -356,8 +432,11 @@ function probes(startup: Check, readiness = startup, liveness: Check = { tcpSock
 
 const hardened = (readOnly = true, uid = APP_UID): K8sSecurity => ({ uid, gid: uid, readOnlyRootFilesystem: readOnly, exemption: null });
 
-function dataService(d: DataService): K8sDataService {
+function dataService(d: DataService, stack: string): K8sDataService {
   const base = {
+    postStart: null,
+    seedConfig: null,
+    tls: null,
     name: d.name,
     role: d.role,
     image: d.image,
@@ -428,6 +507,12 @@ function dataService(d: DataService): K8sDataService {
           { name: 'MEILI_NO_ANALYTICS', value: 'true' },
         ],
         probes: probes({ httpGet: { path: '/health', scheme: 'HTTP' } }, undefined, { httpGet: { path: '/health', scheme: 'HTTP' } }),
+        // The services' scoped key (MEILI_API_KEY in secrets.env, derived from the master key): 201 created, 409 it exists.
+        postStart: [
+          `until curl -fs -o /dev/null http://127.0.0.1:${d.port}/health; do sleep 1; done`,
+          `status=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:${d.port}/keys -H "Authorization: Bearer $MEILI_MASTER_KEY" -H 'Content-Type: application/json' --data '${searchKey(stack).body}')`,
+          `{ [ "$status" = 201 ] || [ "$status" = 409 ]; }`,
+        ].join(' && '),
         security: hardened(),
         scratch: [{ name: 'tmp', mount: '/tmp' }],
         resources: { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' },
@@ -440,22 +525,28 @@ function dataService(d: DataService): K8sDataService {
         args: [],
         env: [
           { name: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD', secretKey: 'OPENSEARCH_INITIAL_ADMIN_PASSWORD' },
+          { name: 'OPENSEARCH_APP_PASSWORD', secretKey: 'OPENSEARCH_APP_PASSWORD' },
           { name: 'discovery.type', value: 'single-node' },
           // No privileged init container for vm.max_map_count: mmap is off instead.
           { name: 'node.store.allow_mmap', value: 'false' },
           { name: 'OPENSEARCH_JAVA_OPTS', value: '-Xms512m -Xmx512m' },
+          // Not the image's demo certificates: the namespace CA's (tls below), which the services verify.
+          { name: 'DISABLE_INSTALL_DEMO_CONFIG', value: 'true' },
+          ...opensearchTlsSettings(),
+          // The users and roles the init container wrote load into the security index at first start.
+          { name: 'plugins.security.allow_default_init_securityindex', value: 'true' },
         ],
         probes: probes(
           { tcpSocket: true },
-          { script: 'curl -fsk -o /dev/null -u "admin:$OPENSEARCH_INITIAL_ADMIN_PASSWORD" "https://127.0.0.1:9200/_cluster/health?local=true"' },
+          { script: `curl -fs -o /dev/null --cacert ${OPENSEARCH_CONFIG}/certs/ca.crt -u "admin:$OPENSEARCH_INITIAL_ADMIN_PASSWORD" "https://localhost:9200/_cluster/health?local=true"` },
         ),
-        security: {
-          uid: 1000,
-          gid: 1000,
-          readOnlyRootFilesystem: false,
-          exemption: "uid 1000 and a writable root: the image's files belong to 1000 and the security plugin writes its demo certificates into config/",
-        },
-        scratch: [{ name: 'tmp', mount: '/tmp' }],
+        security: { ...hardened(true, 1000), exemption: "uid 1000: the image's files belong to it" },
+        scratch: [
+          { name: 'logs', mount: '/usr/share/opensearch/logs' },
+          { name: 'tmp', mount: '/tmp' },
+        ],
+        seedConfig: { mount: OPENSEARCH_CONFIG, script: opensearchSecurityConfig(stack) },
+        tls: { secretName: 'opensearch-tls', mount: `${OPENSEARCH_CONFIG}/certs`, commonName: 'opensearch', dnsNames: ['opensearch', 'opensearch-0.opensearch', 'localhost'] },
         resources: { cpu: '500m', memory: '1Gi', memoryLimit: '2Gi' },
         managed: 'Amazon OpenSearch Service: a single node has no replica, so a lost volume loses the index',
       };
@@ -472,15 +563,33 @@ function gatewayFacts(config: StackConfig): K8sGateway {
       controllerNamespace: 'kong',
       implementation: 'Kong Ingress Controller 3.x',
       install: 'helm install kong kong/ingress -n kong --create-namespace',
-      plugins: kongPlugins(config).map((p) => p.id).join(','),
+      kongPlugins: [...kongPlugins(config), KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT],
+      ngf: null,
     };
   }
   return {
     className: 'nginx',
     gatewayClass: null,
     controllerNamespace: 'nginx-gateway',
-    implementation: 'NGINX Gateway Fabric 2.x',
+    // RateLimitPolicy is in NGINX Gateway Fabric from 2.4.
+    implementation: 'NGINX Gateway Fabric 2.4 or later',
     install: 'helm install ngf oci://ghcr.io/nginx/charts/nginx-gateway-fabric -n nginx-gateway --create-namespace',
-    plugins: '',
+    kongPlugins: [],
+    ngf: { headers: EDGE.headers.map(([name, value]) => ({ name, value })), maxBodySize: `${EDGE.maxBodyMegabytes}m` },
   };
+}
+
+/** A public service's routes: its path; an api's auth path too, limited harder (as on the compose gateways). */
+function routesOf(config: StackConfig, name: string, kind: string, path: string): K8sRoute[] {
+  const common = kongPlugins(config).map((p) => p.id);
+  if (kind !== 'api') return [{ name, path, kongPlugins: common.join(','), rateLimit: null }];
+  return [
+    { name, path, kongPlugins: [...common, KONG_API_RATE_LIMIT.id].join(','), rateLimit: { rate: `${EDGE.apiRateLimit.perSecond}r/s`, burst: EDGE.apiRateLimit.burst } },
+    {
+      name: `${name}-auth`,
+      path: `${path === '/' ? '' : path}/auth`,
+      kongPlugins: [...common, KONG_AUTH_RATE_LIMIT.id].join(','),
+      rateLimit: { rate: `${EDGE.authRateLimit.perMinute}r/m`, burst: EDGE.authRateLimit.burst },
+    },
+  ];
 }

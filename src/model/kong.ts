@@ -1,8 +1,9 @@
+import { EDGE } from './edge.js';
 import type { StackConfig } from './types.js';
 
 /**
  * A Kong plugin with its settings: the one source for kong/kong.yml (compose) and the
- * KongPlugin resources (k8s), so both gateways enforce the same limits.
+ * KongPlugin resources (k8s), so both enforce what the nginx gateway does (src/model/edge.ts).
  */
 export interface KongPlugin {
   /** Resource name on k8s, unique per plugin instance. */
@@ -14,24 +15,9 @@ export interface KongPlugin {
   config: Record<string, unknown>;
 }
 
-/** The security headers the nginx gateway sends too. */
-const SECURITY_HEADERS = [
-  'Strict-Transport-Security: max-age=63072000; includeSubDomains',
-  'X-Content-Type-Options: nosniff',
-  'X-Frame-Options: SAMEORIGIN',
-  'Referrer-Policy: strict-origin-when-cross-origin',
-  'Permissions-Policy: camera=(), microphone=(), geolocation=(), payment=()',
-];
-
 /** Plugins on every route. */
 export function kongPlugins(config: StackConfig): KongPlugin[] {
   return [
-    {
-      id: 'rate-limiting',
-      name: 'rate-limiting',
-      comment: 'Per client address; "local" counts in each Kong node (no database in DB-less mode).',
-      config: { second: 10, minute: 600, limit_by: 'ip', policy: 'local' },
-    },
     {
       id: 'cors',
       name: 'cors',
@@ -48,8 +34,8 @@ export function kongPlugins(config: StackConfig): KongPlugin[] {
     {
       id: 'request-size-limiting',
       name: 'request-size-limiting',
-      comment: 'The same body limit as the nginx gateway (client_max_body_size 16M).',
-      config: { allowed_payload_size: 16, size_unit: 'megabytes' },
+      comment: `The same body limit as the nginx gateway (client_max_body_size ${EDGE.maxBodyMegabytes}M).`,
+      config: { allowed_payload_size: EDGE.maxBodyMegabytes, size_unit: 'megabytes' },
     },
     {
       id: 'correlation-id',
@@ -60,8 +46,8 @@ export function kongPlugins(config: StackConfig): KongPlugin[] {
     {
       id: 'security-headers',
       name: 'response-transformer',
-      comment: 'The same security headers as the nginx gateway, on every response.',
-      config: { add: { headers: SECURITY_HEADERS } },
+      comment: 'The same security headers as the nginx gateway (CSP included), on every response.',
+      config: { add: { headers: EDGE.headers.map(([name, value]) => `${name}: ${value}`) } },
     },
     ...(config.monitoring === 'prometheus'
       ? [
@@ -76,10 +62,18 @@ export function kongPlugins(config: StackConfig): KongPlugin[] {
   ];
 }
 
-/** The stricter limit on api auth paths, against credential stuffing. */
+/** An api's routes only, as nginx limits its api locations (web pages and static files are not limited). */
+export const KONG_API_RATE_LIMIT: KongPlugin = {
+  id: 'api-rate-limiting',
+  name: 'rate-limiting',
+  comment: `Per client address, an api's routes only; "local" counts in each Kong node (no database in DB-less mode).`,
+  config: { second: EDGE.apiRateLimit.perSecond, minute: EDGE.apiRateLimit.perSecond * 60, limit_by: 'ip', policy: 'local' },
+};
+
+/** The stricter limit on api auth paths, against credential stuffing (it takes the place of the api limit there). */
 export const KONG_AUTH_RATE_LIMIT: KongPlugin = {
   id: 'auth-rate-limiting',
   name: 'rate-limiting',
   comment: 'Auth endpoints: a stricter limit against credential stuffing.',
-  config: { minute: 10, limit_by: 'ip', policy: 'local' },
+  config: { minute: EDGE.authRateLimit.perMinute, limit_by: 'ip', policy: 'local' },
 };

@@ -1,14 +1,18 @@
 import { otherServicesSecrets } from './app-settings.js';
 import { IMAGES } from './catalog.js';
+import { imageName, serviceImages, type ServiceImages } from './images.js';
 import { dataServicesOf, type DataService, type DataServiceName } from './data-services.js';
 import { dayTwo, dayTwoFamilies, pm2App, type DayTwo, type Pm2App } from './day2.js';
 import { envGroups, required, type EnvGroup } from './env.js';
 import { k8sFacts, k8sFamilies, type K8sFacts } from './k8s.js';
-import { KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
+import { EDGE, type Edge } from './edge.js';
+import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { monitoringFacts, monitoringFamilies, type MonitoringFacts } from './monitoring.js';
 import { nginxFacts, type NginxFacts } from './nginx.js';
 import { debugPortOf } from './ports.js';
+import { HEALTH_PATHS, healthCommand } from './probes.js';
 import { authPrefixOf, routePrefixOf } from './routes.js';
+import { searchKey, type SearchKey } from './search-key.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 
 export interface Service extends Omit<ServiceConfig, 'uses'> {
@@ -18,25 +22,37 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   prefix: string | null;
   /** An api's auth endpoints ("/api/auth/"), rate-limited harder by either gateway; null otherwise. */
   authPrefix: string | null;
-  /** Image reference in compose: the registry and tag come from .env. */
-  image: string;
+  /** Image repository, no tag: what CI pushes and compose.prod and the overlays pull. */
+  imageName: string;
   /** Environment of the service's container, values written for compose interpolation. */
   environment: [string, string][];
+  /** What development changes in it (compose.override.yaml): the emulators' endpoints. */
+  devEnvironment: [string, string][];
+  /**
+   * What compose waits for in every file set: its data services but the emulators (development only:
+   * ElasticMQ, and SeaweedFS, which production does not run).
+   */
+  waitsFor: DataServiceName[];
+  /** The emulators it waits for in development (compose.override.yaml). */
+  devWaitsFor: DataServiceName[];
+  /** One-shot set-up services it waits to have completed (meilisearch-key: its search key). */
+  waitsForSetup: string[];
   /** Data services it connects to (from its `uses` roles). */
   uses: DataServiceName[];
-  /** Those it waits for in compose: not the S3 stand-in, which production does not run. */
-  dependsOn: DataServiceName[];
   /** Uses object storage: production points it at S3 itself (compose.prod.yaml). */
   usesStorage: boolean;
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
   /** Other services' own secrets: blanked for it when run on a host, where one .env feeds all. */
   otherSecrets: string[];
+  /** On the host (PM2): [its variable, the .env key] of what it uses and its own secrets, and literal settings. */
+  hostEnv: [string, string][];
+  hostSettings: [string, string][];
   /** Host port the Node inspector is published on in development. */
   debugPort: number;
   /** How PM2 runs it (ecosystem.config.cjs, pm2-runtime). */
   pm2: Pm2App;
-  /** Exec-form health probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
+  /** Exec-form readiness probe (Dockerfile HEALTHCHECK, compose healthcheck): images have no curl. */
   healthCommand: string[];
 }
 
@@ -54,9 +70,20 @@ export interface StackModel {
   /** Named volumes of compose.yaml: the data services', and the gateway's ACME webroot. */
   volumes: string[];
   images: typeof IMAGES;
+  /** The services' scoped Meilisearch key (src/model/search-key.ts). */
+  searchKey: SearchKey;
+  /** The registry of the services' own images (src/model/images.ts). */
+  serviceImages: ServiceImages;
   /** Quick flags for templates: has.postgres, has.kong, ... */
   has: Record<DataServiceName | StackConfig['gateway'], boolean>;
-  gateway: { kind: StackConfig['gateway']; image: string; nginx: NginxFacts; kong: { plugins: KongPlugin[]; authRateLimit: KongPlugin } };
+  gateway: {
+    kind: StackConfig['gateway'];
+    image: string;
+    /** Headers and limits every gateway enforces (src/model/edge.ts). */
+    edge: Edge;
+    nginx: NginxFacts;
+    kong: { plugins: KongPlugin[]; apiRateLimit: KongPlugin; authRateLimit: KongPlugin };
+  };
   env: EnvGroup[];
   /** CI workflows, hooks, PM2, Makefile and scripts (src/model/day2.ts). */
   ops: DayTwo;
@@ -66,11 +93,14 @@ export interface StackModel {
   k8s: K8sFacts | null;
   /** Template families rendered for this stack (folders under templates/). */
   families: string[];
+  /** The service whose image runs the database migrations before a release rolls out (null: no database). */
+  migrator: string | null;
 }
 
 export function buildModel(config: StackConfig): StackModel {
   const data = dataServicesOf(config);
   const dataNames = data.map((d) => d.name);
+  const emulators = data.filter((d) => d.emulator).map((d) => d.name);
   const services = config.services.map((s, i): Service => {
     const uses = data.filter((d) => s.uses.includes(d.role)).map((d) => d.name);
     return {
@@ -78,22 +108,26 @@ export function buildModel(config: StackConfig): StackModel {
       public: s.kind !== 'worker',
       prefix: routePrefixOf(s.path),
       authPrefix: s.kind === 'api' ? authPrefixOf(s.path!) : null,
-      image: `\${IMAGE_REGISTRY:-local}/${config.name}-${s.name}:\${IMAGE_TAG:-dev}`,
-      environment: serviceEnvironment(config, s, uses),
+      imageName: imageName(serviceImages(config), config.name, s.name),
+      environment: serviceEnvironment(s, uses),
+      devEnvironment: uses.includes('elasticmq') ? elasticmqEnvironment(config.name, !uses.includes('seaweedfs')) : [],
+      waitsFor: uses.filter((u) => !emulators.includes(u)),
+      devWaitsFor: uses.filter((u) => emulators.includes(u)),
+      waitsForSetup: uses.includes('meilisearch') ? ['meilisearch-key'] : [],
       uses,
-      dependsOn: uses.filter((d) => d !== 'seaweedfs'),
       usesStorage: uses.includes('seaweedfs'),
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       otherSecrets: otherServicesSecrets(config.services, s),
+      hostEnv: uniqueKeys([...data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostEnv), ...s.secrets.map((k): [string, string] => [k, k])]),
+      hostSettings: data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostSettings),
       debugPort: debugPortOf(i),
       pm2: pm2App(s.kind, config.sample),
-      healthCommand: [
-        'node',
-        '-e',
-        `fetch('http://127.0.0.1:${s.port}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-      ],
+      // Readiness: compose starts the gateway once it passes, and restarts nothing on it.
+      healthCommand: healthCommand(s.port, HEALTH_PATHS.ready),
     };
   });
+  // With a database: an api or web service that uses it runs its migrations (else the first service).
+  const migrator = dataNames.includes('postgres') ? (services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0]!).name : null;
   const routes = services
     .filter((s) => s.public)
     .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
@@ -121,23 +155,38 @@ export function buildModel(config: StackConfig): StackModel {
       ...(monitoring ? ['prometheus-data', 'grafana-data', 'backup-metrics'] : []),
     ],
     images: IMAGES,
+    searchKey: searchKey(config.name),
+    serviceImages: serviceImages(config),
     has,
     gateway: {
       kind: config.gateway,
       image: IMAGES[config.gateway],
       nginx: nginxFacts(config),
-      kong: { plugins: kongPlugins(config), authRateLimit: KONG_AUTH_RATE_LIMIT },
+      edge: EDGE,
+      kong: { plugins: kongPlugins(config), apiRateLimit: KONG_API_RATE_LIMIT, authRateLimit: KONG_AUTH_RATE_LIMIT },
     },
     env: envGroups(config, dataNames),
-    ops: dayTwo(config, has.postgres, has.redis),
+    ops: dayTwo(config, data, services),
     monitoring,
-    k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames)) : null,
-    families: ['base', 'docker', 'ops', config.gateway, ...(config.sample ? ['sample'] : []), ...(has.elasticmq ? ['sqs'] : []), ...(has.seaweedfs ? ['s3'] : []), ...dayTwoFamilies(config, has.postgres), ...k8sFamilies(config, dataNames), ...monitoringFamilies(config)],
+    k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames), migrator) : null,
+    migrator,
+    families: [
+      'base',
+      'docker',
+      'ops',
+      config.gateway,
+      ...(config.sample ? ['sample'] : []),
+      ...(has.elasticmq ? ['sqs'] : []),
+      ...(has.seaweedfs ? ['s3'] : []),
+      ...dayTwoFamilies(config, has.postgres),
+      ...k8sFamilies(config, dataNames),
+      ...monitoringFamilies(config),
+    ],
   };
 }
 
 /** Connection settings a service gets in compose, by the data services it uses. */
-function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataServiceName[]): [string, string][] {
+function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string, string][] {
   const env: [string, string][] = [
     ['NODE_ENV', 'production'],
     ['PORT', String(s.port)],
@@ -158,16 +207,18 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
     ]);
   }
   if (uses.includes('elasticmq')) {
+    // AWS SQS itself; development points these at ElasticMQ (devEnvironment). Empty keys let the
+    // SDK fall back to the instance role, which .env.example recommends.
     env.push(
       ['AWS_REGION', required('AWS_REGION')],
-      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
-      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
-      ['AWS_ENDPOINT_URL_SQS', 'http://elasticmq:9324'],
-      ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${config.name}-jobs`],
+      ['AWS_ACCESS_KEY_ID', '${AWS_ACCESS_KEY_ID:-}'],
+      ['AWS_SECRET_ACCESS_KEY', '${AWS_SECRET_ACCESS_KEY:-}'],
+      ['AWS_ENDPOINT_URL_SQS', `https://sqs.${required('AWS_REGION')}.amazonaws.com`],
+      ['SQS_QUEUE_URL', required('SQS_QUEUE_URL')],
     );
   }
   if (uses.includes('meilisearch')) {
-    env.push(['MEILI_URL', 'http://meilisearch:7700'], ['MEILI_MASTER_KEY', required('MEILI_MASTER_KEY')]);
+    env.push(['MEILI_URL', 'http://meilisearch:7700'], ['MEILI_API_KEY', required('MEILI_API_KEY')]);
   }
   if (uses.includes('opensearch')) {
     env.push(
@@ -193,6 +244,28 @@ function serviceEnvironment(config: StackConfig, s: ServiceConfig, uses: DataSer
   // Its own settings and secrets (infra-stack.yaml): no other service's environment has them.
   env.push(...Object.entries(s.env), ...s.secrets.map((key): [string, string] => [key, required(key)]));
   return env;
+}
+
+/**
+ * ElasticMQ in place of SQS: any key works, the queue is the one elasticmq.conf creates. A service
+ * that also uses storage keeps the .env keys, which SeaweedFS checks (ElasticMQ takes them too).
+ */
+function elasticmqEnvironment(name: string, anyKey: boolean): [string, string][] {
+  return [
+    ...(anyKey
+      ? ([
+          ['AWS_ACCESS_KEY_ID', 'local'],
+          ['AWS_SECRET_ACCESS_KEY', 'local'],
+        ] as [string, string][])
+      : []),
+    ['AWS_ENDPOINT_URL_SQS', 'http://elasticmq:9324'],
+    ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${name}-jobs`],
+  ];
+}
+
+/** The first of each variable: two data services may both need one (AWS keys for SQS and S3). */
+function uniqueKeys(pairs: [string, string][]): [string, string][] {
+  return pairs.filter(([key], i) => pairs.findIndex(([k]) => k === key) === i);
 }
 
 /** Whether the answers (`skip:` in infra-stack.yaml) hand this path over to the person. */

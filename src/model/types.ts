@@ -52,7 +52,7 @@ export interface StackConfig {
   target: Target;
   database: Database;
   cache: Cache;
-  /** Ship a runnable sample per service (src/index.js with /health). */
+  /** Ship a runnable sample per service (src/index.js with /livez, /readyz and /health). */
   sample: boolean;
   /** What runs a service inside its image: `node` directly, or `pm2-runtime` (ecosystem.config.cjs). */
   processManager: ProcessManager;

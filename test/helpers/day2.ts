@@ -72,6 +72,7 @@ export async function shellcheck(script: string, shell: 'sh' | 'bash'): Promise<
  *                                   otherwise, by $FAKE_EXEC: `run` (default) runs the command on
  *                                   this host, where the test runs the services and PostgreSQL (the
  *                                   gateway just succeeds); `ok` succeeds; `fail` fails
+ *   run ...                         fails when .env's IMAGE_TAG equals $FAKE_FAILING_RUN_TAG (a migration)
  *   anything else (pull, up)        succeeds
  * Every call is appended to $FAKE_DOCKER_LOG on one line: "COMPOSE_FILE=<value> IMAGE_TAG=<.env's> <args>".
  * Returns the directory to put first on PATH.
@@ -86,6 +87,10 @@ args=$(printf '%s ' "$@" | tr '\n' ' ' | sed 's/ *$//')
 echo "COMPOSE_FILE=\${COMPOSE_FILE:-} IMAGE_TAG=$tag $args" >> "\${FAKE_DOCKER_LOG:-/dev/null}"
 [ "$1" = compose ] || exit 99
 shift
+if [ "$1" = run ] && [ "$tag" = "\${FAKE_FAILING_RUN_TAG:-}" ]; then
+  echo "fake docker: the migration fails on $tag" >&2
+  exit 1
+fi
 [ "$1" = exec ] || exit 0
 shift
 [ "$1" = -T ] && shift

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { ngfPolicyProblems, type ClientSettingsPolicy, type RateLimitPolicy } from './ngf.js';
 import { KONG_BUNDLED_PLUGINS, KONG_PLUGIN_FIELDS, KONG_PLUGIN_RECORD_FIELDS } from './validators.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -85,15 +86,26 @@ function modelOf(r: Resource): ModelClass | null {
 export function schemaProblems(resources: Resource[]): string[] {
   return resources.flatMap((r) => {
     if (r.kind === 'KongPlugin' && r.apiVersion === 'configuration.konghq.com/v1') return kongPluginProblems(r);
+    if (r.apiVersion === 'gateway.nginx.org/v1alpha1' && (r.kind === 'ClientSettingsPolicy' || r.kind === 'RateLimitPolicy'))
+      return ngfPolicyProblems(r as unknown as ClientSettingsPolicy | RateLimitPolicy);
     const Model = modelOf(r);
     if (!Model) return [`${id(r)}: no schema for ${r.apiVersion} ${r.kind}`];
     try {
-      new Model(r).validate();
+      new Model(unwrapSecretData(r)).validate();
       return [];
     } catch (error) {
       return [`${id(r)}: ${(error as Error).message}`];
     }
   });
+}
+
+/**
+ * kustomize wraps a Secret's base64 values at 76 characters (a 64-character key, for one); the API
+ * server's decoder skips those line breaks, the schema's "byte" format does not: unwrap them first.
+ */
+function unwrapSecretData(r: Resource): Resource {
+  if (r.kind !== 'Secret' || !r.data) return r;
+  return { ...r, data: Object.fromEntries(Object.entries(r.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\n/g, '')])) };
 }
 
 /** A KongPlugin: a bundled plugin, and only `config` fields its Kong schema knows. */
@@ -127,6 +139,7 @@ function typeOf(r: Resource): { module: string; name: string } | null {
   if (group === 'gateway.networking.k8s.io') return { module: `@kubernetes-models/gateway-api/${r.apiVersion}/${r.kind}`, name: `I${r.kind}` };
   if (group === 'cert-manager.io') return { module: `@kubernetes-models/cert-manager/${r.apiVersion}/${r.kind}`, name: `I${r.kind}` };
   if (group === 'configuration.konghq.com' && r.kind === 'KongPlugin') return { module: join(import.meta.dirname, 'kong-plugin.js'), name: 'KongPlugin' };
+  if (group === 'gateway.nginx.org' && (r.kind === 'ClientSettingsPolicy' || r.kind === 'RateLimitPolicy')) return { module: join(import.meta.dirname, 'ngf.js'), name: r.kind };
   if (!group.includes('.') || group.endsWith('.k8s.io')) return { module: `kubernetes-types/${group.split('.')[0]}/${version}`, name: r.kind };
   return null;
 }
@@ -459,6 +472,16 @@ export interface Endpoint {
   ports?: Record<string, number>;
   /** Outside the cluster (an ipBlock peer can match it). */
   external?: boolean;
+  /** Its IPv4 address, for ipBlock peers (cidr and except). */
+  ip?: string;
+}
+
+const ipv4 = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+/** Whether an IPv4 address is inside a CIDR block. */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
 }
 
 export function podEndpoints(resources: Resource[]): Endpoint[] {
@@ -472,7 +495,11 @@ export function podEndpoints(resources: Resource[]): Endpoint[] {
 }
 
 function peerMatches(peer: Obj, other: Endpoint, policyNamespace: string): boolean {
-  if (peer.ipBlock) return Boolean(other.external);
+  if (peer.ipBlock) {
+    if (!other.external) return false;
+    if (!other.ip) return true;
+    return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c: string) => inCidr(other.ip!, c));
+  }
   if (other.external) return false;
   const namespaceOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, other.namespaceLabels) : other.namespace === policyNamespace;
   return namespaceOk && (peer.podSelector ? selectorMatches(peer.podSelector, other.labels) : true);

@@ -535,7 +535,7 @@ export function dockerfileInstructions(text: string): Instruction[] {
  * The production rules the generated Node Dockerfiles follow (REFERENCE.md section 4): a pinned
  * `ARG NODE_VERSION=<number>` and `node:` base (never `latest`), npm cache mount, and in the final
  * stage `ENV NODE_ENV=production`, `USER node` before the final CMD, a HEALTHCHECK, tini (or
- * dumb-init) as JSON-form ENTRYPOINT and JSON-form CMDs. Returns the broken rules.
+ * dumb-init) as JSON-form ENTRYPOINT and JSON-form CMDs, and what the build stage built. Returns the broken rules.
  */
 export function dockerfileRuleProblems(text: string): string[] {
   const problems: string[] = [];
@@ -579,6 +579,9 @@ export function dockerfileRuleProblems(text: string): string[] {
   if (!final.some((i) => i.keyword === 'HEALTHCHECK' && /\bCMD\b/.test(i.args))) problems.push('final stage has no HEALTHCHECK CMD');
   if (!final.some((i) => i.keyword === 'ENV' && /(^|\s)NODE_ENV=["']?production["']?(\s|$)/.test(i.args)))
     problems.push('final stage has no ENV NODE_ENV=production');
+  // A build step's output must ship: the final stage takes the build stage's whole workdir, not a subfolder of it.
+  if (/\bnpm run build\b/.test(text) && !final.some((i) => i.keyword === 'COPY' && /--from=build\b.*\s\/usr\/src\/app\/?\s+\.\/?$/.test(i.args)))
+    problems.push('final stage: a build stage runs `npm run build` but its output is not copied (COPY --from=build ... /usr/src/app ./)');
   const entrypoint = final.filter((i) => i.keyword === 'ENTRYPOINT').pop();
   if (!entrypoint || !/^\[\s*"[^"]*\b(tini|dumb-init)"/.test(entrypoint.args))
     problems.push(`final stage: ENTRYPOINT must run an init (tini) in JSON form (found: ${entrypoint ? entrypoint.args : 'none'})`);
@@ -614,6 +617,7 @@ export const KONG_PLUGIN_FIELDS: Record<string, readonly string[]> = {
   'request-size-limiting': ['allowed_payload_size', 'size_unit', 'require_content_length'],
   'correlation-id': ['header_name', 'generator', 'echo_downstream'],
   'response-transformer': ['remove', 'rename', 'replace', 'add', 'append'],
+  'request-termination': ['status_code', 'message', 'content_type', 'body', 'echo', 'trigger'],
 };
 
 /** Fields of `config` sub-records (Kong's `type = "record"` fields), checked the same way. */

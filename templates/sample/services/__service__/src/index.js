@@ -1,6 +1,10 @@
 // Sample service: a zero-dependency HTTP server (Node >= 20, built-ins only)
 // whose /health endpoint really talks to each configured dependency, so a
 // green health check means the wiring (hosts, ports, credentials) is right.
+// Probes: /livez says the process answers (it checks no dependency, so an
+// outage restarts nothing); /readyz says this instance can serve (the
+// dependencies a request needs answer; search is left out: without it only
+// search degrades). /health is the full report, for people and scripts.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -275,6 +279,10 @@ async function checkOpenSearch(base, signal) {
   if (status !== 'green' && status !== 'yellow') throw new Error(`cluster status ${status}`);
 }
 
+function checkStorage(bucket, signal) { // src/s3.js: a HeadBucket, signed when AWS keys are set
+  return checkS3(bucket, env, signal);
+}
+
 // Only configured dependencies are checked. If two share a name (e.g. both
 // AMQP and SQS), the second is reported as "<name>:<variable>".
 const CHECKS = {};
@@ -285,7 +293,7 @@ for (const [name, variable, fn] of [
   ['queue', 'AWS_ENDPOINT_URL_SQS', checkSqs],
   ['search', 'MEILI_URL', checkMeili],
   ['search', 'OPENSEARCH_URL', checkOpenSearch],
-  ['storage', 'S3_BUCKET', (bucket, signal) => checkS3(bucket, env, signal)],
+  ['storage', 'S3_BUCKET', checkStorage],
 ]) {
   if (env[variable]) CHECKS[name in CHECKS ? `${name}:${variable}` : name] = (signal) => fn(env[variable], signal);
 }
@@ -307,16 +315,20 @@ async function runCheck(fn) {
   }
 }
 
-let lastHealthy = true;
-async function health() {
-  const names = Object.keys(CHECKS);
+// A search outage degrades search only: it does not take the instance out of rotation.
+const REPORTS = { health: Object.keys(CHECKS), readyz: Object.keys(CHECKS).filter((n) => !n.startsWith('search')) };
+const WORDS = { health: ['healthy again', 'unhealthy'], readyz: ['ready again', 'not ready'] };
+const lastOk = { health: true, readyz: true };
+
+async function health(report) {
+  const names = REPORTS[report];
   const results = await Promise.all(names.map((n) => runCheck(CHECKS[n])));
   const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
   const ok = results.every((r) => r.ok);
-  if (ok !== lastHealthy) { // log transitions only: health probes are frequent
-    lastHealthy = ok;
-    if (ok) logger.info('healthy again');
-    else logger.warn('unhealthy', { failing: Object.fromEntries(names.filter((n) => !checks[n].ok).map((n) => [n, checks[n].error])) });
+  if (ok !== lastOk[report]) { // log transitions only: health probes are frequent
+    lastOk[report] = ok;
+    if (ok) logger.info(WORDS[report][0]);
+    else logger.warn(WORDS[report][1], { failing: Object.fromEntries(names.filter((n) => !checks[n].ok).map((n) => [n, checks[n].error])) });
   }
   return { ok, body: { status: ok ? 'ok' : 'unavailable', service: NAME, kind: KIND, checks } };
 }
@@ -341,7 +353,8 @@ function route(req) {
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 // Bounded label values: the raw path would make a series per URL.
-const ROUTES = new Set(['/', 'health', 'whoami', 'ws', 'metrics']);
+const ROUTES = new Set(['/', 'health', 'livez', 'readyz', 'whoami', 'ws', 'metrics']);
+const PROBES = new Set(['health', 'livez', 'readyz']);
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 async function onRequest(req, res) {
@@ -351,11 +364,12 @@ async function onRequest(req, res) {
   if (path === '/metrics' && req.headers['x-forwarded-for'] === undefined) {
     return send(req, res, 200, metrics.text(), 'text/plain; version=0.0.4; charset=utf-8');
   }
-  const known = last === 'health' || (KIND !== 'worker' && (last === '/' || last === 'whoami'));
+  const known = ['health', 'livez', 'readyz'].includes(last) || (KIND !== 'worker' && (last === '/' || last === 'whoami'));
   if (!known) return send(req, res, 404, { error: 'not found', service: NAME, path });
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, 405, { error: 'method not allowed' });
-  if (last === 'health') {
-    const { ok, body } = await health();
+  if (last === 'livez') return send(req, res, 200, { status: 'ok', service: NAME, kind: KIND });
+  if (last === 'health' || last === 'readyz') {
+    const { ok, body } = await health(last);
     return send(req, res, ok ? 200 : 503, body);
   }
   if (last === 'whoami') {
@@ -434,7 +448,7 @@ const server = http.createServer((req, res) => {
     const method = METHODS.has(req.method) ? req.method : 'OTHER';
     metrics.observe({ route: ROUTES.has(last) ? last : 'unmatched', method, status: res.statusCode }, seconds);
     // Probes and scrapes come every few seconds: debug, so LOG_LEVEL=info keeps the logs readable.
-    const level = last === 'health' || path === '/metrics' ? 'debug' : 'info';
+    const level = PROBES.has(last) || path === '/metrics' ? 'debug' : 'info';
     logger[level]('request', { request_id: id, method: req.method, path, status: res.statusCode, duration_ms: Math.round(seconds * 1e6) / 1e3 });
   });
   onRequest(req, res).catch((err) => {
