@@ -154,10 +154,13 @@ export function readRepoText(root: string, rel: string): string | undefined {
   return text;
 }
 
+// One decoder for every file: making one per call costs more than decoding (a run reads a thousand files).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Bytes as text when they are valid UTF-8, else undefined (never a lossy decode). */
 export function utf8(bytes: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     return undefined;
   }
