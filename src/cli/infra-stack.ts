@@ -100,7 +100,9 @@ async function run(
   // The same generator renders these answers, and the previous ones: the fallback merge base.
   const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
     stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
-  const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true });
+  // update and check with nothing to do (most re-runs) are known without rendering.
+  const unlessUnchanged = command === 'update' || command === 'check';
+  const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true, unlessUnchanged });
   if (command === 'check') return printCheck(result, json);
   if (command === 'diff') return printDiff(result, dir);
   const steps: string[] = [];

@@ -18,6 +18,7 @@ import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
+import { freshStamp, inputsHash, unchangedPlan } from './unchanged.js';
 
 export interface PipelineOptions {
   dir: string;
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   fs?: EngineFs;
   /** The caller already holds the repository's lock (it read infra-stack.yaml under it). */
   locked?: boolean;
+  /** A re-run (update, check): when nothing it depends on changed, it stops before rendering (unchanged.ts). */
+  unlessUnchanged?: boolean;
 }
 
 export interface PipelineResult {
@@ -94,6 +97,12 @@ async function mergeBase(dir: string, previous: Manifest, wanted: string[], opti
 
 /** answers -> tree -> format -> plan -> merge -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
+  if (options.unlessUnchanged && !options.viaPlop) {
+    const config = await generator.prompts();
+    const unchanged = await unchangedPlan(options.dir, generator, config, templates, readManifest(options.dir));
+    if (unchanged) return { config, ...unchanged, pending: [], operations: [] };
+    generator = { ...generator, prompts: async () => config }; // asked once
+  }
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   for (const [path, file] of tree) assertOutputPath(path, file.source);
   if (!options.dryRun) options.rendered?.(tree);
@@ -130,7 +139,8 @@ async function planAndApply(
     label: `create-infra-stack ${VERSION}`,
   });
   settled.plan = keepProposals(settled.plan, options.dir);
-  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
+  const inputs = inputsHash(generator, config, templates);
+  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore, inputs);
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
@@ -163,9 +173,11 @@ function operationsFor(
   dir: string,
   previousManifest: string | undefined,
   previousPending: string | undefined,
+  inputs: string,
 ): Operation[] {
   const ops = operations(p.entries);
   const snapshot = snapshotText(p.manifest.files, tree, base);
+  p = { ...p, manifest: { ...p.manifest, fresh: freshStamp(p, pending, inputs, snapshot) } };
   if (snapshot !== readRepoText(dir, SNAPSHOT_PATH)) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
   if (pending.length > 0) {
     const text = pendingText(pending);
