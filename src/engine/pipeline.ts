@@ -44,7 +44,7 @@ export interface PipelineResult {
   pending: string[];
   /** Every write and delete of the run (what a dry run would do), bookkeeping under .infra-stack/ included. */
   operations: Operation[];
-  /** The content of each planned path before the run. */
+  /** The content of each planned path before the run (a run with nothing to do: the person's files only). */
   disk: Map<string, string | undefined>;
   /** What the generator rendered. */
   tree: Tree;

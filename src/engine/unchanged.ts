@@ -67,18 +67,21 @@ export async function unchangedPlan(
   const recorded = Object.keys(manifest.files);
   if (generated.length !== recorded.length || generated.some((path) => manifest.files[path] === undefined)) return null;
 
+  // Each generated file is hashed as read and let go: the bytes of a thousand files are never held at once.
+  const checked = new Set<string>();
+  for (const path of recorded) {
+    const bytes = readRepoFile(dir, path, checked);
+    if (bytes === undefined || hashContent(bytes) !== manifest.files[path]) return null;
+  }
   const own = { ...generator, prompts: async () => config, actions: () => all.filter((a) => a.ownership !== 'generated') };
   const { tree } = await generate(own, templates, false);
-  const bytes = readDisk(dir, [...tree.keys(), ...recorded]);
-  for (const path of recorded) {
-    const content = bytes.get(path);
-    if (content === undefined || hashContent(content) !== manifest.files[path]) return null;
-  }
   // The person's files, planned against a manifest of none (they are never in it).
-  const theirs = plan(tree, bytes, { ...manifest, files: {} }, VERSION, config);
+  const disk = readDisk(dir, tree.keys());
+  const theirs = plan(tree, disk, { ...manifest, files: {} }, VERSION, config);
   if (theirs.entries.some((e) => e.action !== 'UNCHANGED')) return null;
   if (manifestText({ ...manifest, version: VERSION, answers: config }) !== text) return null;
 
   const entries = [...tree.keys(), ...recorded].sort().map((path) => ({ path, action: 'UNCHANGED' as const, reason: '' }));
-  return { tree, disk: textView(bytes), plan: { entries, manifest, previousFiles: manifest.files } };
+  // `disk` holds only the person's files: the generated ones are what the manifest says.
+  return { tree, disk: textView(disk), plan: { entries, manifest, previousFiles: manifest.files } };
 }
