@@ -1,9 +1,8 @@
 import { parseAllDocuments, type Document } from 'yaml';
 import { markDifferences, merge3 } from './diff3.js';
-import { hashContent } from './manifest.js';
 import type { Plan, PlanEntry } from './plan.js';
 import { documentValue, isStructured, mergeStructured, same } from './structural-merge.js';
-import type { Tree } from './tree.js';
+import { fileHash, type Tree } from './tree.js';
 
 export interface FileMerge {
   content: string;
@@ -144,7 +143,7 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
     const mode = entry.write?.mode ?? 0o644;
     if (!owned && (original === undefined || merged.conflict)) return proposal(original === undefined ? twoWay() : merged.content);
-    files[entry.path] = hashContent(theirs.content);
+    files[entry.path] = fileHash(theirs);
     if (!merged.conflict) {
       return { ...entry, action: 'MERGED', reason: merged.detail, write: { path: entry.path, content: merged.content, mode } };
     }

@@ -130,17 +130,21 @@ async function planAndApply(
   // Merges work on text: a file that is not UTF-8 is never merged (it stays a conflict).
   const disk = textView(bytes);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
-  const base = await mergeBase(options.dir, previous, owned, options, templates);
+  // Only a conflict is merged: without one the base (a decompress and a hash of every file) is
+  // not read, and the new snapshot takes every file from the tree (see snapshotText).
+  const merging = planned.entries.some((e) => e.action === 'CONFLICT');
+  let base = merging ? await mergeBase(options.dir, previous, owned, options, templates) : undefined;
+  const previousBase = () => (base ??= readSnapshot(readRepoText(options.dir, SNAPSHOT_PATH), previous.files));
   const pendingBefore = readRepoText(options.dir, CONFLICTS_PATH);
   const settled = settleConflicts(planned, {
     disk,
     tree,
-    base,
+    base: base ?? new Map(),
     label: `create-infra-stack ${VERSION}`,
   });
   settled.plan = keepProposals(settled.plan, options.dir);
   const inputs = inputsHash(generator, config, templates);
-  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore, inputs);
+  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, options.dir, previousText, pendingBefore, inputs);
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
@@ -169,7 +173,7 @@ function operationsFor(
   p: Plan,
   pending: string[],
   tree: Tree,
-  base: Map<string, string>,
+  base: () => Map<string, string>,
   dir: string,
   previousManifest: string | undefined,
   previousPending: string | undefined,

@@ -1,6 +1,6 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { hashContent } from './manifest.js';
-import type { Tree } from './tree.js';
+import { fileHash, type Tree } from './tree.js';
 
 /**
  * The exact content the generator last wrote, for every file it owns: the base of the next
@@ -36,13 +36,16 @@ export function readSnapshot(text: string | undefined, recorded: Record<string, 
 
 /**
  * The snapshot for a manifest: each recorded file's content, from the tree just rendered or
- * from the previous base, whichever has the recorded hash.
+ * from the previous base, whichever has the recorded hash. The previous base is asked for only
+ * when the tree lacks one (a file left in conflict): reading it costs a decompress and a hash
+ * of every file.
  */
-export function snapshotText(recorded: Record<string, string>, tree: Tree, previous: Map<string, string>): string {
+export function snapshotText(recorded: Record<string, string>, tree: Tree, previous: () => Map<string, string>): string {
   const files: Record<string, string> = {};
   for (const path of Object.keys(recorded).sort()) {
-    const content = [tree.get(path)?.content, previous.get(path)].find((c) => c !== undefined && hashContent(c) === recorded[path]);
-    if (content !== undefined) files[path] = content;
+    const file = tree.get(path);
+    if (file && fileHash(file) === recorded[path]) files[path] = file.content;
+    else if (previous().get(path) !== undefined) files[path] = previous().get(path)!;
   }
   const json = Buffer.from(JSON.stringify(files), 'utf8');
   const packed = brotliCompressSync(json, {
