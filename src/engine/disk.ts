@@ -236,21 +236,24 @@ export function listDir(dir: string): string[] | null {
 }
 
 /** What is at `rel` without following a link: 'missing', 'file', 'dir' or 'other'. */
-export function kindOf(root: string, rel: string, fs: EngineFs = realFs): 'missing' | 'file' | 'dir' | 'other' {
-  if (!parentsExist(root, rel, fs)) return 'missing';
+export function kindOf(root: string, rel: string, fs: EngineFs = realFs, checked?: Set<string>): 'missing' | 'file' | 'dir' | 'other' {
+  if (!parentsExist(root, rel, fs, checked)) return 'missing';
   const st = fs.lstatSync(join(root, rel), { throwIfNoEntry: false });
   if (!st) return 'missing';
   if (st.isSymbolicLink()) throw linkRefused(rel);
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
-/** The folders of `rel` (a file path) that do not exist yet, outermost first. */
-export function missingParents(root: string, rel: string, fs: EngineFs = realFs): string[] {
+/**
+ * The folders of `rel` (a file path) that do not exist yet, outermost first. `folderKind`: how a folder
+ * is looked at (a run writing a thousand files asks once per folder, not once per file).
+ */
+export function missingParents(root: string, rel: string, fs: EngineFs = realFs, folderKind = (dir: string) => kindOf(root, dir, fs)): string[] {
   const parts = rel.split('/').slice(0, -1);
   const missing: string[] = [];
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
-    const kind = missing.length > 0 ? 'missing' : kindOf(root, dir, fs);
+    const kind = missing.length > 0 ? 'missing' : folderKind(dir);
     if (kind === 'missing') missing.push(dir);
     else if (kind !== 'dir') throw fsError('ENOTDIR', join(root, rel));
   }
