@@ -35,6 +35,8 @@ export interface PipelineOptions {
   locked?: boolean;
   /** A re-run (update, check): when nothing it depends on changed, it stops before rendering (unchanged.ts). */
   unlessUnchanged?: boolean;
+  /** The manifest as the caller (`locked`) read it under the lock: 200 KB for 200 services, parsed once. */
+  manifest?: ReturnType<typeof readManifest>;
 }
 
 export interface PipelineResult {
@@ -97,9 +99,10 @@ async function mergeBase(dir: string, previous: Manifest, wanted: string[], opti
 
 /** answers -> tree -> format -> plan -> merge -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
-  if (options.unlessUnchanged && !options.viaPlop) {
+  if (options.unlessUnchanged && options.locked && !options.viaPlop) {
     const config = await generator.prompts();
-    const unchanged = await unchangedPlan(options.dir, generator, config, templates, readManifest(options.dir));
+    options = { ...options, manifest: options.manifest ?? readManifest(options.dir) };
+    const unchanged = await unchangedPlan(options.dir, generator, config, templates, options.manifest!);
     if (unchanged) return { config, ...unchanged, pending: [], operations: [] };
     generator = { ...generator, prompts: async () => config }; // asked once
   }
@@ -118,7 +121,8 @@ async function planAndApply(
   templates: TemplateSet,
   options: PipelineOptions,
 ): Promise<PipelineResult> {
-  const { manifest: previous, text: previousText } = readManifest(options.dir);
+  // Read here, under the lock, unless the caller read it under the same lock.
+  const { manifest: previous, text: previousText } = (options.locked && options.manifest) || readManifest(options.dir);
   // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
   assertSkipsMatch(config.skip ?? [], [...generator.paths(config), ...Object.keys(previous.files)]);
   // A new or empty directory (only the lock in it) has nothing to read (a thousand failed reads cost ~15 ms).
