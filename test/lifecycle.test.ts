@@ -192,7 +192,7 @@ describe('what the repository keeps', () => {
     const manifest = JSON.parse(read('.infra-stack/manifest.json')).files as Record<string, string>;
     const contents = readSnapshot(read('.infra-stack/base'), manifest);
     const tree = new Map([...contents].map(([path, content]) => [path, { content: path === 'compose.yaml' ? content + '# planted\n' : content, source: '', ownership: 'generated' as const }]));
-    const forged = snapshotText(Object.fromEntries([...tree].map(([path, f]) => [path, hashContent(f.content)])), tree, new Map());
+    const forged = snapshotText(Object.fromEntries([...tree].map(([path, f]) => [path, hashContent(f.content)])), tree, () => new Map());
     const read2 = readSnapshot(forged, manifest);
     expect(read2.has('compose.yaml')).toBe(false);
     expect(read2.size).toBe(contents.size - 1);

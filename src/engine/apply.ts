@@ -2,7 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
 import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
-import { cleanUp, JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
+import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
 
@@ -59,14 +59,18 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   if (ops.length === 0) return;
   const fs = options.fs ?? realFs;
   for (const op of ops) assertRelative(op.path, 'write');
-  assertUnchanged(root, ops);
-  const durable = options.durable ?? ops.some((op) => kindOf(root, op.path) !== 'missing');
+  // Each folder is looked at once in this run, not once per file in it (a thousand files share a
+  // few hundred): `checked` holds the real folders found (and those this run makes).
+  const checked = new Set<string>();
+  const folders = new Map<string, ReturnType<typeof kindOf>>();
+  const folderKind = (dir: string) => folders.get(dir) ?? folders.set(dir, kindOf(root, dir, realFs, checked)).get(dir)!;
+  assertUnchanged(root, ops, checked);
+  const durable = options.durable ?? ops.some((op) => kindOf(root, op.path, realFs, checked) !== 'missing');
   const owner = repoOwner(root);
 
   const stateDirNew = kindOf(root, STATE_DIR) === 'missing';
   if (stateDirNew) makeDir(fs, join(root, STATE_DIR), owner);
-  const dirs: string[] = [];
-  for (const op of ops) for (const dir of missingParents(root, op.path)) if (!dirs.includes(dir)) dirs.push(dir);
+  const dirs = [...new Set(ops.flatMap((op) => missingParents(root, op.path, realFs, folderKind)))];
   const journal: Journal = {
     state: 'staging',
     dirs,
@@ -90,11 +94,15 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   }
 
   let current = STATE_DIR;
+  const backedUp: string[] = [];
   try {
-    for (const dir of dirs) makeDir(fs, join(root, (current = dir)), owner);
+    for (const dir of dirs) {
+      makeDir(fs, join(root, (current = dir)), owner);
+      checked.add(join(root, dir));
+    }
     ops.forEach((op, i) => {
       current = op.path;
-      stage(root, op, journal.files[i], fs, owner, durable);
+      if (stage(root, op, journal.files[i], { fs, owner, durable, checked })) backedUp.push(journal.files[i].backup);
     });
     ops.forEach((op, i) => {
       current = op.path;
@@ -118,7 +126,9 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     throw writeFailure(error, join(root, current), undone);
   }
   try {
-    cleanUp(root, journal, fs);
+    // Every temp was renamed into place: only the backups made are left (not a failed unlink per file).
+    for (const backup of backedUp) removeIfThere(fs, join(root, backup));
+    removeIfThere(fs, join(root, JOURNAL_PATH));
     if (durable) syncDir(fs, join(root, STATE_DIR));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
@@ -138,10 +148,10 @@ export function writeFailure(error: unknown, path: string, undone: boolean): Err
 }
 
 /** The plan saw each file as it was; a file changed since (an editor saved it) aborts the run. */
-function assertUnchanged(root: string, ops: Operation[]): void {
+function assertUnchanged(root: string, ops: Operation[], checked: Set<string>): void {
   for (const op of ops) {
     if (op.expect === undefined) continue;
-    const bytes = readRepoFile(root, op.path);
+    const bytes = readRepoFile(root, op.path, checked);
     const now = bytes === undefined ? null : hashContent(bytes);
     if (now !== op.expect) {
       throw new RunError(`${op.path} changed while infra-stack was running; nothing was written. Run the command again.`);
@@ -149,14 +159,20 @@ function assertUnchanged(root: string, ops: Operation[]): void {
   }
 }
 
-function stage(root: string, op: Operation, file: Journal['files'][number], fs: EngineFs, owner: Owner | undefined, durable: boolean): void {
+/** Stages one operation; true when the file existed and was backed up. */
+function stage(
+  root: string,
+  op: Operation,
+  file: Journal['files'][number],
+  { fs, owner, durable, checked }: { fs: EngineFs; owner: Owner | undefined; durable: boolean; checked: Set<string> },
+): boolean {
   const target = join(root, op.path);
   let existing: Stats | undefined;
-  if (kindOf(root, op.path, fs) !== 'missing') existing = fs.lstatSync(target);
+  if (kindOf(root, op.path, fs, checked) !== 'missing') existing = fs.lstatSync(target);
   if (existing?.isDirectory()) throw fsError('EISDIR', target);
   if (existing && !existing.isFile()) throw new UsageError(`${target} is not a regular file: refused.`);
   if (existing) backUp(fs, root, op.path, file.backup, existing);
-  if (op.kind === 'delete') return;
+  if (op.kind === 'delete') return Boolean(existing);
 
   // A person's mode and owner are kept; a new file gets the generator's mode (secrets: 0600) exactly.
   const mode = existing ? existing.mode & 0o7777 : op.mode;
@@ -170,6 +186,7 @@ function stage(root: string, op: Operation, file: Journal['files'][number], fs: 
   } finally {
     fs.closeSync(fd);
   }
+  return Boolean(existing);
 }
 
 /** A hard link keeps the old file's bytes, mode and owner for free; a copy where links fail. */

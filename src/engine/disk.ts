@@ -92,13 +92,15 @@ function linkRefused(shown: string): UsageError {
 
 /**
  * Checks every folder on the way from `root` to `rel`: each must be a real folder. Returns
- * false when one is missing (so the file is too).
+ * false when one is missing (so the file is too). `checked`: folders this batch of reads
+ * already found to be real folders, not lstat'ed again (a thousand files share a few folders).
  */
-function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean {
+function parentsExist(root: string, rel: string, fs: EngineFs = realFs, checked?: Set<string>): boolean {
   const parts = rel.split('/');
   let current = root;
   for (let i = 0; i < parts.length - 1; i++) {
     current = join(current, parts[i]);
+    if (checked?.has(current)) continue;
     let st: nodeFs.Stats | undefined;
     try {
       // No exception for a missing entry: a new repository has hundreds of them.
@@ -114,6 +116,7 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean
     const shown = parts.slice(0, i + 1).join('/');
     if (st.isSymbolicLink()) throw linkRefused(shown);
     if (!st.isDirectory()) throw fsError('ENOTDIR', join(root, rel));
+    checked?.add(current);
   }
   return true;
 }
@@ -122,9 +125,9 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs): boolean
  * The bytes of `rel` inside the repository, or undefined when it does not exist. A symbolic
  * link on the way, a folder, a device, a FIFO or a file over MAX_FILE_BYTES is refused.
  */
-export function readRepoFile(root: string, rel: string): Buffer | undefined {
+export function readRepoFile(root: string, rel: string, checked?: Set<string>): Buffer | undefined {
   assertRelative(rel, 'path');
-  if (!parentsExist(root, rel)) return undefined;
+  if (!parentsExist(root, rel, realFs, checked)) return undefined;
   let fd: number;
   try {
     fd = nodeFs.openSync(join(root, rel), READ_FLAGS);
@@ -151,10 +154,13 @@ export function readRepoText(root: string, rel: string): string | undefined {
   return text;
 }
 
+// One decoder for every file: making one per call costs more than decoding (a run reads a thousand files).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Bytes as text when they are valid UTF-8, else undefined (never a lossy decode). */
 export function utf8(bytes: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     return undefined;
   }
@@ -203,9 +209,12 @@ export function readOpen(fd: number, shown: string): Buffer {
  * against. UTF-8 text as a string (a lossless round trip), any other bytes as they are.
  */
 export function readDisk(root: string, paths: Iterable<string>): Map<string, string | Buffer | undefined> {
+  // One run's reads, microseconds apart: a folder found real once is not lstat'ed for each of
+  // its files (the same window a single file's walk already has, since Node has no openat()).
+  const checked = new Set<string>();
   return new Map(
     [...new Set(paths)].map((path) => {
-      const bytes = readRepoFile(root, path);
+      const bytes = readRepoFile(root, path, checked);
       return [path, bytes && (utf8(bytes) ?? bytes)];
     }),
   );
@@ -227,21 +236,24 @@ export function listDir(dir: string): string[] | null {
 }
 
 /** What is at `rel` without following a link: 'missing', 'file', 'dir' or 'other'. */
-export function kindOf(root: string, rel: string, fs: EngineFs = realFs): 'missing' | 'file' | 'dir' | 'other' {
-  if (!parentsExist(root, rel, fs)) return 'missing';
+export function kindOf(root: string, rel: string, fs: EngineFs = realFs, checked?: Set<string>): 'missing' | 'file' | 'dir' | 'other' {
+  if (!parentsExist(root, rel, fs, checked)) return 'missing';
   const st = fs.lstatSync(join(root, rel), { throwIfNoEntry: false });
   if (!st) return 'missing';
   if (st.isSymbolicLink()) throw linkRefused(rel);
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
-/** The folders of `rel` (a file path) that do not exist yet, outermost first. */
-export function missingParents(root: string, rel: string, fs: EngineFs = realFs): string[] {
+/**
+ * The folders of `rel` (a file path) that do not exist yet, outermost first. `folderKind`: how a folder
+ * is looked at (a run writing a thousand files asks once per folder, not once per file).
+ */
+export function missingParents(root: string, rel: string, fs: EngineFs = realFs, folderKind = (dir: string) => kindOf(root, dir, fs)): string[] {
   const parts = rel.split('/').slice(0, -1);
   const missing: string[] = [];
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
-    const kind = missing.length > 0 ? 'missing' : kindOf(root, dir, fs);
+    const kind = missing.length > 0 ? 'missing' : folderKind(dir);
     if (kind === 'missing') missing.push(dir);
     else if (kind !== 'dir') throw fsError('ENOTDIR', join(root, rel));
   }

@@ -1,9 +1,8 @@
 import { parseAllDocuments, type Document } from 'yaml';
 import { markDifferences, merge3 } from './diff3.js';
-import { hashContent } from './manifest.js';
 import type { Plan, PlanEntry } from './plan.js';
 import { documentValue, isStructured, mergeStructured, same } from './structural-merge.js';
-import type { Tree } from './tree.js';
+import { fileHash, type Tree } from './tree.js';
 
 export interface FileMerge {
   content: string;
@@ -68,6 +67,8 @@ const sameValue = (a: { value: unknown } | undefined, b: { value: unknown }) => 
  * left-over `<<<<<<<` or `>>>>>>>` line is enough (`=======` alone underlines Markdown headings).
  */
 export function hasConflictMarkers(text: string): boolean {
+  // indexOf first: a run asks this of every file it owns, and almost none has seven of either.
+  if (!text.includes('<<<<<<<') && !text.includes('>>>>>>>')) return false;
   return /^(?:<{7}|>{7})(?: |$)/m.test(text);
 }
 
@@ -144,7 +145,7 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     const merged = mergeFile(entry.path, original ?? '', ours, theirs.content, input.label);
     const mode = entry.write?.mode ?? 0o644;
     if (!owned && (original === undefined || merged.conflict)) return proposal(original === undefined ? twoWay() : merged.content);
-    files[entry.path] = hashContent(theirs.content);
+    files[entry.path] = fileHash(theirs);
     if (!merged.conflict) {
       return { ...entry, action: 'MERGED', reason: merged.detail, write: { path: entry.path, content: merged.content, mode } };
     }

@@ -18,6 +18,7 @@ import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
+import { freshStamp, inputsHash, unchangedPlan } from './unchanged.js';
 
 export interface PipelineOptions {
   dir: string;
@@ -32,6 +33,10 @@ export interface PipelineOptions {
   fs?: EngineFs;
   /** The caller already holds the repository's lock (it read infra-stack.yaml under it). */
   locked?: boolean;
+  /** A re-run (update, check): when nothing it depends on changed, it stops before rendering (unchanged.ts). */
+  unlessUnchanged?: boolean;
+  /** The manifest as the caller (`locked`) read it under the lock: 200 KB for 200 services, parsed once. */
+  manifest?: ReturnType<typeof readManifest>;
 }
 
 export interface PipelineResult {
@@ -41,7 +46,7 @@ export interface PipelineResult {
   pending: string[];
   /** Every write and delete of the run (what a dry run would do), bookkeeping under .infra-stack/ included. */
   operations: Operation[];
-  /** The content of each planned path before the run. */
+  /** The content of each planned path before the run (a run with nothing to do: the person's files only). */
   disk: Map<string, string | undefined>;
   /** What the generator rendered. */
   tree: Tree;
@@ -94,6 +99,13 @@ async function mergeBase(dir: string, previous: Manifest, wanted: string[], opti
 
 /** answers -> tree -> format -> plan -> merge -> apply: every command is this with a different generator. */
 export async function runPipeline(generator: Generator, templates: TemplateSet, options: PipelineOptions): Promise<PipelineResult> {
+  if (options.unlessUnchanged && options.locked && !options.viaPlop) {
+    const config = await generator.prompts();
+    options = { ...options, manifest: options.manifest ?? readManifest(options.dir) };
+    const unchanged = await unchangedPlan(options.dir, generator, config, templates, options.manifest!);
+    if (unchanged) return { config, ...unchanged, pending: [], operations: [] };
+    generator = { ...generator, prompts: async () => config }; // asked once
+  }
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   for (const [path, file] of tree) assertOutputPath(path, file.source);
   if (!options.dryRun) options.rendered?.(tree);
@@ -109,7 +121,8 @@ async function planAndApply(
   templates: TemplateSet,
   options: PipelineOptions,
 ): Promise<PipelineResult> {
-  const { manifest: previous, text: previousText } = readManifest(options.dir);
+  // Read here, under the lock, unless the caller read it under the same lock.
+  const { manifest: previous, text: previousText } = (options.locked && options.manifest) || readManifest(options.dir);
   // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
   assertSkipsMatch(config.skip ?? [], [...generator.paths(config), ...Object.keys(previous.files)]);
   // A new or empty directory (only the lock in it) has nothing to read (a thousand failed reads cost ~15 ms).
@@ -121,16 +134,21 @@ async function planAndApply(
   // Merges work on text: a file that is not UTF-8 is never merged (it stays a conflict).
   const disk = textView(bytes);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
-  const base = await mergeBase(options.dir, previous, owned, options, templates);
+  // Only a conflict is merged: without one the base (a decompress and a hash of every file) is
+  // not read, and the new snapshot takes every file from the tree (see snapshotText).
+  const merging = planned.entries.some((e) => e.action === 'CONFLICT');
+  let base = merging ? await mergeBase(options.dir, previous, owned, options, templates) : undefined;
+  const previousBase = () => (base ??= readSnapshot(readRepoText(options.dir, SNAPSHOT_PATH), previous.files));
   const pendingBefore = readRepoText(options.dir, CONFLICTS_PATH);
   const settled = settleConflicts(planned, {
     disk,
     tree,
-    base,
+    base: base ?? new Map(),
     label: `create-infra-stack ${VERSION}`,
   });
   settled.plan = keepProposals(settled.plan, options.dir);
-  const ops = operationsFor(settled.plan, settled.pending, tree, base, options.dir, previousText, pendingBefore);
+  const inputs = inputsHash(generator, config, templates);
+  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, options.dir, previousText, pendingBefore, inputs);
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
@@ -159,13 +177,15 @@ function operationsFor(
   p: Plan,
   pending: string[],
   tree: Tree,
-  base: Map<string, string>,
+  base: () => Map<string, string>,
   dir: string,
   previousManifest: string | undefined,
   previousPending: string | undefined,
+  inputs: string,
 ): Operation[] {
   const ops = operations(p.entries);
   const snapshot = snapshotText(p.manifest.files, tree, base);
+  p = { ...p, manifest: { ...p.manifest, fresh: freshStamp(p, pending, inputs, snapshot) } };
   if (snapshot !== readRepoText(dir, SNAPSHOT_PATH)) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
   if (pending.length > 0) {
     const text = pendingText(pending);

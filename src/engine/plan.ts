@@ -3,7 +3,7 @@ import { isSkipped } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
 import { utf8 } from './disk.js';
 import { hashContent, MANIFEST_PATH, manifestText, type Manifest } from './manifest.js';
-import type { Tree, TreeFile } from './tree.js';
+import { fileHash, type Tree, type TreeFile } from './tree.js';
 
 export type Action = 'CREATE' | 'UPDATE' | 'MERGED' | 'UNCHANGED' | 'KEPT' | 'CONFLICT' | 'DELETE';
 
@@ -72,7 +72,7 @@ export function plan(
     }
 
     const recorded = previous.files[path];
-    const next = hashContent(file.content);
+    const next = fileHash(file);
     if (current === undefined) {
       entry('CREATE', '', write(file.content));
       files[path] = next;

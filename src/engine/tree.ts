@@ -1,4 +1,5 @@
 import type { EnvGroup } from '../model/env.js';
+import { hashContent } from './manifest.js';
 
 /**
  * Who owns a file decides how a re-run treats it:
@@ -30,3 +31,12 @@ export interface TreeFile {
 
 /** The generated repository in memory: relative POSIX path -> file. Nothing on disk yet. */
 export type Tree = Map<string, TreeFile>;
+
+const hashes = new WeakMap<TreeFile, string>();
+
+/** A rendered file's hash, computed once: the plan, the merge and the snapshot all ask, for a thousand files. */
+export function fileHash(file: TreeFile): string {
+  let hash = hashes.get(file);
+  if (hash === undefined) hashes.set(file, (hash = hashContent(file.content)));
+  return hash;
+}
