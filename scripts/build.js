@@ -8,6 +8,8 @@
 // template's hash, and the renderer compiles anything that does not match (a team's template).
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
 
@@ -28,8 +30,15 @@ const LAZY = {
 
 // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
 const requireShim = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+// The hash of the rendering code (src/source-hash.ts), bundled for this one use, then removed.
+const hashHelper = join(tmpdir(), `create-infra-stack-source-hash-${process.pid}.mjs`);
+await build({ entryPoints: [`${root}src/source-hash.ts`], bundle: true, platform: 'node', format: 'esm', outfile: hashHelper, logLevel: 'warning' });
+const { sourceHash } = await import(hashHelper);
+rmSync(hashHelper);
+
 const common = {
   absWorkingDir: root,
+  define: { __BUILD_ID__: JSON.stringify(sourceHash(root)) },
   bundle: true,
   platform: 'node',
   target: 'node20.19',

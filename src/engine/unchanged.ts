@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StackConfig } from '../model/types.js';
-import { VERSION } from '../version.js';
+import { BUILD_ID, VERSION } from '../version.js';
 import { CONFLICTS_PATH } from './conflicts.js';
 import { readDisk, readRepoFile, textView } from './disk.js';
 import { generate } from './generate.js';
@@ -17,11 +17,12 @@ import type { TemplateSet } from './templates.js';
 // generated file are still as it left them, rendering again would give the same files.
 
 /**
- * Hash of a render's inputs. The templates are hashed whole (built-in and team ones alike), so
+ * Hash of a render's inputs: the generator's version and build (BUILD_ID: its code), the answers,
+ * the templates. The templates are hashed whole (built-in and team ones alike), so
  * an edited team template, or a built-in one edited without a version bump, is a new input.
  */
 export function inputsHash(generator: Generator, config: StackConfig, templates: TemplateSet): string {
-  const hash = createHash('sha256').update(JSON.stringify([generator.name, VERSION, config, templates.preset ?? null]));
+  const hash = createHash('sha256').update(JSON.stringify([generator.name, VERSION, BUILD_ID, config, templates.preset ?? null]));
   // Map order is the loader's (sorted folder walks), the same on every run.
   for (const [key, t] of templates.templates) hash.update(`\0${key}\0${t.id}\0${t.builtin}\0${t.handlebars}\0`).update(t.text);
   for (const [name, text] of templates.partials) hash.update(`\0partials/${name}\0`).update(text);
