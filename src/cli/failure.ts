@@ -37,6 +37,8 @@ export function describeFailure(error: unknown): Failure {
   }
   // Our own errors carry their exit code (InputError, UsageError, TemplateError: 2) and a message for people.
   const own = (error as { exitCode?: unknown } | undefined)?.exitCode;
+  // Ctrl-C that create noticed outside a question: its message says what the directory holds.
+  if (error instanceof Error && own === 130) return { exitCode: 130, message: `\n${printable(error.message, true)}` };
   if (error instanceof Error && (own === 1 || own === 2)) return { exitCode: own, message: `error: ${printable(error.message, true)}` };
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && SYSTEM_ERRORS[code]) {
