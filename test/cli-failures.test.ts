@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeFailure } from '../src/cli/failure.js';
 import { InputError } from '../src/model/errors.js';
-import { dirState } from './helpers/dir-state.js';
+import { snapshot } from './helpers/repo-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -57,23 +57,23 @@ describe('bad input to create: exit 2, one line naming field, value and what is 
     [['--services', 'api,healthz:api'], 'Invalid services.healthz.path: "/healthz"'],
     [['--target', 'k8s', '--services', 'api,stack:web'], 'Invalid services.stack.name: "stack"'],
   ])('%j', (args, message) => {
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = create(args);
     expectOneLine(r, 2, message);
     expect(r.stdout).toBe('');
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('an unknown flag', () => {
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(['--colour', 'blue']), 2, "error: Unknown option '--colour'. Run `create-infra-stack --help` for the flags it takes.");
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('a 63-character name (from the directory) with --target k8s', () => {
     const r = run(CREATE_BIN, [join(work, 'a'.repeat(63)), '--yes', '--no-git', '--no-install', '--target', 'k8s']);
     expectOneLine(r, 2, /Invalid name: "a{57}\.\.\.". Allowed: .*at most 52 characters \(so the k8s namespace <name>-production stays a 63-character DNS label\)/);
-    expect(dirState(work).size).toBe(1);
+    expect(snapshot(work)).toEqual({});
   });
 
   const preset = (text: string) => {
@@ -95,41 +95,41 @@ describe('bad input to create: exit 2, one line naming field, value and what is 
     ['services: [{name: api}, {name: login, kind: web, path: /api/auth}]\n', 'services.login.path: "/api/auth". Allowed: a path other than /api/auth: the auth endpoints of api api'],
   ])('preset %j', (text, ...messages) => {
     const args = preset(text);
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = create(args);
     for (const message of messages) expectOneLine(r, 2, message);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('a preset that is a YAML alias bomb is refused at once', () => {
     const args = preset(ALIAS_BOMB);
-    const before = dirState(work);
+    const before = snapshot(work);
     const started = performance.now();
     const r = create(args);
     expect(performance.now() - started).toBeLessThan(5_000);
     expectOneLine(r, 2, /^error: Invalid preset .*preset\.yaml: "aliases that expand too far"\. Allowed: YAML whose aliases/);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('--preset names a folder', () => {
     mkdirSync(join(work, 'presets'));
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(['--preset', join(work, 'presets')]), 2, `--preset ${join(work, 'presets')} is a folder: give the preset's YAML file.`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('the target is a file', () => {
     writeFileSync(join(work, 'app'), 'mine\n');
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(['--force']), 2, `${join(work, 'app')} exists and is a file, not a folder`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('the target is a dangling symbolic link', () => {
     symlinkSync(join(work, 'nowhere'), join(work, 'app'));
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create([]), 2, `${join(work, 'app')} exists and is a dangling symbolic link, not a folder`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 });
 
@@ -147,9 +147,9 @@ describe('errors inside team templates: exit 2 naming the template file and line
     ['base/compose.yaml', 'services: {}\n', 'team template base/compose.yaml: renders compose.yaml, which docker/compose.yaml.hbs renders too: put it at that template\'s path to replace it'],
   ])('%s', (file, text, message) => {
     const args = team(file, text);
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(args), 2, message);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 });
 
@@ -168,9 +168,9 @@ describe('bad input to infra-stack: exit 2, the repository byte for byte unchang
     ['a route with dot segments', (t: string) => t.replace('path: /api', 'path: /api/../..'), 'Invalid infra-stack.yaml services.api.path: "/api/../.."'],
   ])('%s', (_label, change, message) => {
     edit(change);
-    const before = dirState(repo);
+    const before = snapshot(repo);
     expectOneLine(run(INFRA_STACK_BIN, ['update', '--dir', repo]), 2, message);
-    expect(dirState(repo)).toEqual(before);
+    expect(snapshot(repo)).toEqual(before);
   });
 
   it('a skip entry for files generated before (k8s/ after switching to compose) is accepted and keeps them', () => {
@@ -187,15 +187,15 @@ describe('bad input to infra-stack: exit 2, the repository byte for byte unchang
 
   it('the alias bomb itself, as the whole infra-stack.yaml', () => {
     writeFileSync(join(repo, 'infra-stack.yaml'), ALIAS_BOMB);
-    const before = dirState(repo);
+    const before = snapshot(repo);
     expectOneLine(run(INFRA_STACK_BIN, ['update', '--dir', repo]), 2, 'Invalid infra-stack.yaml: "aliases that expand too far"');
-    expect(dirState(repo)).toEqual(before);
+    expect(snapshot(repo)).toEqual(before);
   });
 
   it('add service on a port a Node inspector publishes', () => {
-    const before = dirState(repo);
+    const before = snapshot(repo);
     expectOneLine(run(INFRA_STACK_BIN, ['add', 'service', 'billing', '--port', '9230', '--dir', repo]), 2, 'Invalid services.billing.port: "9230". Allowed: a port from 1024 to 65535 not used by the Node inspector of service web');
-    expect(dirState(repo)).toEqual(before);
+    expect(snapshot(repo)).toEqual(before);
   });
 });
 
@@ -203,52 +203,52 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
   it('`services` is a file (create --force)', () => {
     mkdirSync(join(work, 'app'));
     writeFileSync(join(work, 'app/services'), 'mine\n');
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(['--force']), 1, new RegExp(`^error: ${join(work, 'app/services/')}\\S+: a part of this path is a file, not a folder: move that file away and run again \\(ENOTDIR\\)$`));
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('`compose.yaml` is a folder (create --force)', () => {
     mkdirSync(join(work, 'app/compose.yaml'), { recursive: true });
-    const before = dirState(work);
+    const before = snapshot(work);
     expectOneLine(create(['--force']), 1, `error: ${join(work, 'app/compose.yaml')}: this is a folder where a file belongs: move it away and run again (EISDIR)`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('a path longer than the file system takes', () => {
     const deep = join(work, ...Array(17).fill('d'.repeat(250)), 'app');
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = run(CREATE_BIN, [deep, '--yes', '--no-git', '--no-install']);
     expectOneLine(r, 1, `error: ${deep}: a file name is too long for this file system: use a shorter domain, name or directory (ENAMETOOLONG)`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it.skipIf(needsRoot)('a read-only folder', () => {
     mkdirSync(join(work, 'parent'), { mode: 0o555 });
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = run(CREATE_BIN, [join(work, 'parent/app'), '--yes', '--no-git', '--no-install'], isRoot ? { user: 'nobody' } : {});
     expectOneLine(r, 1, `error: ${join(work, 'parent/app')}: permission denied: run as a user who may write there, or fix its owner and mode (EACCES)`);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it.skipIf(needsRoot)("another user's repository", () => {
     expect(create([]).code).toBe(0);
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = run(INFRA_STACK_BIN, ['add', 'service', 'billing', '--dir', join(work, 'app')], { user: 'nobody' });
     expectOneLine(r, 1, new RegExp(`^error: ${join(work, 'app')}/\\S+: permission denied: run as a user who may write there, or fix its owner and mode \\(EACCES\\)$`));
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it('a symbolic link loop in a team template folder', () => {
     mkdirSync(join(work, 'team/base'), { recursive: true });
     symlinkSync('loop-b', join(work, 'team/base/loop-a'));
     symlinkSync('loop-a', join(work, 'team/base/loop-b'));
-    const before = dirState(work);
+    const before = snapshot(work);
     const r = create(['--templates', join(work, 'team')]);
     // One line naming the loop; exit 1 as the environment, or 2 where the template-folder rules refuse links.
     expect([1, 2]).toContain(r.code);
     expectOneLine(r, r.code!, /team\/base\/loop-[ab]/);
-    expect(dirState(work)).toEqual(before);
+    expect(snapshot(work)).toEqual(before);
   });
 
   it.skipIf(needsRoot)('a full disk', () => {
