@@ -9,10 +9,10 @@ import { describeFailure } from '../src/cli/failure.js';
 import { InputError } from '../src/model/errors.js';
 import { snapshot } from './helpers/repo-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
+import { isRoot } from './helpers/tools.js';
 
-const isRoot = process.getuid?.() === 0;
-// CI runs as root: tests that need another user must run there, never skip.
-const needsRoot = !isRoot && !process.env.CI;
+// Tests that need another user or a mount skip locally without root; CI runs as root, and there a non-root run fails.
+const root = isRoot();
 
 function run(bin: string, args: string[], options: { env?: Record<string, string>; user?: string } = {}): CliResult {
   const env = { ...process.env, NO_COLOR: '1', INFRA_STACK_DEBUG: '', ...options.env };
@@ -223,15 +223,15 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     expect(snapshot(work)).toEqual(before);
   });
 
-  it.skipIf(needsRoot)('a read-only folder', () => {
+  it('a read-only folder', () => {
     mkdirSync(join(work, 'parent'), { mode: 0o555 });
     const before = snapshot(work);
-    const r = run(CREATE_BIN, [join(work, 'parent/app'), '--yes', '--no-git', '--no-install'], isRoot ? { user: 'nobody' } : {});
+    const r = run(CREATE_BIN, [join(work, 'parent/app'), '--yes', '--no-git', '--no-install'], root ? { user: 'nobody' } : {});
     expectOneLine(r, 1, `error: ${join(work, 'parent/app')}: permission denied: run as a user who may write there, or fix its owner and mode (EACCES)`);
     expect(snapshot(work)).toEqual(before);
   });
 
-  it.skipIf(needsRoot)("another user's repository", () => {
+  it.skipIf(!root)("another user's repository", () => {
     expect(create([]).code).toBe(0);
     const before = snapshot(work);
     const r = run(INFRA_STACK_BIN, ['add', 'service', 'billing', '--dir', join(work, 'app')], { user: 'nobody' });
@@ -251,7 +251,7 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     expect(snapshot(work)).toEqual(before);
   });
 
-  it.skipIf(needsRoot)('a full disk', () => {
+  it.skipIf(!root)('a full disk', () => {
     const disk = join(work, 'disk');
     mkdirSync(disk);
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', disk]);

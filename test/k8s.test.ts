@@ -33,7 +33,7 @@ import {
   type Resource,
 } from './helpers/k8s.js';
 import { COMBINATIONS, configOf, CREATE_BIN, fixedSecrets, INFRA_STACK_BIN, readTree, renderTree, ROOT, runCli, writeStack } from './helpers/stack.js';
-import { tool } from './helpers/tools.js';
+import { isRoot, tool } from './helpers/tools.js';
 import { parseDotenv, shortDiff } from './helpers/validators.js';
 
 const HAS_KUBECTL = tool('kubectl');
@@ -483,8 +483,8 @@ describe('k8s answers', () => {
 });
 
 describe('the sample service runs as the k8s uid (10001) with nothing writable', () => {
-  // Needs root to own the files; CI runs as root, so there it never skips.
-  it.skipIf(process.getuid?.() !== 0 && !process.env.CI)('serves /health from root-owned, read-only files', async () => {
+  // Needs root to own the files.
+  it.skipIf(!isRoot())('serves /health from root-owned, read-only files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'infra-stack-uid-'));
     tempDirs.push(dir);
     const app = join(dir, 'app');
