@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { describeFailure } from '../src/cli/failure.js';
 import { InputError } from '../src/model/errors.js';
 import { snapshot } from './helpers/repo-state.js';
+import { waitFor } from './helpers/services.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
 import { isRoot } from './helpers/tools.js';
 
@@ -280,11 +281,11 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
 
 describe('interrupted', () => {
   it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
-    // An npm that takes its time, so the signal lands in a known place.
+    // An npm that never finishes by itself, so the signal lands in a known place however slow the machine.
     const bin = join(work, 'bin');
     mkdirSync(bin);
     const started = join(work, 'npm-started');
-    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 3\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 60\n`, { mode: 0o755 });
     const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
       cwd: ROOT,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
@@ -294,7 +295,7 @@ describe('interrupted', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const manifest = join(work, 'app/.infra-stack/manifest.json');
     // The signal lands while npm install runs: the files are written, the certificate is in place.
-    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor(() => existsSync(started) || child.exitCode !== null, 30_000, { intervalMs: 25, what: 'npm install to start' });
     expect(existsSync(manifest)).toBe(true);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
@@ -304,7 +305,7 @@ describe('interrupted', () => {
     expect(lines[0]).toMatch(/^Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/);
     const files = Object.keys(JSON.parse(readFileSync(manifest, 'utf8')).files);
     expect(files.filter((f) => !existsSync(join(work, 'app', f)))).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe('printed names never carry control characters', () => {
