@@ -355,20 +355,34 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
 
   const api = async <T>(path: string): Promise<T> => ((await (await fetch(prometheus.url + path)).json()) as { data: T }).data;
 
-  it('reports every service and exporter up', async () => {
-    const deadline = Date.now() + 30_000;
-    let health: Record<string, string> = {};
-    while (Date.now() < deadline) {
-      const { activeTargets } = await api<{ activeTargets: { labels: { job: string }; health: string }[] }>('/api/v1/targets');
-      health = Object.fromEntries(activeTargets.map((t) => [t.labels.job, t.health]));
-      if (Object.values(health).every((h) => h === 'up') && Object.keys(health).length > 0) break;
+  /** What `read` returns once `done` holds of it, or after 20 s (Prometheus scrapes and evaluates each second): the caller asserts. */
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    let value = await read();
+    while (!done(value) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
+      value = await read();
     }
+    return value;
+  }
+
+  it('reports every service and exporter up', async () => {
+    const health = await eventually(
+      async () => {
+        const { activeTargets } = await api<{ activeTargets: { labels: { job: string }; health: string }[] }>('/api/v1/targets');
+        return Object.fromEntries(activeTargets.map((t) => [t.labels.job, t.health]));
+      },
+      (h) => Object.keys(h).length > 0 && Object.values(h).every((x) => x === 'up'),
+    );
     expect(health).toEqual(Object.fromEntries([...config.services.map((s) => s.name), 'prometheus', 'postgres', 'redis', 'node'].map((job) => [job, 'up'])));
   });
 
   it('loads the generated alert rules, with nothing firing on a healthy stack', async () => {
-    const { groups } = await api<{ groups: { name: string; rules: { name: string; health: string; state: string }[] }[] }>('/api/v1/rules');
+    // A rule's health is "unknown" until its first evaluation.
+    const { groups } = await eventually(
+      () => api<{ groups: { name: string; rules: { name: string; health: string; state: string }[] }[] }>('/api/v1/rules'),
+      (r) => r.groups.every((g) => g.rules.every((rule) => rule.health !== 'unknown')),
+    );
     expect(groups.map((g) => g.name).sort()).toEqual(['availability', 'backups', 'host', 'http']);
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.every((r) => r.health === 'ok')).toBe(true);
@@ -376,15 +390,19 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
   });
 
   it('every metric a dashboard panel or alert names is one something here exports (the gateway\'s aside)', async () => {
-    // Let a few scrapes happen after the traffic.
-    await new Promise((r) => setTimeout(r, 3000));
-    const exported = new Set(await api<string[]>('/api/v1/label/__name__/values'));
     const model = buildModel(config).monitoring!;
     const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.rules.flatMap((g) => g.rules.map((r) => r.expr))];
     const names = [...new Set(queries.flatMap(metricNames))];
     expect(names.length).toBeGreaterThan(5);
-    // nginx_connections_active comes from nginx-prometheus-exporter: checked against a real nginx below.
-    const missing = names.filter((n) => !exported.has(n) && n !== 'nginx_connections_active');
+    // Until the scrapes after the traffic arrive. nginx_connections_active comes from
+    // nginx-prometheus-exporter: checked against a real nginx below.
+    const missing = await eventually(
+      async () => {
+        const exported = new Set(await api<string[]>('/api/v1/label/__name__/values'));
+        return names.filter((n) => !exported.has(n) && n !== 'nginx_connections_active');
+      },
+      (m) => m.length === 0,
+    );
     expect(missing).toEqual([]);
     expect(metricNames('sum by (le) (rate(http_request_duration_seconds_bucket{job="a"}[5m]))')).toEqual(['http_request_duration_seconds_bucket']);
   });
