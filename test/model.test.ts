@@ -316,7 +316,8 @@ describe('YAML from a person', () => {
   it('refuses an alias bomb at once, naming the file', () => {
     const started = performance.now();
     const error = inputError(() => parseStackFile(bomb));
-    expect(performance.now() - started).toBeLessThan(500);
+    // Expanded, it is 9^9 nodes: minutes, not seconds. A loaded machine still refuses well inside 5 s.
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(error.field).toBe('infra-stack.yaml');
     expect(error.allowed).toContain('aliases');
     expect(inputError(() => parsePreset(bomb, 'team.yaml')).field).toBe('preset team.yaml');
