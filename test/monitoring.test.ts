@@ -2,8 +2,7 @@
 // the rules fire as meant (promtool test rules), compose keeps the profile out of a plain `up` and
 // Grafana on loopback, the k8s component builds, and a real Prometheus scrapes the running sample
 // services and the real postgres, redis and node exporters, finding every metric the dashboard names.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -14,6 +13,7 @@ import { kustomize, type Resource } from './helpers/k8s.js';
 import { samples, startSample } from './helpers/sample.js';
 import { freePort, startHttpDaemon, startPostgres, startRedis, type RunningService } from './helpers/services.js';
 import { COMBINATIONS, configOf, INFRA_STACK_BIN, prettierDiffs, renderTree, runCli, writeStack } from './helpers/stack.js';
+import { tempDirs } from './helpers/temp.js';
 import { tool } from './helpers/tools.js';
 import { dockerComposeConfig, installedNginxVersion, nginxTest, run, validateCompose } from './helpers/validators.js';
 
@@ -26,13 +26,7 @@ const HAS = {
   nginx: tool('nginx') && tool('prometheus-nginx-exporter'),
 };
 const HOOK_MS = 90_000;
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'monitoring-test-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const { tempDir, removeLater } = tempDirs();
 
 const monitored = (overrides: Record<string, unknown> = {}) => configOf({ monitoring: 'prometheus', ...overrides });
 const content = (tree: Tree, path: string) => {
@@ -83,7 +77,7 @@ describe.skipIf(!HAS.promtool).each(VARIANTS)('promtool, $label', ({ overrides }
 
   it.skipIf(config.target !== 'k8s' || !HAS.kubectl)('k8s: the overlays build with a PodMonitor per service; promtool check rules accepts the PrometheusRule', async () => {
     const dir = await writeStack(config);
-    dirs.push(dir);
+    removeLater(dir);
     for (const overlay of ['staging', 'production']) {
       const resources = await kustomize(join(dir, 'k8s/overlays', overlay));
       const monitors = resources.filter((r) => r.kind === 'PodMonitor');
@@ -184,7 +178,7 @@ describe('compose profile monitoring', () => {
   let compose: { services: Record<string, Record<string, unknown>>; networks: Record<string, { internal?: boolean } | null>; volumes: Record<string, unknown> };
   beforeAll(async () => {
     dir = await writeStack(config);
-    dirs.push(dir);
+    removeLater(dir);
     compose = parse(content(await renderTree(config), 'compose.yaml'), { merge: true });
   });
   const MONITORING = ['prometheus', 'grafana', 'node-exporter', 'postgres-exporter', 'redis-exporter', 'nginx-exporter'];
@@ -250,7 +244,7 @@ describe('compose profile monitoring', () => {
     expect(dashboard.panels.filter((p) => p.title.startsWith('billing:'))).toHaveLength(4);
 
     const plain = await writeStack(configOf());
-    dirs.push(plain);
+    removeLater(plain);
     writeFileSync(join(plain, 'infra-stack.yaml'), readText(plain, 'infra-stack.yaml').replace('monitoring: none', 'monitoring: prometheus'));
     const envBefore = readText(plain, '.env');
     const update = runCli(INFRA_STACK_BIN, ['update', '--dir', plain]);
