@@ -3,19 +3,19 @@
 // declare it on every path: compose (docker-compose config), k8s (kubectl kustomize), PM2 (the
 // ecosystem file evaluated by Node).
 import { createRequire } from 'node:module';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envKeys } from '../src/engine/plan.js';
 import { kustomize, type Resource } from './helpers/k8s.js';
 import { configOf, INFRA_STACK_BIN, inputError, prettierDiffs, readTree, runCli, writeStack } from './helpers/stack.js';
+import { tempDirs } from './helpers/temp.js';
 import { tool } from './helpers/tools.js';
 import { dockerComposeConfig } from './helpers/validators.js';
 
 const HAS = { dockerCompose: tool('docker-compose'), kubectl: tool('kubectl') };
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const { removeLater } = tempDirs();
 
 const SERVICES = [
   { name: 'api', kind: 'api', secrets: ['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'], env: { LOG_LEVEL: 'info', FEATURE_X: true } },
@@ -57,7 +57,7 @@ describe('secrets: and env: are validated', () => {
 
   it('add service --secrets with a bad name: one line naming the flag field, exit 2, nothing written', async () => {
     const dir = await writeStack(configOf());
-    dirs.push(dir);
+    removeLater(dir);
     const before = readTree(dir);
     const r = runCli(INFRA_STACK_BIN, ['add', 'service', 'auth', '--secrets', 'JWT_SECRET,redis_url', '--dir', dir]);
     expect(r.code).toBe(2);
@@ -84,7 +84,7 @@ describe.each(['compose', 'k8s'] as const)('app secrets and settings, target %s'
 
   it('.env has a fresh 32-byte value per secret, once even when two services share it; .env.example lists them empty', async () => {
     dir = await writeStack(config);
-    dirs.push(dir);
+    removeLater(dir);
     // writeStack uses fixed test secrets: a real CLI run shows the random ones.
     const created = join(dir, 'cli');
     const r = runCli(join(INFRA_STACK_BIN, '..', 'create-infra-stack.js'), [

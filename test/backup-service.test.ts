@@ -2,25 +2,19 @@
 // real PostgreSQL, with the dump verified by pg_restore --list and the last success time written for
 // Prometheus; scripts/backup-schedule.sh's timing and failure handling with `date`/`sleep` doubles;
 // compose.prod.yaml's backup service.
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startPostgres, type RunningPostgres } from './helpers/services.js';
 import { configOf, renderTree, writeStack } from './helpers/stack.js';
+import { tempDirs } from './helpers/temp.js';
 import { tool } from './helpers/tools.js';
 import { dockerComposeConfig, run } from './helpers/validators.js';
 
 const HAS = { pgDump: tool('pg_dump'), promtool: tool('promtool'), dockerCompose: tool('docker-compose') };
 const HOOK_MS = 60_000;
-const dirs: string[] = [];
-const tempDir = (prefix = 'backup-test-') => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const { tempDir, removeLater } = tempDirs();
 
 /** A folder to put first on PATH with executable scripts of the given names. */
 function fakeBin(scripts: Record<string, string>): string {
@@ -42,7 +36,7 @@ describe.skipIf(!HAS.pgDump)('scripts/backup.sh in the backup service (BACKUP_DU
   beforeAll(async () => {
     pg = await startPostgres();
     stack = await writeStack(configOf({ monitoring: 'prometheus' }, 'shop'));
-    dirs.push(stack);
+    removeLater(stack);
     backups = tempDir();
     metrics = tempDir();
     // What compose.prod.yaml gives the backup container.
@@ -116,7 +110,7 @@ describe('scripts/backup-schedule.sh', () => {
   let scripts = '';
   beforeAll(async () => {
     const stack = await writeStack(configOf());
-    dirs.push(stack);
+    removeLater(stack);
     // A copy with a backup.sh double that records each run and fails (the schedule must go on).
     scripts = tempDir();
     cpSync(join(stack, 'scripts/backup-schedule.sh'), join(scripts, 'backup-schedule.sh'));
@@ -210,7 +204,7 @@ describe('the backup service in compose.prod.yaml', () => {
 
   it.skipIf(!HAS.dockerCompose)('docker-compose config accepts compose.yaml + compose.prod.yaml with it, and refuses without BACKUP_AT', async () => {
     const dir = await writeStack(configOf({ monitoring: 'prometheus' }));
-    dirs.push(dir);
+    removeLater(dir);
     expect((await dockerComposeConfig(dir, ['compose.yaml', 'compose.prod.yaml'])).ok).toBe(true);
     const env = readFileSync(join(dir, '.env'), 'utf8');
     writeFileSync(join(dir, '.env'), env.replace(/^BACKUP_AT=.*$/m, ''));

@@ -157,6 +157,7 @@ describe('GitHub Actions workflows', () => {
     });
     for (const c of Object.values(job.services)) expect((c as { options: string }).options).toMatch(/--health-cmd .+ --health-interval \S+ --health-timeout \S+ --health-retries \d+/);
     // The job's env reads each variable from the service's own entry.
+    expect(Object.keys(job.env)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'MEILI_URL']));
     for (const [key, value] of Object.entries(job.env)) expect(value).toBe(`\${{ matrix.${key} }}`);
     expect(job.strategy.matrix.include[0]).toMatchObject({ DATABASE_URL: 'postgres://ci:ci@localhost:5432/ci', REDIS_URL: 'redis://localhost:6379/0', AMQP_URL: 'amqp://ci:ci@localhost:5672/' });
     const setupNode = job.steps.find((s: { uses?: string }) => s.uses === `${ACTIONS.setupNode.action}@${ACTIONS.setupNode.sha}`);

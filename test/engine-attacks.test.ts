@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashContent } from '../src/engine/manifest.js';
 import { leftovers, snapshot } from './helpers/repo-state.js';
-import { CREATE_BIN, INFRA_STACK_BIN, runCli } from './helpers/stack.js';
+import { CREATE_BIN, INFRA_STACK_BIN, infraStack, runCli } from './helpers/stack.js';
 
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-attacks-'));
 const base = join(work, 'base');
@@ -31,8 +31,6 @@ function repo(): { dir: string } {
   writeFileSync(join(victimDir, 'a.txt'), 'victim\n');
   return { dir };
 }
-
-const infraStack = (dir: string, ...args: string[]) => runCli(INFRA_STACK_BIN, [...args, '--dir', dir]);
 
 function withManifestEntry(dir: string, path: string, hash: string): void {
   const file = join(dir, '.infra-stack/manifest.json');

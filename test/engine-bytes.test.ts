@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashContent } from '../src/engine/manifest.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
-import { CREATE_BIN, INFRA_STACK_BIN, runCli } from './helpers/stack.js';
+import { CREATE_BIN, INFRA_STACK_BIN, infraStack, runCli } from './helpers/stack.js';
 import { isRoot } from './helpers/tools.js';
 
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-bytes-'));
@@ -24,7 +24,6 @@ const repo = () => {
   cpSync(base, dir, { recursive: true });
   return dir;
 };
-const infraStack = (dir: string, ...args: string[]) => runCli(INFRA_STACK_BIN, [...args, '--dir', dir]);
 const mode = (path: string) => statSync(path).mode & 0o777;
 const envValue = (text: string, key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1];
 

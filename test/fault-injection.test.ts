@@ -11,7 +11,7 @@ import { apply, expectSeen, operations, type Operation } from '../src/engine/app
 import type { EngineFs } from '../src/engine/disk.js';
 import { recover } from '../src/engine/journal.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
-import { CREATE_BIN, INFRA_STACK_BIN, runCli, type CliResult } from './helpers/stack.js';
+import { CREATE_BIN, INFRA_STACK_BIN, infraStack, runCli, type CliResult } from './helpers/stack.js';
 import { isRoot, tool } from './helpers/tools.js';
 
 const MUTATING = [
@@ -198,8 +198,6 @@ beforeAll(() => {
   const r = runCli(CREATE_BIN, [stackBase, '--yes', '--no-git', '--no-install']);
   if (r.code !== 0) throw new Error(r.stderr);
 });
-
-const infraStack = (dir: string, ...args: string[]) => runCli(INFRA_STACK_BIN, [...args, '--dir', dir]);
 
 /** The stack after `add service billing`, made cleanly: the "new state" a killed run may reach. */
 function addedState(): Record<string, string> {

@@ -6,6 +6,14 @@ import { nginxFacts } from '../src/model/nginx.js';
 import { buildModel } from '../src/model/stack-model.js';
 import { configOf, inputError } from './helpers/stack.js';
 
+/** configOf(overrides) fails with an InputError naming `field`, whose allowed text holds `allowed`. */
+function expectRefused(_label: string, overrides: object, field: string, allowed: string): void {
+  const error = inputError(() => configOf(overrides as Record<string, unknown>));
+  expect(error.field).toBe(field);
+  expect(error.allowed).toContain(allowed);
+  expect(error.message).toMatch(new RegExp(`^Invalid ${field.replace(/[[\].]/g, '\\$&')}: `));
+}
+
 describe('validateConfig', () => {
   it('accepts the defaults and fills ports and paths', () => {
     const config = configOf();
@@ -47,12 +55,7 @@ describe('validateConfig', () => {
     ['uses not a list', { services: [{ name: 'a', uses: 'queue' }] }, 'services.a.uses', 'a list'],
     ['routed worker', { services: [{ name: 'w', kind: 'worker', path: '/w' }] }, 'services.w.path', 'workers are not routed'],
     ['unknown service field', { services: [{ name: 'a', prot: 1 }] }, 'services.a.prot', 'name, kind, port, path'],
-  ])('refuses %s, naming the field and what is allowed', (_label, overrides, field, allowed) => {
-    const error = inputError(() => configOf(overrides as Record<string, unknown>));
-    expect(error.field).toBe(field);
-    expect(error.allowed).toContain(allowed);
-    expect(error.message).toMatch(new RegExp(`^Invalid ${field.replace(/[[\].]/g, '\\$&')}: `));
-  });
+  ])('refuses %s, naming the field and what is allowed', expectRefused);
 
   // Values that would break out of nginx, YAML or a shell line never reach a template.
   const hostile = [
@@ -257,11 +260,7 @@ describe('values that would break a generated stack', () => {
     ['a uses-* name', { services: [{ name: 'uses-redis' }] }, 'services.uses-redis.name', 'uses-*'],
     ['a name compose reads as an extension', { services: [{ name: 'x-api' }] }, 'services.x-api.name', 'x-*'],
     ['the name whose ConfigMap is stack-config', { services: [{ name: 'stack' }] }, 'services.stack.name', 'not used by the stack'],
-  ])('refuses %s', (_label, overrides, field, allowed) => {
-    const error = inputError(() => configOf(overrides as Record<string, unknown>));
-    expect(error.field).toBe(field);
-    expect(error.allowed).toContain(allowed);
-  });
+  ])('refuses %s, naming the field and what is allowed', expectRefused);
 
   it('accepts the limits themselves: a 52-character name, a 200-character domain, nginx 1.13', () => {
     const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(8)}`;
@@ -317,7 +316,8 @@ describe('YAML from a person', () => {
   it('refuses an alias bomb at once, naming the file', () => {
     const started = performance.now();
     const error = inputError(() => parseStackFile(bomb));
-    expect(performance.now() - started).toBeLessThan(500);
+    // Expanded, it is 9^9 nodes: minutes, not seconds. A loaded machine still refuses well inside 5 s.
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(error.field).toBe('infra-stack.yaml');
     expect(error.allowed).toContain('aliases');
     expect(inputError(() => parsePreset(bomb, 'team.yaml')).field).toBe('preset team.yaml');

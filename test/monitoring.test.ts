@@ -2,8 +2,7 @@
 // the rules fire as meant (promtool test rules), compose keeps the profile out of a plain `up` and
 // Grafana on loopback, the k8s component builds, and a real Prometheus scrapes the running sample
 // services and the real postgres, redis and node exporters, finding every metric the dashboard names.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -14,6 +13,7 @@ import { kustomize, type Resource } from './helpers/k8s.js';
 import { samples, startSample } from './helpers/sample.js';
 import { freePort, startHttpDaemon, startPostgres, startRedis, type RunningService } from './helpers/services.js';
 import { COMBINATIONS, configOf, INFRA_STACK_BIN, prettierDiffs, renderTree, runCli, writeStack } from './helpers/stack.js';
+import { tempDirs } from './helpers/temp.js';
 import { tool } from './helpers/tools.js';
 import { dockerComposeConfig, installedNginxVersion, nginxTest, run, validateCompose } from './helpers/validators.js';
 
@@ -26,13 +26,7 @@ const HAS = {
   nginx: tool('nginx') && tool('prometheus-nginx-exporter'),
 };
 const HOOK_MS = 90_000;
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'monitoring-test-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const { tempDir, removeLater } = tempDirs();
 
 const monitored = (overrides: Record<string, unknown> = {}) => configOf({ monitoring: 'prometheus', ...overrides });
 const content = (tree: Tree, path: string) => {
@@ -83,7 +77,7 @@ describe.skipIf(!HAS.promtool).each(VARIANTS)('promtool, $label', ({ overrides }
 
   it.skipIf(config.target !== 'k8s' || !HAS.kubectl)('k8s: the overlays build with a PodMonitor per service; promtool check rules accepts the PrometheusRule', async () => {
     const dir = await writeStack(config);
-    dirs.push(dir);
+    removeLater(dir);
     for (const overlay of ['staging', 'production']) {
       const resources = await kustomize(join(dir, 'k8s/overlays', overlay));
       const monitors = resources.filter((r) => r.kind === 'PodMonitor');
@@ -184,7 +178,7 @@ describe('compose profile monitoring', () => {
   let compose: { services: Record<string, Record<string, unknown>>; networks: Record<string, { internal?: boolean } | null>; volumes: Record<string, unknown> };
   beforeAll(async () => {
     dir = await writeStack(config);
-    dirs.push(dir);
+    removeLater(dir);
     compose = parse(content(await renderTree(config), 'compose.yaml'), { merge: true });
   });
   const MONITORING = ['prometheus', 'grafana', 'node-exporter', 'postgres-exporter', 'redis-exporter', 'nginx-exporter'];
@@ -250,7 +244,7 @@ describe('compose profile monitoring', () => {
     expect(dashboard.panels.filter((p) => p.title.startsWith('billing:'))).toHaveLength(4);
 
     const plain = await writeStack(configOf());
-    dirs.push(plain);
+    removeLater(plain);
     writeFileSync(join(plain, 'infra-stack.yaml'), readText(plain, 'infra-stack.yaml').replace('monitoring: none', 'monitoring: prometheus'));
     const envBefore = readText(plain, '.env');
     const update = runCli(INFRA_STACK_BIN, ['update', '--dir', plain]);
@@ -355,20 +349,34 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
 
   const api = async <T>(path: string): Promise<T> => ((await (await fetch(prometheus.url + path)).json()) as { data: T }).data;
 
-  it('reports every service and exporter up', async () => {
-    const deadline = Date.now() + 30_000;
-    let health: Record<string, string> = {};
-    while (Date.now() < deadline) {
-      const { activeTargets } = await api<{ activeTargets: { labels: { job: string }; health: string }[] }>('/api/v1/targets');
-      health = Object.fromEntries(activeTargets.map((t) => [t.labels.job, t.health]));
-      if (Object.values(health).every((h) => h === 'up') && Object.keys(health).length > 0) break;
+  /** What `read` returns once `done` holds of it, or after 20 s (Prometheus scrapes and evaluates each second): the caller asserts. */
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    let value = await read();
+    while (!done(value) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
+      value = await read();
     }
+    return value;
+  }
+
+  it('reports every service and exporter up', async () => {
+    const health = await eventually(
+      async () => {
+        const { activeTargets } = await api<{ activeTargets: { labels: { job: string }; health: string }[] }>('/api/v1/targets');
+        return Object.fromEntries(activeTargets.map((t) => [t.labels.job, t.health]));
+      },
+      (h) => Object.keys(h).length > 0 && Object.values(h).every((x) => x === 'up'),
+    );
     expect(health).toEqual(Object.fromEntries([...config.services.map((s) => s.name), 'prometheus', 'postgres', 'redis', 'node'].map((job) => [job, 'up'])));
   });
 
   it('loads the generated alert rules, with nothing firing on a healthy stack', async () => {
-    const { groups } = await api<{ groups: { name: string; rules: { name: string; health: string; state: string }[] }[] }>('/api/v1/rules');
+    // A rule's health is "unknown" until its first evaluation.
+    const { groups } = await eventually(
+      () => api<{ groups: { name: string; rules: { name: string; health: string; state: string }[] }[] }>('/api/v1/rules'),
+      (r) => r.groups.every((g) => g.rules.every((rule) => rule.health !== 'unknown')),
+    );
     expect(groups.map((g) => g.name).sort()).toEqual(['availability', 'backups', 'host', 'http']);
     const rules = groups.flatMap((g) => g.rules);
     expect(rules.every((r) => r.health === 'ok')).toBe(true);
@@ -376,15 +384,19 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
   });
 
   it('every metric a dashboard panel or alert names is one something here exports (the gateway\'s aside)', async () => {
-    // Let a few scrapes happen after the traffic.
-    await new Promise((r) => setTimeout(r, 3000));
-    const exported = new Set(await api<string[]>('/api/v1/label/__name__/values'));
     const model = buildModel(config).monitoring!;
     const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.rules.flatMap((g) => g.rules.map((r) => r.expr))];
     const names = [...new Set(queries.flatMap(metricNames))];
     expect(names.length).toBeGreaterThan(5);
-    // nginx_connections_active comes from nginx-prometheus-exporter: checked against a real nginx below.
-    const missing = names.filter((n) => !exported.has(n) && n !== 'nginx_connections_active');
+    // Until the scrapes after the traffic arrive. nginx_connections_active comes from
+    // nginx-prometheus-exporter: checked against a real nginx below.
+    const missing = await eventually(
+      async () => {
+        const exported = new Set(await api<string[]>('/api/v1/label/__name__/values'));
+        return names.filter((n) => !exported.has(n) && n !== 'nginx_connections_active');
+      },
+      (m) => m.length === 0,
+    );
     expect(missing).toEqual([]);
     expect(metricNames('sum by (le) (rate(http_request_duration_seconds_bucket{job="a"}[5m]))')).toEqual(['http_request_duration_seconds_bucket']);
   });

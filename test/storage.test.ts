@@ -130,6 +130,7 @@ describe('storage: s3 in the generated files', () => {
       S3_FORCE_PATH_STYLE: 'false',
     });
     const started = Object.entries(merged.services).filter(([, s]) => !s.profiles);
+    expect(started.map(([name]) => name)).toEqual(expect.arrayContaining(SERVICES.map((s) => s.name)));
     for (const [name, s] of started) expect(JSON.stringify(s.environment ?? {}), name).not.toContain('seaweedfs:8333');
   });
 

@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataRole } from '../src/model/types.js';
 import { fakeHttp } from './helpers/day2.js';
+import { kustomize } from './helpers/k8s.js';
 import { freePort, killOnExit, startPostgres, startRabbitMQ, startRedis, waitFor } from './helpers/services.js';
 import { COMBINATIONS, ROOT, configOf, writeStack } from './helpers/stack.js';
 import {
@@ -24,7 +25,6 @@ import {
   deployedPaths,
   gatewayUpstreams,
   k8sContainerEnv,
-  kustomize,
   networksOf,
   pm2Apps,
   probePath,
@@ -205,8 +205,8 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
 
   if (combo.target === 'k8s') {
     describe.skipIf(!HAS_KUBECTL)('the overlays, as kubectl kustomize builds them', () => {
-      it.each(['staging', 'production'])('%s: routes, images, environment and probes agree with the rest', (overlay) => {
-        const docs = kustomize(dir, overlay);
+      it.each(['staging', 'production'])('%s: routes, images, environment and probes agree with the rest', async (overlay) => {
+        const docs = await kustomize(join(dir, 'k8s/overlays', overlay));
         const of = (kind: string) => docs.filter((d) => d.kind === kind);
         const pushed = pushedImages(dir);
         const secrets = new Map([...parseDotenv(readFileSync(join(dir, `k8s/overlays/${overlay}/secrets.env`), 'utf8'))].filter(([k]) => k in SECRET_OF || ADMIN_ONLY.includes(k)));

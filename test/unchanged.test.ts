@@ -14,7 +14,7 @@ import { generateSecrets } from '../src/engine/secrets.js';
 import { unchangedPlan } from '../src/engine/unchanged.js';
 import { parseStackFile } from '../src/model/stack-file.js';
 import { validateConfig } from '../src/model/validate.js';
-import { dirState } from './helpers/dir-state.js';
+import { snapshot } from './helpers/repo-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, runCli } from './helpers/stack.js';
 
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-unchanged-'));
@@ -62,13 +62,13 @@ describe('a re-run with nothing to do', () => {
   it('is known without rendering, and writes nothing', async () => {
     const dir = copy('untouched');
     expect(await unchanged(dir)).toBe(true);
-    const before = dirState(dir);
+    const before = snapshot(dir);
     for (const command of ['update', 'check']) {
       const r = update(dir, command);
       expect(r.code, r.stderr).toBe(0);
     }
     expect(update(dir).stdout).toMatch(/^Nothing to change: \d+ files already up to date\.\n$/);
-    expect(dirState(dir)).toEqual(before);
+    expect(snapshot(dir)).toEqual(before);
   });
 
   // Each change, made to both copies; the shortcut must not be taken, and the outcome must be the same.
@@ -94,7 +94,7 @@ describe('a re-run with nothing to do', () => {
       const [a, b] = [update(fast), update(full)];
       expect(a.stderr).toBe(b.stderr);
       expect({ code: a.code, stdout: a.stdout }).toEqual({ code: b.code, stdout: b.stdout });
-      expect(dirState(fast)).toEqual(dirState(full));
+      expect(snapshot(fast)).toEqual(snapshot(full));
     });
   }
 

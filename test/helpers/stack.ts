@@ -67,6 +67,9 @@ export function runCli(bin: string, args: string[], cwd = ROOT): CliResult {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `infra-stack <args> --dir <dir>`, through the built bin. */
+export const infraStack = (dir: string, ...args: string[]): CliResult => runCli(INFRA_STACK_BIN, [...args, '--dir', dir]);
+
 export function sh(command: string, args: string[], cwd?: string): string {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }

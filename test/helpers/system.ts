@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { interpolate, mergeCompose, parseDotenv, parseYamlMerged } from './validators.js';
 
 export type Env = Record<string, string>;
@@ -70,12 +70,6 @@ export function ciProducesTag(rules: string[], tag: string): boolean {
     const raw = /^type=raw,value=([^,]+)/.exec(rule);
     return raw?.[1] === tag;
   });
-}
-
-/** Every document `kubectl kustomize` builds for an overlay. */
-export function kustomize(dir: string, overlay: string): Record<string, any>[] {
-  const out = execFileSync('kubectl', ['kustomize', join(dir, 'k8s', 'overlays', overlay)], { encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
-  return parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
 }
 
 export interface K8sContainerEnv {
