@@ -129,20 +129,20 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
       {
         name: 'host',
         rules: [
-          {
-            alert: 'DiskFilling',
-            expr: 'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
-            for: '15m',
-            labels: { severity: 'warning' },
-            annotations: { summary: 'Less than 10% free on {{ $labels.mountpoint }}' },
-          },
-          {
-            alert: 'DiskFullIn24Hours',
-            expr: 'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
-            for: '1h',
-            labels: { severity: 'critical' },
-            annotations: { summary: '{{ $labels.mountpoint }} fills up within a day at the current rate' },
-          },
+          rule(
+            'DiskFilling',
+            'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
+            '15m',
+            'warning',
+            'Less than 10% free on {{ $labels.mountpoint }}',
+          ),
+          rule(
+            'DiskFullIn24Hours',
+            'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
+            '1h',
+            'critical',
+            '{{ $labels.mountpoint }} fills up within a day at the current rate',
+          ),
         ],
       },
       // Daily backups: more than 26 hours means at least one was missed.
@@ -153,13 +153,13 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
       {
         name: 'volumes',
         rules: [
-          {
-            alert: 'VolumeFilling',
-            expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
-            for: '15m',
-            labels: { severity: 'warning' },
-            annotations: { summary: 'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}' },
-          },
+          rule(
+            'VolumeFilling',
+            'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
+            '15m',
+            'warning',
+            'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}',
+          ),
         ],
       },
       // kube-state-metrics: the backup CronJob's last successful run.
@@ -174,8 +174,12 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
   return { ...facts, ruleFile: { groups: facts.rules }, k8sRuleSpec: { groups: facts.k8sRules } };
 }
 
+function rule(alert: string, expr: string, pending: string, severity: AlertRule['labels']['severity'], summary: string): AlertRule {
+  return { alert, expr, for: pending, labels: { severity }, annotations: { summary } };
+}
+
 function backupRule(expr: string, summary: string): RuleGroup {
-  return { name: 'backups', rules: [{ alert: 'BackupTooOld', expr, for: '10m', labels: { severity: 'critical' }, annotations: { summary } }] };
+  return { name: 'backups', rules: [rule('BackupTooOld', expr, '10m', 'critical', summary)] };
 }
 
 /** Alerts on the app services' own metrics: the same on compose and k8s. */
@@ -183,33 +187,25 @@ function commonRules(): RuleGroup[] {
   return [
     {
       name: 'availability',
-      rules: [
-        {
-          alert: 'TargetDown',
-          expr: 'up == 0',
-          for: '2m',
-          labels: { severity: 'critical' },
-          annotations: { summary: '{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped' },
-        },
-      ],
+      rules: [rule('TargetDown', 'up == 0', '2m', 'critical', '{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped')],
     },
     {
       name: 'http',
       rules: [
-        {
-          alert: 'HighErrorRate',
-          expr: 'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m])) > 0.05',
-          for: '10m',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'More than 5% of the requests to {{ $labels.job }} fail with 5xx' },
-        },
-        {
-          alert: 'HighLatency',
-          expr: 'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m]))) > 1',
-          for: '10m',
-          labels: { severity: 'warning' },
-          annotations: { summary: '95th percentile latency of {{ $labels.job }} above 1 s' },
-        },
+        rule(
+          'HighErrorRate',
+          'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m])) > 0.05',
+          '10m',
+          'warning',
+          'More than 5% of the requests to {{ $labels.job }} fail with 5xx',
+        ),
+        rule(
+          'HighLatency',
+          'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m]))) > 1',
+          '10m',
+          'warning',
+          '95th percentile latency of {{ $labels.job }} above 1 s',
+        ),
       ],
     },
   ];
