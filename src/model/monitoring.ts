@@ -8,7 +8,7 @@ import type { StackConfig } from './types.js';
  */
 
 /** Pinned images of the monitoring profile (REFERENCE: current tags, never `latest`). */
-export const MONITORING_IMAGES = {
+const MONITORING_IMAGES = {
   prometheus: 'prom/prometheus:v3.13.1',
   grafana: 'grafana/grafana:12.2.0',
   nodeExporter: 'prom/node-exporter:v1.9.1',
@@ -20,9 +20,9 @@ export const MONITORING_IMAGES = {
 /** Grafana listens on the host's loopback only: reach it with an SSH tunnel, never from the internet. */
 export const GRAFANA_PORT = 3030;
 /** nginx's stub_status, on a port only the exporter (inside the network) reaches. */
-export const NGINX_STATUS_PORT = 8081;
+const NGINX_STATUS_PORT = 8081;
 /** Kong's status API, where its prometheus plugin serves /metrics. */
-export const KONG_STATUS_PORT = 8007;
+const KONG_STATUS_PORT = 8007;
 
 /** The metric scripts/backup.sh writes for node-exporter's textfile collector. */
 export const BACKUP_METRIC = 'infra_stack_backup_last_success_timestamp_seconds';
