@@ -380,7 +380,7 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
     await new Promise((r) => setTimeout(r, 3000));
     const exported = new Set(await api<string[]>('/api/v1/label/__name__/values'));
     const model = buildModel(config).monitoring!;
-    const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.rules.flatMap((g) => g.rules.map((r) => r.expr))];
+    const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.ruleFile.groups.flatMap((g) => g.rules.map((r) => r.expr))];
     const names = [...new Set(queries.flatMap(metricNames))];
     expect(names.length).toBeGreaterThan(5);
     // nginx_connections_active comes from nginx-prometheus-exporter: checked against a real nginx below.

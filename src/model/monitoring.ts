@@ -84,17 +84,13 @@ export interface MonitoringFacts {
   kongStatusPort: number;
   /** Compose scrape jobs (service names resolve on the compose networks). */
   jobs: ScrapeJob[];
-  /** Alert rules of compose (node-exporter, the backup textfile metric). */
-  rules: RuleGroup[];
-  /** Alert rules of the k8s PrometheusRule (kubelet volume stats, kube-state-metrics). */
-  k8sRules: RuleGroup[];
   /** The Grafana dashboard (its JSON model): the stack's rows of panels. */
   dashboard: GrafanaDashboard;
-  /** alerts.yml and the PrometheusRule's spec: `{ groups }`. */
+  /** alerts.yml: the alert rules of compose (node-exporter, the backup textfile metric). */
   ruleFile: { groups: RuleGroup[] };
+  /** The k8s PrometheusRule's spec (kubelet volume stats, kube-state-metrics). */
   k8sRuleSpec: { groups: RuleGroup[] };
   exporters: { postgres: boolean; redis: boolean };
-  backupMetric: string;
 }
 
 /** Template families of `monitoring: prometheus`: compose's, the nginx status page, the k8s component. */
@@ -118,60 +114,62 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
     { job: 'node', target: 'node-exporter:9100', kind: 'host' },
   ];
   const services = config.services.map((s) => s.name);
-  const facts: Omit<MonitoringFacts, 'ruleFile' | 'k8sRuleSpec'> = {
+  return {
     images: MONITORING_IMAGES,
     grafanaPort: GRAFANA_PORT,
     nginxStatusPort: NGINX_STATUS_PORT,
     kongStatusPort: KONG_STATUS_PORT,
     jobs,
-    rules: [
-      ...commonRules(),
-      {
-        name: 'host',
-        rules: [
-          rule(
-            'DiskFilling',
-            'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
-            '15m',
-            'warning',
-            'Less than 10% free on {{ $labels.mountpoint }}',
-          ),
-          rule(
-            'DiskFullIn24Hours',
-            'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
-            '1h',
-            'critical',
-            '{{ $labels.mountpoint }} fills up within a day at the current rate',
-          ),
-        ],
-      },
-      // Daily backups: more than 26 hours means at least one was missed.
-      ...(backups ? [backupRule(`time() - ${BACKUP_METRIC} > 26 * 3600`, 'The last successful PostgreSQL backup is more than 26 hours old')] : []),
-    ],
-    k8sRules: [
-      ...commonRules(),
-      {
-        name: 'volumes',
-        rules: [
-          rule(
-            'VolumeFilling',
-            'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
-            '15m',
-            'warning',
-            'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}',
-          ),
-        ],
-      },
-      // kube-state-metrics: the backup CronJob's last successful run.
-      ...(backups
-        ? [backupRule('time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600', 'The postgres-backup CronJob has not succeeded for more than 26 hours')]
-        : []),
-    ],
+    ruleFile: {
+      groups: [
+        ...commonRules(),
+        {
+          name: 'host',
+          rules: [
+            rule(
+              'DiskFilling',
+              'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
+              '15m',
+              'warning',
+              'Less than 10% free on {{ $labels.mountpoint }}',
+            ),
+            rule(
+              'DiskFullIn24Hours',
+              'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
+              '1h',
+              'critical',
+              '{{ $labels.mountpoint }} fills up within a day at the current rate',
+            ),
+          ],
+        },
+        // Daily backups: more than 26 hours means at least one was missed.
+        ...(backups ? [backupRule(`time() - ${BACKUP_METRIC} > 26 * 3600`, 'The last successful PostgreSQL backup is more than 26 hours old')] : []),
+      ],
+    },
+    k8sRuleSpec: {
+      groups: [
+        ...commonRules(),
+        {
+          name: 'volumes',
+          rules: [
+            rule(
+              'VolumeFilling',
+              'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
+              '15m',
+              'warning',
+              'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}',
+            ),
+          ],
+        },
+        // kube-state-metrics: the backup CronJob's last successful run.
+        ...(backups
+          ? [backupRule('time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600', 'The postgres-backup CronJob has not succeeded for more than 26 hours')]
+          : []),
+      ],
+    },
     dashboard: dashboard(config.name, services, jobs),
     exporters: { postgres: data.includes('postgres'), redis: data.includes('redis') },
-    backupMetric: BACKUP_METRIC,
   };
-  return { ...facts, ruleFile: { groups: facts.rules }, k8sRuleSpec: { groups: facts.k8sRules } };
 }
 
 function rule(alert: string, expr: string, pending: string, severity: AlertRule['labels']['severity'], summary: string): AlertRule {
