@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeFailure } from '../src/cli/failure.js';
-import { InputError, InterruptedError } from '../src/model/errors.js';
+import { InputError, InterruptedError, RunError } from '../src/model/errors.js';
 import { snapshot } from './helpers/repo-state.js';
 import { waitFor } from './helpers/services.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
@@ -340,7 +340,9 @@ describe('describeFailure: each kind of error as one line and its exit code', ()
   it('bad input is exit 2, an interrupted prompt 130, anything else exit 1 pointing at INFRA_STACK_DEBUG', () => {
     expect(describeFailure(new InputError('gateway', 'x', 'nginx, kong'))).toEqual({ exitCode: 2, message: 'error: Invalid gateway: "x". Allowed: nginx, kong.' });
     expect(describeFailure(Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' })).exitCode).toBe(130);
-    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: '\nInterrupted: nothing was written.' });
+    // Ctrl-C while the files render: 130 and the message as it is, not an error asking for a stack trace.
+    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: 'Interrupted: nothing was written.' });
+    expect(describeFailure(new RunError('another run holds the lock'))).toEqual({ exitCode: 1, message: 'error: another run holds the lock' });
     expect(describeFailure(new TypeError('x is not a function\n    at y'))).toEqual({ exitCode: 1, message: 'error: x is not a function (set INFRA_STACK_DEBUG=1 for the stack trace)' });
   });
 });

@@ -385,7 +385,7 @@ describe.skipIf(!HAS.prometheus || !HAS.exporters)('a real Prometheus with the g
 
   it('every metric a dashboard panel or alert names is one something here exports (the gateway\'s aside)', async () => {
     const model = buildModel(config).monitoring!;
-    const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.rules.flatMap((g) => g.rules.map((r) => r.expr))];
+    const queries = [...model.dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...model.ruleFile.groups.flatMap((g) => g.rules.map((r) => r.expr))];
     const names = [...new Set(queries.flatMap(metricNames))];
     expect(names.length).toBeGreaterThan(5);
     // Until the scrapes after the traffic arrive. nginx_connections_active comes from

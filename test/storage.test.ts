@@ -28,7 +28,7 @@ afterAll(async () => {
   dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 });
 
-type Compose = { services: Record<string, { image?: string; environment?: Record<string, string>; depends_on?: Record<string, unknown>; networks?: string[]; profiles?: string[] }> };
+type Compose = { services: Record<string, { image?: string; environment?: Record<string, string>; depends_on?: Record<string, unknown>; networks?: string[]; ports?: string[] }> };
 const composeOf = (tree: Tree, path: string) => parse(tree.get(path)!.content, { merge: true }) as Compose;
 
 describe('sample /health against a real S3 API server', () => {
@@ -93,19 +93,22 @@ describe('storage: s3 in the generated files', () => {
     { name: 'api', kind: 'api' },
     { name: 'web', kind: 'web', uses: ['database'] },
   ];
+  let base: Compose;
   let dev: Compose;
   let prod: Compose;
   let tree: Tree;
   beforeAll(async () => {
     tree = await renderTree(configOf({ storage: 's3', services: SERVICES }));
-    dev = composeOf(tree, 'compose.yaml');
-    prod = composeOf(tree, 'compose.prod.yaml');
+    base = composeOf(tree, 'compose.yaml');
+    dev = mergeCompose(base, composeOf(tree, 'compose.override.yaml')) as Compose;
+    prod = mergeCompose(base, composeOf(tree, 'compose.prod.yaml')) as Compose;
   });
 
-  it('development: SeaweedFS pinned (not MinIO), internal network only, the bucket from .env; only users get S3 settings', () => {
-    expect(validateCompose(dev)).toEqual([]);
+  it('development: SeaweedFS pinned (not MinIO), on 127.0.0.1 only, the bucket from .env; only users get S3 settings', () => {
+    expect(validateCompose(base)).toEqual([]);
     expect(dev.services.seaweedfs.image).toBe('chrislusf/seaweedfs:4.47');
     expect(dev.services.seaweedfs.networks).toEqual(['backend']);
+    expect(dev.services.seaweedfs.ports).toEqual(['127.0.0.1:8333:8333']);
     expect(dev.services.seaweedfs.environment).toEqual({
       S3_ACCESS_KEY_ID: '${AWS_ACCESS_KEY_ID:?set AWS_ACCESS_KEY_ID in .env}',
       S3_SECRET_ACCESS_KEY: '${AWS_SECRET_ACCESS_KEY:?set AWS_SECRET_ACCESS_KEY in .env}',
@@ -118,20 +121,21 @@ describe('storage: s3 in the generated files', () => {
       AWS_ACCESS_KEY_ID: '${AWS_ACCESS_KEY_ID:?set AWS_ACCESS_KEY_ID in .env}',
     });
     expect(JSON.stringify(dev.services.web)).not.toMatch(/S3|AWS_/);
-    // Nothing waits for the stand-in: production does not run it.
-    expect(Object.keys(dev.services.api.depends_on ?? {})).not.toContain('seaweedfs');
+    // Development waits for the stand-in; compose.yaml does not, as production does not run it.
+    expect(Object.keys(dev.services.api.depends_on ?? {})).toContain('seaweedfs');
+    expect(Object.keys(base.services.api.depends_on ?? {})).not.toContain('seaweedfs');
   });
 
-  it('production: SeaweedFS only behind a profile; the services reach S3_ENDPOINT_URL, never the emulator', () => {
-    const merged = mergeCompose(dev, prod) as Compose;
-    expect(merged.services.seaweedfs.profiles).toEqual(['local-s3']);
-    expect(merged.services.api.environment).toMatchObject({
+  it('production: no SeaweedFS (it is compose.override.yaml only); the services reach S3_ENDPOINT_URL, never the emulator', () => {
+    expect(Object.keys(prod.services)).not.toContain('seaweedfs');
+    expect(prod.services.api.environment).toMatchObject({
       AWS_ENDPOINT_URL_S3: '${S3_ENDPOINT_URL:?set S3_ENDPOINT_URL in .env}',
       S3_FORCE_PATH_STYLE: 'false',
     });
-    const started = Object.entries(merged.services).filter(([, s]) => !s.profiles);
+    const started = Object.entries(prod.services);
     expect(started.map(([name]) => name)).toEqual(expect.arrayContaining(SERVICES.map((s) => s.name)));
-    for (const [name, s] of started) expect(JSON.stringify(s.environment ?? {}), name).not.toContain('seaweedfs:8333');
+    for (const [name, s] of started) expect(JSON.stringify(s.environment ?? {}), name).not.toContain('seaweedfs');
+    expect(tree.get('compose.yaml')!.content).not.toContain('seaweedfs');
   });
 
   it('.env: random 32-byte keys (SeaweedFS checks them), empty in .env.example; ElasticMQ-only stacks keep "local"', async () => {

@@ -162,10 +162,10 @@ describe.each(CASES)('$target: $gateway + $queue + $search', (combo) => {
 
   it('the production file set has no build context and no emulator; only production files reach a server', () => {
     const prod = composeOf(dir, ['compose.prod.yaml']);
-    // What `up` starts: a service behind a profile (monitoring, certbot, local-s3) only when asked for.
+    // What `up` starts: a service behind a profile (monitoring, certbot) only when asked for.
     const started = Object.entries(prod.services).filter(([, s]) => !s.profiles);
     expect(started.map(([name]) => name)).toEqual(expect.arrayContaining(['postgres', 'gateway', ...SERVICES.map((s) => s.name)]));
-    expect(prod.services.seaweedfs?.profiles, 'the S3 stand-in starts only on request').toEqual(['local-s3']);
+    expect(prod.services.seaweedfs, 'the S3 stand-in is development only').toBeUndefined();
     for (const [name, s] of started) {
       expect(s.build, `${name} builds in production`).toBeUndefined();
       expect(EMULATORS, `${name} is an emulator`).not.toContain(name);

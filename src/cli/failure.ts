@@ -1,3 +1,4 @@
+import { InterruptedError, OwnError } from '../model/errors.js';
 import { printable } from './output.js';
 
 /** Set to 1 to get the stack trace of a failure (for a bug report) instead of one line. */
@@ -35,11 +36,9 @@ export function describeFailure(error: unknown): Failure {
     // The prompt's line is still open: start a new one.
     return { exitCode: 130, message: '\nInterrupted: nothing was written.' };
   }
-  // Our own errors carry their exit code (InputError, UsageError, TemplateError: 2) and a message for people.
-  const own = (error as { exitCode?: unknown } | undefined)?.exitCode;
-  // Ctrl-C that create noticed outside a question: its message says what the directory holds.
-  if (error instanceof Error && own === 130) return { exitCode: 130, message: `\n${printable(error.message, true)}` };
-  if (error instanceof Error && (own === 1 || own === 2)) return { exitCode: own, message: `error: ${printable(error.message, true)}` };
+  // Our own errors carry their exit code and a message for people; an interruption is no error.
+  if (error instanceof InterruptedError) return { exitCode: error.exitCode, message: printable(error.message, true) };
+  if (error instanceof OwnError) return { exitCode: error.exitCode, message: `error: ${printable(error.message, true)}` };
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && SYSTEM_ERRORS[code]) {
     const { path, dest } = error as NodeJS.ErrnoException & { dest?: string };

@@ -27,7 +27,7 @@ export interface DataService {
   hostEnv: [string, string][];
   /** Literal settings it needs on the host beside those (OpenSearch's user, its demo certificate). */
   hostSettings: [string, string][];
-  /** A local stand-in for a cloud service (ElasticMQ for SQS): development only, never in production files. */
+  /** A local stand-in for a cloud service (ElasticMQ for SQS, SeaweedFS for S3): compose.override.yaml only. */
   emulator: boolean;
 }
 
@@ -76,7 +76,7 @@ const CATALOG: Record<DataServiceName, Entry> = {
       ['OPENSEARCH_TLS_VERIFY', 'false'],
     ],
   },
-  // Development only: production services use S3 itself (compose.prod.yaml, k8s).
+  // Development only (compose.override.yaml): production services use S3 itself (compose.yaml, k8s).
   seaweedfs: {
     role: 'storage',
     endpointVar: 'S3_BUCKET',

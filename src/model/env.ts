@@ -108,7 +108,7 @@ export function envGroups(config: StackConfig, data: DataServiceName[]): EnvGrou
         {
           key: 'S3_ENDPOINT_URL',
           value: 'https://s3.us-east-1.amazonaws.com',
-          comment: 'Production (compose.prod.yaml): S3 itself or any S3 endpoint (DigitalOcean Spaces, R2...), never the emulator',
+          comment: 'Production (compose.yaml): S3 itself or any S3 endpoint (DigitalOcean Spaces, R2...); development uses SeaweedFS',
         },
       ],
     });

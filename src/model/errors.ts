@@ -1,22 +1,33 @@
+/**
+ * An error of ours: one line for people and the exit code it means (2 bad input, 1 the run could
+ * not go on, 130 interrupted). The name is given, not read from the class: the bundle is minified.
+ */
+export abstract class OwnError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly exitCode: 1 | 2 | 130,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
 /** Bad input from a person, a preset or infra-stack.yaml: exit code 2, nothing written. */
-export class InputError extends Error {
-  readonly exitCode = 2;
+export class InputError extends OwnError {
   constructor(
     readonly field: string,
     readonly value: unknown,
     readonly allowed: string,
   ) {
-    super(`Invalid ${field}: ${show(value)}. Allowed: ${allowed}.`);
-    this.name = 'InputError';
+    super('InputError', `Invalid ${field}: ${show(value)}. Allowed: ${allowed}.`, 2);
   }
 }
 
 /** A command used the wrong way (unknown flag, missing argument): exit code 2. */
-export class UsageError extends Error {
-  readonly exitCode = 2;
+export class UsageError extends OwnError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('UsageError', message, 2);
   }
 }
 
@@ -24,15 +35,13 @@ export class UsageError extends Error {
  * A team's own template (a --templates folder) that does not render: exit code 2, naming the
  * template file and, where the template engine says, the line.
  */
-export class TemplateError extends Error {
-  readonly exitCode = 2;
+export class TemplateError extends OwnError {
   constructor(
     readonly file: string,
     readonly line: number | null,
     problem: string,
   ) {
-    super(`team template ${file}${line === null ? '' : ` line ${line}`}: ${problem}`);
-    this.name = 'TemplateError';
+    super('TemplateError', `team template ${file}${line === null ? '' : ` line ${line}`}: ${problem}`, 2);
   }
 }
 
@@ -46,19 +55,15 @@ function show(value: unknown): string {
  * The run could not go on for a reason outside the input (another run holds the lock, a file
  * changed under it, the disk is full): exit code 1, one line, and nothing half-written.
  */
-export class RunError extends Error {
-  readonly exitCode = 1;
+export class RunError extends OwnError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RunError';
+    super('RunError', message, 1);
   }
 }
 
 /** Ctrl-C outside a question: exit code 130; the message says what the directory holds. */
-export class InterruptedError extends Error {
-  readonly exitCode = 130;
+export class InterruptedError extends OwnError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InterruptedError';
+    super('InterruptedError', message, 130);
   }
 }

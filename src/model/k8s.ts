@@ -1,6 +1,6 @@
 import type { DataService, DataServiceName } from './data-services.js';
 import { resolveEnv, type EnvGroup } from './env.js';
-import { imageName, serviceImages } from './images.js';
+import { serviceImages } from './images.js';
 import { EDGE } from './edge.js';
 import { KONG_API_RATE_LIMIT, KONG_AUTH_RATE_LIMIT, kongPlugins, type KongPlugin } from './kong.js';
 import { HEALTH_PATHS } from './probes.js';
@@ -187,6 +187,8 @@ export function k8sFamilies(config: StackConfig, dataNames: DataServiceName[]): 
 
 interface ServiceInput {
   name: string;
+  /** Its image repository, no tag (src/model/images.ts): the one compose.prod.yaml pulls. */
+  imageName: string;
   secrets: string[];
   env: Record<string, string>;
   kind: string;
@@ -233,7 +235,6 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     }
   }
 
-  const imageOf = (name: string) => imageName(images, config.name, name);
   const k8sServices = services.map((s): K8sService => {
     const uses = s.uses.map(flowName);
     return {
@@ -242,8 +243,8 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
       public: s.public,
       port: s.port,
       path: s.path,
-      imageName: imageOf(s.name),
-      image: `${imageOf(s.name)}:${images.firstRelease}`,
+      imageName: s.imageName,
+      image: `${s.imageName}:${images.firstRelease}`,
       labels: [
         ['app.kubernetes.io/name', s.name],
         ['app.kubernetes.io/component', s.kind],
@@ -296,7 +297,7 @@ export function k8sFacts(config: StackConfig, services: ServiceInput[], data: Da
     ],
     gateway: gatewayFacts(config),
     rolloutLabel: `${FLOW}/apply`,
-    migrate: migrator ? { service: migrator, image: `${imageOf(migrator)}:${images.firstRelease}` } : null,
+    migrate: migrator ? { service: migrator, image: k8sServices.find((s) => s.name === migrator)!.image } : null,
     backup: data.some((d) => d.name === 'postgres') ? { schedule: '17 3 * * *', retentionDays: 14, size: '20Gi' } : null,
   };
 }

@@ -8,7 +8,7 @@ import type { StackConfig } from './types.js';
  */
 
 /** Pinned images of the monitoring profile (REFERENCE: current tags, never `latest`). */
-export const MONITORING_IMAGES = {
+const MONITORING_IMAGES = {
   prometheus: 'prom/prometheus:v3.13.1',
   grafana: 'grafana/grafana:12.2.0',
   nodeExporter: 'prom/node-exporter:v1.9.1',
@@ -20,9 +20,9 @@ export const MONITORING_IMAGES = {
 /** Grafana listens on the host's loopback only: reach it with an SSH tunnel, never from the internet. */
 export const GRAFANA_PORT = 3030;
 /** nginx's stub_status, on a port only the exporter (inside the network) reaches. */
-export const NGINX_STATUS_PORT = 8081;
+const NGINX_STATUS_PORT = 8081;
 /** Kong's status API, where its prometheus plugin serves /metrics. */
-export const KONG_STATUS_PORT = 8007;
+const KONG_STATUS_PORT = 8007;
 
 /** The metric scripts/backup.sh writes for node-exporter's textfile collector. */
 export const BACKUP_METRIC = 'infra_stack_backup_last_success_timestamp_seconds';
@@ -84,17 +84,13 @@ export interface MonitoringFacts {
   kongStatusPort: number;
   /** Compose scrape jobs (service names resolve on the compose networks). */
   jobs: ScrapeJob[];
-  /** Alert rules of compose (node-exporter, the backup textfile metric). */
-  rules: RuleGroup[];
-  /** Alert rules of the k8s PrometheusRule (kubelet volume stats, kube-state-metrics). */
-  k8sRules: RuleGroup[];
   /** The Grafana dashboard (its JSON model): the stack's rows of panels. */
   dashboard: GrafanaDashboard;
-  /** alerts.yml and the PrometheusRule's spec: `{ groups }`. */
+  /** alerts.yml: the alert rules of compose (node-exporter, the backup textfile metric). */
   ruleFile: { groups: RuleGroup[] };
+  /** The k8s PrometheusRule's spec (kubelet volume stats, kube-state-metrics). */
   k8sRuleSpec: { groups: RuleGroup[] };
   exporters: { postgres: boolean; redis: boolean };
-  backupMetric: string;
 }
 
 /** Template families of `monitoring: prometheus`: compose's, the nginx status page, the k8s component. */
@@ -118,64 +114,70 @@ export function monitoringFacts(config: StackConfig, data: DataServiceName[], ba
     { job: 'node', target: 'node-exporter:9100', kind: 'host' },
   ];
   const services = config.services.map((s) => s.name);
-  const facts: Omit<MonitoringFacts, 'ruleFile' | 'k8sRuleSpec'> = {
+  return {
     images: MONITORING_IMAGES,
     grafanaPort: GRAFANA_PORT,
     nginxStatusPort: NGINX_STATUS_PORT,
     kongStatusPort: KONG_STATUS_PORT,
     jobs,
-    rules: [
-      ...commonRules(),
-      {
-        name: 'host',
-        rules: [
-          {
-            alert: 'DiskFilling',
-            expr: 'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
-            for: '15m',
-            labels: { severity: 'warning' },
-            annotations: { summary: 'Less than 10% free on {{ $labels.mountpoint }}' },
-          },
-          {
-            alert: 'DiskFullIn24Hours',
-            expr: 'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
-            for: '1h',
-            labels: { severity: 'critical' },
-            annotations: { summary: '{{ $labels.mountpoint }} fills up within a day at the current rate' },
-          },
-        ],
-      },
-      // Daily backups: more than 26 hours means at least one was missed.
-      ...(backups ? [backupRule(`time() - ${BACKUP_METRIC} > 26 * 3600`, 'The last successful PostgreSQL backup is more than 26 hours old')] : []),
-    ],
-    k8sRules: [
-      ...commonRules(),
-      {
-        name: 'volumes',
-        rules: [
-          {
-            alert: 'VolumeFilling',
-            expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
-            for: '15m',
-            labels: { severity: 'warning' },
-            annotations: { summary: 'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}' },
-          },
-        ],
-      },
-      // kube-state-metrics: the backup CronJob's last successful run.
-      ...(backups
-        ? [backupRule('time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600', 'The postgres-backup CronJob has not succeeded for more than 26 hours')]
-        : []),
-    ],
+    ruleFile: {
+      groups: [
+        ...commonRules(),
+        {
+          name: 'host',
+          rules: [
+            rule(
+              'DiskFilling',
+              'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < 0.10',
+              '15m',
+              'warning',
+              'Less than 10% free on {{ $labels.mountpoint }}',
+            ),
+            rule(
+              'DiskFullIn24Hours',
+              'predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}[6h], 24 * 3600) < 0',
+              '1h',
+              'critical',
+              '{{ $labels.mountpoint }} fills up within a day at the current rate',
+            ),
+          ],
+        },
+        // Daily backups: more than 26 hours means at least one was missed.
+        ...(backups ? [backupRule(`time() - ${BACKUP_METRIC} > 26 * 3600`, 'The last successful PostgreSQL backup is more than 26 hours old')] : []),
+      ],
+    },
+    k8sRuleSpec: {
+      groups: [
+        ...commonRules(),
+        {
+          name: 'volumes',
+          rules: [
+            rule(
+              'VolumeFilling',
+              'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.10',
+              '15m',
+              'warning',
+              'Less than 10% free on the volume {{ $labels.persistentvolumeclaim }}',
+            ),
+          ],
+        },
+        // kube-state-metrics: the backup CronJob's last successful run.
+        ...(backups
+          ? [backupRule('time() - kube_cronjob_status_last_successful_time{cronjob="postgres-backup"} > 26 * 3600', 'The postgres-backup CronJob has not succeeded for more than 26 hours')]
+          : []),
+      ],
+    },
     dashboard: dashboard(config.name, services, jobs),
     exporters: { postgres: data.includes('postgres'), redis: data.includes('redis') },
-    backupMetric: BACKUP_METRIC,
   };
-  return { ...facts, ruleFile: { groups: facts.rules }, k8sRuleSpec: { groups: facts.k8sRules } };
+}
+
+function rule(alert: string, expr: string, pending: string, severity: AlertRule['labels']['severity'], summary: string): AlertRule {
+  return { alert, expr, for: pending, labels: { severity }, annotations: { summary } };
 }
 
 function backupRule(expr: string, summary: string): RuleGroup {
-  return { name: 'backups', rules: [{ alert: 'BackupTooOld', expr, for: '10m', labels: { severity: 'critical' }, annotations: { summary } }] };
+  return { name: 'backups', rules: [rule('BackupTooOld', expr, '10m', 'critical', summary)] };
 }
 
 /** Alerts on the app services' own metrics: the same on compose and k8s. */
@@ -183,33 +185,25 @@ function commonRules(): RuleGroup[] {
   return [
     {
       name: 'availability',
-      rules: [
-        {
-          alert: 'TargetDown',
-          expr: 'up == 0',
-          for: '2m',
-          labels: { severity: 'critical' },
-          annotations: { summary: '{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped' },
-        },
-      ],
+      rules: [rule('TargetDown', 'up == 0', '2m', 'critical', '{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped')],
     },
     {
       name: 'http',
       rules: [
-        {
-          alert: 'HighErrorRate',
-          expr: 'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m])) > 0.05',
-          for: '10m',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'More than 5% of the requests to {{ $labels.job }} fail with 5xx' },
-        },
-        {
-          alert: 'HighLatency',
-          expr: 'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m]))) > 1',
-          for: '10m',
-          labels: { severity: 'warning' },
-          annotations: { summary: '95th percentile latency of {{ $labels.job }} above 1 s' },
-        },
+        rule(
+          'HighErrorRate',
+          'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m])) > 0.05',
+          '10m',
+          'warning',
+          'More than 5% of the requests to {{ $labels.job }} fail with 5xx',
+        ),
+        rule(
+          'HighLatency',
+          'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m]))) > 1',
+          '10m',
+          'warning',
+          '95th percentile latency of {{ $labels.job }} above 1 s',
+        ),
       ],
     },
   ];

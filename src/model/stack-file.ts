@@ -78,7 +78,7 @@ const MAX_ALIAS_COUNT = 50;
  * YAML from a person (infra-stack.yaml, a preset) as plain data, or an InputError naming the file:
  * a syntax error, an alias bomb, nesting deep enough to exhaust the stack.
  */
-export function readYaml(text: string, file: string): unknown {
+function readYaml(text: string, file: string): unknown {
   try {
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) throw new InputError(file, doc.errors[0].message.split('\n')[0], 'valid YAML');

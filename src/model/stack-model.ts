@@ -29,8 +29,8 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   /** What development changes in it (compose.override.yaml): the emulators' endpoints. */
   devEnvironment: [string, string][];
   /**
-   * What compose waits for in every file set: its data services but the emulators (development only:
-   * ElasticMQ, and SeaweedFS, which production does not run).
+   * What compose waits for in every file set: its data services but the emulators (ElasticMQ,
+   * SeaweedFS: compose.override.yaml only, production does not run them).
    */
   waitsFor: DataServiceName[];
   /** The emulators it waits for in development (compose.override.yaml). */
@@ -39,8 +39,6 @@ export interface Service extends Omit<ServiceConfig, 'uses'> {
   waitsForSetup: string[];
   /** Data services it connects to (from its `uses` roles). */
   uses: DataServiceName[];
-  /** Uses object storage: production points it at S3 itself (compose.prod.yaml). */
-  usesStorage: boolean;
   /** Endpoint variables of the stack's other data services: blanked for it when run on a host. */
   notUsedVars: string[];
   /** Other services' own secrets: blanked for it when run on a host, where one .env feeds all. */
@@ -67,8 +65,10 @@ export interface StackModel {
   routes: Service[];
   workers: Service[];
   data: DataService[];
-  /** Named volumes of compose.yaml: the data services', and the gateway's ACME webroot. */
+  /** Named volumes of compose.yaml: the data services' (but the emulators'), and the gateway's ACME webroot. */
   volumes: string[];
+  /** Named volumes of the emulators (compose.override.yaml). */
+  devVolumes: string[];
   images: typeof IMAGES;
   /** The services' scoped Meilisearch key (src/model/search-key.ts). */
   searchKey: SearchKey;
@@ -110,12 +110,14 @@ export function buildModel(config: StackConfig): StackModel {
       authPrefix: s.kind === 'api' ? authPrefixOf(s.path!) : null,
       imageName: imageName(serviceImages(config), config.name, s.name),
       environment: serviceEnvironment(s, uses),
-      devEnvironment: uses.includes('elasticmq') ? elasticmqEnvironment(config.name, !uses.includes('seaweedfs')) : [],
+      devEnvironment: [
+        ...(uses.includes('elasticmq') ? elasticmqEnvironment(config.name, !uses.includes('seaweedfs')) : []),
+        ...(uses.includes('seaweedfs') ? SEAWEEDFS_ENVIRONMENT : []),
+      ],
       waitsFor: uses.filter((u) => !emulators.includes(u)),
       devWaitsFor: uses.filter((u) => emulators.includes(u)),
       waitsForSetup: uses.includes('meilisearch') ? ['meilisearch-key'] : [],
       uses,
-      usesStorage: uses.includes('seaweedfs'),
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
       otherSecrets: otherServicesSecrets(config.services, s),
       hostEnv: uniqueKeys([...data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostEnv), ...s.secrets.map((k): [string, string] => [k, k])]),
@@ -150,10 +152,11 @@ export function buildModel(config: StackConfig): StackModel {
     data,
     // acme-webroot: where certbot answers Let's Encrypt challenges that nginx serves.
     volumes: [
-      ...data.flatMap((d) => (d.volume ? [d.volume.name] : [])),
+      ...data.flatMap((d) => (d.volume && !d.emulator ? [d.volume.name] : [])),
       ...(config.gateway === 'nginx' ? ['acme-webroot'] : []),
       ...(monitoring ? ['prometheus-data', 'grafana-data', 'backup-metrics'] : []),
     ],
+    devVolumes: data.flatMap((d) => (d.volume && d.emulator ? [d.volume.name] : [])),
     images: IMAGES,
     searchKey: searchKey(config.name),
     serviceImages: serviceImages(config),
@@ -230,13 +233,14 @@ function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string,
     );
   }
   if (uses.includes('seaweedfs')) {
-    // SeaweedFS locally (compose.prod.yaml points production at S3); the SQS block may have set the AWS ones.
+    // S3 itself (or any S3 endpoint); development points these at SeaweedFS (devEnvironment). The
+    // SQS block may have set the AWS ones.
     const storage: [string, string][] = [
       ['AWS_REGION', required('AWS_REGION')],
       ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
       ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
-      ['AWS_ENDPOINT_URL_S3', 'http://seaweedfs:8333'],
-      ['S3_FORCE_PATH_STYLE', 'true'],
+      ['AWS_ENDPOINT_URL_S3', required('S3_ENDPOINT_URL')],
+      ['S3_FORCE_PATH_STYLE', 'false'],
       ['S3_BUCKET', required('S3_BUCKET')],
     ];
     env.push(...storage.filter(([key]) => !env.some(([set]) => set === key)));
@@ -262,6 +266,12 @@ function elasticmqEnvironment(name: string, anyKey: boolean): [string, string][]
     ['SQS_QUEUE_URL', `http://elasticmq:9324/000000000000/${name}-jobs`],
   ];
 }
+
+/** SeaweedFS in place of S3: the keys of .env (it checks them), path-style bucket URLs. */
+const SEAWEEDFS_ENVIRONMENT: [string, string][] = [
+  ['AWS_ENDPOINT_URL_S3', 'http://seaweedfs:8333'],
+  ['S3_FORCE_PATH_STYLE', 'true'],
+];
 
 /** The first of each variable: two data services may both need one (AWS keys for SQS and S3). */
 function uniqueKeys(pairs: [string, string][]): [string, string][] {
