@@ -307,6 +307,31 @@ describe('interrupted', () => {
   });
 });
 
+describe('terminated', () => {
+  it('SIGTERM while a child runs (npm install): exit 143 at once, one line, the stack complete', async () => {
+    // execa listens for signals while its child runs; the run must still end, not wait for npm.
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    const started = join(work, 'npm-started');
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 30\n`, { mode: 0o755 });
+    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/);
+  });
+});
+
 describe('printed names never carry control characters', () => {
   it('a team template named with a newline and an ANSI escape cannot fake a plan line or recolour the screen', () => {
     mkdirSync(join(work, 'team/base'), { recursive: true });

@@ -22,7 +22,7 @@ import { recoverNpmFlags } from './npm-flags.js';
 import { filesByFolder, printable, stackDiagram, step, terminalPrinter, type Printer } from './output.js';
 import { initGit, installServices, writtenFiles } from './post-create.js';
 import { askDirectory, askMissing, confirmName, QUESTIONS, type Question } from './prompts.js';
-import { finishRun, interactive } from './run.js';
+import { finishRun, handleInterrupt, interactive } from './run.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
 const ANSWER_FLAGS = {
@@ -87,20 +87,19 @@ export async function create(argv: string[]): Promise<number> {
   const tty = interactive();
   const json = Boolean(flags.json);
   const p = terminalPrinter();
-  // Ctrl-C outside a question (a question handles its own) leaves the directory untouched or
+  // Ctrl-C or SIGTERM outside a question (a question handles its own) leaves the directory untouched or
   // complete, never half-written: before the files are written it is noted and acted on at the
   // next safe point; once they are, the run ends at once (git and npm, in the same process
   // group, got the same Ctrl-C) saying what is there and what did not run.
   let interrupted = false;
   let afterWrite: string | undefined;
   let certificate: DevCertificate | undefined;
-  const onSigint = () => {
+  const release = handleInterrupt((exitCode) => {
     if (afterWrite === undefined) return void (interrupted = true);
     certificate?.discard();
     process.stderr.write(`\n${afterWrite}\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
+    process.exit(exitCode);
+  });
   try {
     if (tty && !json) p.out(`create-infra-stack ${VERSION}: a service repository's whole infrastructure\n`);
     const unanswered = () => QUESTIONS.filter((q) => flags[q] === undefined);
@@ -183,7 +182,7 @@ export async function create(argv: string[]): Promise<number> {
     }
     return code;
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
 }
 
