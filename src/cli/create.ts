@@ -12,7 +12,7 @@ import { NODE_VERSIONS } from '../model/catalog.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
 import { InputError, InterruptedError, UsageError } from '../model/errors.js';
 import { parsePreset, stackFileText } from '../model/stack-file.js';
-import { CACHES, DATABASES, GATEWAYS, HOOKS, PROCESS_MANAGERS, QUEUES, SEARCHES, TARGETS, type StackConfig } from '../model/types.js';
+import { CACHES, DATABASES, GATEWAYS, HOOKS, MONITORINGS, PROCESS_MANAGERS, QUEUES, SEARCHES, STORAGES, TARGETS, type StackConfig } from '../model/types.js';
 import { packageName, validateConfig, type RawConfig } from '../model/validate.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
@@ -60,22 +60,35 @@ const OPTIONS = {
   templates: { type: 'string' },
 } as const;
 
-/** What `npm create infra-stack <dir> --gateway kong` may have taken for npm itself (see npm-flags.ts). */
-const NPM_FLAGS = {
-  booleans: ['yes', 'dry-run', 'json', 'force', 'no-git', 'no-install', 'no-sample', 'verbose'],
-  choices: {
-    gateway: GATEWAYS,
-    queue: QUEUES,
-    search: SEARCHES,
-    target: TARGETS,
-    database: DATABASES,
-    cache: CACHES,
-    node: NODE_VERSIONS,
-    'process-manager': PROCESS_MANAGERS,
-    hooks: HOOKS,
-  },
-  values: ['services', 'domain', 'nginx-version', 'preset', 'templates'],
-} as const;
+/** The answer flags with a fixed set of values: a loose argument npm left is told apart by them (npm-flags.ts). */
+const FLAG_CHOICES: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
+  gateway: GATEWAYS,
+  queue: QUEUES,
+  search: SEARCHES,
+  target: TARGETS,
+  database: DATABASES,
+  cache: CACHES,
+  node: NODE_VERSIONS,
+  'process-manager': PROCESS_MANAGERS,
+  hooks: HOOKS,
+  monitoring: MONITORINGS,
+  storage: STORAGES,
+};
+
+/**
+ * What `npm create infra-stack <dir> --gateway kong` may have taken for npm itself (see
+ * npm-flags.ts): every flag of OPTIONS, so a new one is covered. Not --registry: npm always sets
+ * npm_config_registry (its own registry), so it never tells us anything.
+ */
+const NPM_FLAGS = (() => {
+  const flags = Object.entries(OPTIONS).filter(([flag]) => flag !== 'help' && flag !== 'version');
+  const strings = flags.filter(([flag, option]) => option.type === 'string' && flag !== 'registry').map(([flag]) => flag);
+  return {
+    booleans: flags.filter(([, option]) => option.type === 'boolean').map(([flag]) => flag),
+    choices: FLAG_CHOICES as Record<string, readonly string[]>,
+    values: strings.filter((flag) => !(flag in FLAG_CHOICES)),
+  };
+})();
 
 /** `create-infra-stack [dir]`: answers from flags and questions, then the pipeline. */
 export async function create(argv: string[]): Promise<number> {
