@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeFailure } from '../src/cli/failure.js';
-import { InputError } from '../src/model/errors.js';
+import { InputError, InterruptedError } from '../src/model/errors.js';
 import { dirState } from './helpers/dir-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, ROOT, type CliResult } from './helpers/stack.js';
 
@@ -370,6 +370,7 @@ describe('describeFailure: each kind of error as one line and its exit code', ()
   it('bad input is exit 2, an interrupted prompt 130, anything else exit 1 pointing at INFRA_STACK_DEBUG', () => {
     expect(describeFailure(new InputError('gateway', 'x', 'nginx, kong'))).toEqual({ exitCode: 2, message: 'error: Invalid gateway: "x". Allowed: nginx, kong.' });
     expect(describeFailure(Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' })).exitCode).toBe(130);
+    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: '\nInterrupted: nothing was written.' });
     expect(describeFailure(new TypeError('x is not a function\n    at y'))).toEqual({ exitCode: 1, message: 'error: x is not a function (set INFRA_STACK_DEBUG=1 for the stack trace)' });
   });
 });

@@ -38,6 +38,8 @@ export function describeFailure(error: unknown): Failure {
   // Our own errors carry their exit code (InputError, UsageError, TemplateError: 2) and a message for people.
   const own = (error as { exitCode?: unknown } | undefined)?.exitCode;
   if (error instanceof Error && (own === 1 || own === 2)) return { exitCode: own, message: `error: ${printable(error.message, true)}` };
+  // An interrupt at a safe point (InterruptedError): its message says what is there, after the ^C.
+  if (error instanceof Error && own === 130) return { exitCode: 130, message: `\n${printable(error.message, true)}` };
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && SYSTEM_ERRORS[code]) {
     const { path, dest } = error as NodeJS.ErrnoException & { dest?: string };
