@@ -314,7 +314,8 @@ describe('terminated', () => {
     mkdirSync(bin);
     const started = join(work, 'npm-started');
     writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 30\n`, { mode: 0o755 });
-    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
+    // A parent folder named with an escape sequence: the message shows it escaped, never raw.
+    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'x\u001b[31m', 'app'), '--yes', '--no-git'], {
       cwd: ROOT,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
     });
@@ -328,7 +329,8 @@ describe('terminated', () => {
     expect(Date.now() - sent).toBeLessThan(5_000);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/);
+    expect(lines[0]).toMatch(/^Interrupted: \S+x\\u001b\[31m\/app is complete \(\d+ files\); npm install did not finish/);
+    expect(stderr).not.toContain('\u001b');
   });
 });
 

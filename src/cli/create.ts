@@ -160,7 +160,7 @@ export async function create(argv: string[]): Promise<number> {
       throw error;
     });
 
-    const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
+    const complete = `Interrupted: ${printable(dirArg)} is complete (${result.plan.entries.length} files)`;
     if (interrupted) {
       certificate?.discard();
       throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
@@ -199,9 +199,9 @@ export async function create(argv: string[]): Promise<number> {
 
 /** What a person reads on a terminal: the stack, what was written where, what ran, what to do next. */
 function printSummary(p: Printer, dirArg: string, config: StackConfig, paths: string[], steps: string[]): void {
-  p.out(`\nCreated ${config.name} in ${dirArg}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
+  p.out(`\nCreated ${config.name} in ${printable(dirArg)}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
   p.out(`  files: ${filesByFolder(paths)}`);
-  for (const line of steps) p.out(`  ${line}`);
+  for (const line of steps) p.out(`  ${printable(line)}`);
   printNextSteps(p, dirArg, config);
 }
 
