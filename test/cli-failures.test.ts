@@ -279,58 +279,50 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
 });
 
 describe('interrupted', () => {
-  it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
-    // An npm that takes its time, so the signal lands in a known place.
+  /** create into `dir` with an npm that takes its time, resolved once npm install runs (the files written). */
+  async function duringNpmInstall(dir: string, seconds: number) {
     const bin = join(work, 'bin');
     mkdirSync(bin);
     const started = join(work, 'npm-started');
-    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 3\n`, { mode: 0o755 });
-    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep ${seconds}\n`, { mode: 0o755 });
+    const child = spawn(process.execPath, [CREATE_BIN, dir, '--yes', '--no-git'], {
       cwd: ROOT,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
     });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
+    return { child, exited, stderr: () => stderr };
+  }
+
+  it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
+    const run = await duringNpmInstall(join(work, 'app'), 3);
     const manifest = join(work, 'app/.infra-stack/manifest.json');
     // The signal lands while npm install runs: the files are written, the certificate is in place.
-    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(manifest)).toBe(true);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
     // One line (after the ^C), saying the repository is complete and what did not run.
-    const lines = stderr.trim().split('\n');
+    const lines = run.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/);
     const files = Object.keys(JSON.parse(readFileSync(manifest, 'utf8')).files);
     expect(files.filter((f) => !existsSync(join(work, 'app', f)))).toEqual([]);
   });
-});
 
-describe('terminated', () => {
-  it('SIGTERM while a child runs (npm install): exit 143 at once, one line, the stack complete', async () => {
+  it('SIGTERM while a child runs (npm install): exit 143 at once, one line, the directory shown escaped', async () => {
     // execa listens for signals while its child runs; the run must still end, not wait for npm.
-    const bin = join(work, 'bin');
-    mkdirSync(bin);
-    const started = join(work, 'npm-started');
-    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 30\n`, { mode: 0o755 });
     // A parent folder named with an escape sequence: the message shows it escaped, never raw.
-    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'x\u001b[31m', 'app'), '--yes', '--no-git'], {
-      cwd: ROOT,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
+    const run = await duringNpmInstall(join(work, 'x\u001b[31m', 'app'), 30);
     const sent = Date.now();
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(143);
     expect(Date.now() - sent).toBeLessThan(5_000);
-    const lines = stderr.trim().split('\n');
+    const lines = run.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Interrupted: \S+x\\u001b\[31m\/app is complete \(\d+ files\); npm install did not finish/);
-    expect(stderr).not.toContain('\u001b');
+    expect(run.stderr()).not.toContain('\u001b');
   });
 });
 
