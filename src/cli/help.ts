@@ -75,7 +75,8 @@ Examples
 
 Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
 first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
-2 bad input (nothing written), 130 interrupted (Ctrl-C waits for the writes under way).
+2 bad input (nothing written), 130 interrupted (Ctrl-C; 143 for SIGTERM: each waits for the
+writes under way).
 A failure is one line; INFRA_STACK_DEBUG=1 adds its stack trace, for a bug report.
 `;
 
