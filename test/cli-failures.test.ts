@@ -365,6 +365,7 @@ describe('describeFailure: each kind of error as one line and its exit code', ()
     expect(describeFailure(new InputError('gateway', 'x', 'nginx, kong'))).toEqual({ exitCode: 2, message: 'error: Invalid gateway: "x". Allowed: nginx, kong.' });
     expect(describeFailure(Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' })).exitCode).toBe(130);
     expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: '\nInterrupted: nothing was written.' });
+    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.', 143)).exitCode).toBe(143);
     expect(describeFailure(new TypeError('x is not a function\n    at y'))).toEqual({ exitCode: 1, message: 'error: x is not a function (set INFRA_STACK_DEBUG=1 for the stack trace)' });
   });
 });

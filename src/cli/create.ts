@@ -102,11 +102,12 @@ export async function create(argv: string[]): Promise<number> {
   // complete, never half-written: before the files are written it is noted and acted on at the
   // next safe point; once they are, the run ends at once (git and npm, in the same process
   // group, got the same Ctrl-C) saying what is there and what did not run.
-  let interrupted = false;
+  // The exit code of an interrupt noted before the writes, to act on at the next safe point.
+  let interrupted: 130 | 143 | undefined;
   let afterWrite: string | undefined;
   let certificate: DevCertificate | undefined;
   const release = handleInterrupt((exitCode) => {
-    if (afterWrite === undefined) return void (interrupted = true);
+    if (afterWrite === undefined) return void (interrupted = exitCode);
     certificate?.discard();
     process.stderr.write(`\n${afterWrite}\n`);
     process.exit(exitCode);
@@ -138,7 +139,7 @@ export async function create(argv: string[]): Promise<number> {
     const asks = missing.length > 0 && !flags.yes;
     const ask = async () => {
       const answers = asks ? await askMissing(given, missing) : given;
-      if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+      if (interrupted) throw new InterruptedError('Interrupted: nothing was written.', interrupted);
       return validateConfig({ ...defaults, ...answers });
     };
     // The template folder comes from --templates or a preset the person named: trusted wherever it is.
@@ -152,7 +153,7 @@ export async function create(argv: string[]): Promise<number> {
       dryRun,
       viaPlop: asks,
       rendered: (tree) => {
-        if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+        if (interrupted) throw new InterruptedError('Interrupted: nothing was written.', interrupted);
         certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT)?.content);
       },
     }).catch((error: unknown) => {
@@ -163,7 +164,7 @@ export async function create(argv: string[]): Promise<number> {
     const complete = `Interrupted: ${printable(dirArg)} is complete (${result.plan.entries.length} files)`;
     if (interrupted) {
       certificate?.discard();
-      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
+      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`, interrupted);
     }
     if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;
     const steps: string[] = [];

@@ -39,7 +39,7 @@ export function describeFailure(error: unknown): Failure {
   const own = (error as { exitCode?: unknown } | undefined)?.exitCode;
   if (error instanceof Error && (own === 1 || own === 2)) return { exitCode: own, message: `error: ${printable(error.message, true)}` };
   // An interrupt at a safe point (InterruptedError): its message says what is there, after the ^C.
-  if (error instanceof Error && own === 130) return { exitCode: 130, message: `\n${printable(error.message, true)}` };
+  if (error instanceof Error && (own === 130 || own === 143)) return { exitCode: own, message: `\n${printable(error.message, true)}` };
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && SYSTEM_ERRORS[code]) {
     const { path, dest } = error as NodeJS.ErrnoException & { dest?: string };

@@ -60,14 +60,14 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
 }
 
 /** What an interrupt does while a command has a step that must not stop halfway (see handleInterrupt). */
-let interruptHandler: ((exitCode: number) => void) | undefined;
+let interruptHandler: ((exitCode: 130 | 143) => void) | undefined;
 
 /**
  * A command that must not stop halfway (create: the repository untouched or complete) says what
  * Ctrl-C or SIGTERM does until it calls the returned function; the handler gets the exit code
  * (130, 143) and exits itself, or notes the interrupt for the next safe point.
  */
-export function handleInterrupt(handler: (exitCode: number) => void): () => void {
+export function handleInterrupt(handler: (exitCode: 130 | 143) => void): () => void {
   interruptHandler = handler;
   return () => {
     interruptHandler = undefined;

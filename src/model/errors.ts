@@ -54,10 +54,12 @@ export class RunError extends Error {
   }
 }
 
-/** Ctrl-C outside a question: exit code 130; the message says what the directory holds. */
+/** Ctrl-C (130) or SIGTERM (143) outside a question; the message says what the directory holds. */
 export class InterruptedError extends Error {
-  readonly exitCode = 130;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode: 130 | 143 = 130,
+  ) {
     super(message);
     this.name = 'InterruptedError';
   }
