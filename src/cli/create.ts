@@ -201,7 +201,7 @@ export async function create(argv: string[]): Promise<number> {
 /** What a person reads on a terminal: the stack, what was written where, what ran, what to do next. */
 function printSummary(p: Printer, dirArg: string, config: StackConfig, paths: string[], steps: string[]): void {
   p.out(`\nCreated ${config.name} in ${printable(dirArg)}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
-  p.out(`  files: ${filesByFolder(paths)}`);
+  p.out(`  files: ${printable(filesByFolder(paths))}`);
   for (const line of steps) p.out(`  ${printable(line)}`);
   printNextSteps(p, dirArg, config);
 }
