@@ -8,7 +8,6 @@
 // template's hash, and the renderer compiles anything that does not match (a team's template).
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -30,15 +29,8 @@ const LAZY = {
 
 // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
 const requireShim = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
-// The hash of the rendering code (src/source-hash.ts), bundled for this one use, then removed.
-const hashHelper = join(tmpdir(), `create-infra-stack-source-hash-${process.pid}.mjs`);
-await build({ entryPoints: [`${root}src/source-hash.ts`], bundle: true, platform: 'node', format: 'esm', outfile: hashHelper, logLevel: 'warning' });
-const { sourceHash } = await import(hashHelper);
-rmSync(hashHelper);
-
 const common = {
   absWorkingDir: root,
-  define: { __BUILD_ID__: JSON.stringify(sourceHash(root)) },
   bundle: true,
   platform: 'node',
   target: 'node20.19',
@@ -50,8 +42,29 @@ const common = {
 
 rmSync(`${root}dist`, { recursive: true, force: true });
 
+// What the build needs from src/: the hash of the rendering code (baked in as BUILD_ID), the
+// template loader and hash (for the precompiled templates). Bundled for this one use beside
+// dist/ (where the loader finds the package root), then removed.
+const helper = `${root}dist/build-helper.mjs`;
+await build({
+  ...common,
+  minify: false,
+  stdin: {
+    contents: `export { sourceHash } from './src/source-hash.ts';
+      export { BUILTIN_TEMPLATES, loadTemplates } from './src/engine/templates.ts';
+      export { COMPILE_OPTIONS, PRECOMPILED_PATH, templateHash } from './src/engine/render.ts';`,
+    resolveDir: root,
+  },
+  outfile: helper,
+  banner: { js: requireShim },
+});
+const { sourceHash, BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, loadTemplates, templateHash } = await import(helper);
+rmSync(helper);
+const define = { __BUILD_ID__: JSON.stringify(sourceHash(root)) };
+
 const lazy = await build({
   ...common,
+  define,
   metafile: true,
   entryPoints: Object.fromEntries(Object.values(LAZY)),
   outdir: 'dist/lazy',
@@ -77,6 +90,7 @@ const lazyImports = {
 
 const bins = await build({
   ...common,
+  define,
   metafile: true,
   entryPoints: { 'create-infra-stack': 'src/bin/create-infra-stack.ts', 'infra-stack': 'src/bin/infra-stack.ts' },
   outdir: 'dist',
@@ -97,22 +111,6 @@ const notices = [...bundled].sort().map((pkg) => {
 });
 writeFileSync(`${root}dist/THIRD-PARTY-LICENSES.md`, `# Licenses of the libraries bundled into dist/\n\n${notices.join('\n')}`);
 
-// The template loader and hash from src/, bundled for this one use beside dist/ (where they find
-// the package root), then removed.
-const helper = `${root}dist/precompile-helper.mjs`;
-await build({
-  ...common,
-  minify: false,
-  stdin: {
-    contents: `export { BUILTIN_TEMPLATES, loadTemplates } from './src/engine/templates.ts';
-      export { COMPILE_OPTIONS, PRECOMPILED_PATH, templateHash } from './src/engine/render.ts';`,
-    resolveDir: root,
-  },
-  outfile: helper,
-  banner: { js: requireShim },
-});
-const { BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, loadTemplates, templateHash } = await import(helper);
-rmSync(helper);
 const Handlebars = createRequire(import.meta.url)('handlebars');
 const set = loadTemplates([BUILTIN_TEMPLATES]);
 const entries = [

@@ -279,31 +279,50 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
 });
 
 describe('interrupted', () => {
-  it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
-    // An npm that never finishes by itself, so the signal lands in a known place however slow the machine.
+  /** create into `dir` with an npm that takes its time, resolved once npm install runs (the files written). */
+  async function duringNpmInstall(dir: string, seconds: number) {
     const bin = join(work, 'bin');
     mkdirSync(bin);
     const started = join(work, 'npm-started');
-    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep 60\n`, { mode: 0o755 });
-    const child = spawn(process.execPath, [CREATE_BIN, join(work, 'app'), '--yes', '--no-git'], {
+    writeFileSync(join(bin, 'npm'), `#!/bin/sh\ntouch '${started}'\nexec sleep ${seconds}\n`, { mode: 0o755 });
+    const child = spawn(process.execPath, [CREATE_BIN, dir, '--yes', '--no-git'], {
       cwd: ROOT,
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, INFRA_STACK_DEBUG: '' },
     });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(() => existsSync(started) || child.exitCode !== null, 30_000, { intervalMs: 25, what: 'npm install to start' });
+    return { child, exited, stderr: () => stderr };
+  }
+
+  it('Ctrl-C after the writes (during npm install): one line, exit 130, the stack complete', async () => {
+    const run = await duringNpmInstall(join(work, 'app'), 60);
     const manifest = join(work, 'app/.infra-stack/manifest.json');
     // The signal lands while npm install runs: the files are written, the certificate is in place.
-    await waitFor(() => existsSync(started) || child.exitCode !== null, 30_000, { intervalMs: 25, what: 'npm install to start' });
     expect(existsSync(manifest)).toBe(true);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
     // One line (after the ^C), saying the repository is complete and what did not run.
-    const lines = stderr.trim().split('\n');
+    const lines = run.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^Interrupted: \S+ is complete \(\d+ files\); npm install did not finish/);
     const files = Object.keys(JSON.parse(readFileSync(manifest, 'utf8')).files);
     expect(files.filter((f) => !existsSync(join(work, 'app', f)))).toEqual([]);
+  }, 60_000);
+
+  it('SIGTERM while a child runs (npm install): exit 143 at once, one line, the directory shown escaped', async () => {
+    // execa listens for signals while its child runs; the run must still end, not wait for npm.
+    // A parent folder named with an escape sequence: the message shows it escaped, never raw.
+    const run = await duringNpmInstall(join(work, 'x\u001b[31m', 'app'), 30);
+    const sent = Date.now();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    const lines = run.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Interrupted: \S+x\\u001b\[31m\/app is complete \(\d+ files\); npm install did not finish/);
+    expect(run.stderr()).not.toContain('\u001b');
   }, 60_000);
 });
 
@@ -340,8 +359,8 @@ describe('describeFailure: each kind of error as one line and its exit code', ()
   it('bad input is exit 2, an interrupted prompt 130, anything else exit 1 pointing at INFRA_STACK_DEBUG', () => {
     expect(describeFailure(new InputError('gateway', 'x', 'nginx, kong'))).toEqual({ exitCode: 2, message: 'error: Invalid gateway: "x". Allowed: nginx, kong.' });
     expect(describeFailure(Object.assign(new Error('User force closed the prompt'), { name: 'ExitPromptError' })).exitCode).toBe(130);
-    // Ctrl-C while the files render: 130 and the message as it is, not an error asking for a stack trace.
-    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: 'Interrupted: nothing was written.' });
+    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.'))).toEqual({ exitCode: 130, message: '\nInterrupted: nothing was written.' });
+    expect(describeFailure(new InterruptedError('Interrupted: nothing was written.', 143)).exitCode).toBe(143);
     expect(describeFailure(new RunError('another run holds the lock'))).toEqual({ exitCode: 1, message: 'error: another run holds the lock' });
     expect(describeFailure(new TypeError('x is not a function\n    at y'))).toEqual({ exitCode: 1, message: 'error: x is not a function (set INFRA_STACK_DEBUG=1 for the stack trace)' });
   });

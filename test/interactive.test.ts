@@ -298,6 +298,23 @@ describe('create-infra-stack on a terminal: the edges', () => {
   );
 
   it(
+    'the summary shows a directory named with an escape sequence and a team folder with a bidi override escaped, never raw',
+    async () => {
+      // A template path may not hold control characters (refused at load), but may hold a bidi override.
+      const hostile = '\u001b]0;pwned\u0007';
+      await mkdir(join(work, 'team/base', 't\u202ex'), { recursive: true });
+      await writeFile(join(work, 'team/base', 't\u202ex', 'notes.txt'), 'team\n');
+      const cli = runCli([join(work, `p${hostile}`, 'app'), '--yes', '--no-git', '--no-install', '--templates', join(work, 'team')]);
+      expect(await cli.exit).toEqual({ code: 0, signal: null });
+      expect(cli.output()).toMatch(/Created app in \S+p\\u001b\]0;pwned\\u0007\/app: \d+ files/);
+      expect(cli.output()).toContain('t\\u202ex/ 1');
+      expect(cli.output()).not.toContain(hostile);
+      expect(cli.output()).not.toContain('\u202e');
+    },
+    TEST_MS,
+  );
+
+  it(
     'Ctrl-C after the last answer, while npm install runs: exit 130, and the repository is complete',
     async () => {
       // An npm that never finishes stands in for a slow install.

@@ -1,7 +1,10 @@
 // `npm create infra-stack my-app --gateway kong` hands flags before `--` to npm; recoverNpmFlags
 // puts ours back from npm's environment (the real `npm create` run is in package.test.ts).
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { recoverNpmFlags } from '../src/cli/npm-flags.js';
+import { CREATE_BIN } from './helpers/stack.js';
 
 const FLAGS = {
   booleans: ['yes', 'no-git'],
@@ -30,5 +33,17 @@ describe('recoverNpmFlags', () => {
     expect(() => recoverNpmFlags(['my-app', 'none', 'none'], viaNpm({ npm_config_database: 'true', npm_config_cache: 'true' }), FLAGS)).toThrow(
       /--database, --cache/,
     );
+  });
+});
+
+describe('create under npm: every answer flag is put back', () => {
+  it('--monitoring and --storage (added after the first list) too', () => {
+    const r = spawnSync(process.execPath, [CREATE_BIN, 'npm-flags-app', 'prometheus', 's3', '--dry-run', '--json'], {
+      cwd: tmpdir(),
+      env: { ...process.env, npm_command: 'init', npm_config_yes: 'true', npm_config_monitoring: 'true', npm_config_storage: 'true' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).config).toMatchObject({ monitoring: 'prometheus', storage: 's3' });
   });
 });

@@ -94,6 +94,16 @@ describe('the first commit', () => {
     expect(git('status', '--porcelain').stdout.split('\n').filter(Boolean).sort()).toEqual(['?? .npmrc', '?? notes.txt']);
   });
 
+  it("create --force beside a repository of the person's own (with its .env): that .env is not this commit's, the commit is made", () => {
+    mkdirSync(join(app, 'tool'), { recursive: true });
+    spawnSync('git', ['init', '-q'], { cwd: join(app, 'tool') });
+    writeFileSync(join(app, 'tool/.env'), 'TOKEN=mine\n');
+    const r = create(['--force', '--no-install']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('git: initialised, first commit made of the files create wrote');
+    expect(committed().filter((f) => f.startsWith('tool') || SECRET.test(f))).toEqual([]);
+  });
+
   it('is not made when k8s/.gitignore is skipped: the overlays\' secrets.env would be committed', () => {
     const r = create(['--no-install', '--target', 'k8s', ...preset('skip: [k8s/.gitignore]\n')]);
     expect(r.code).toBe(1);

@@ -1,19 +1,15 @@
-import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
-import { listDir, readText } from '../engine/disk.js';
-import { MANIFEST_PATH } from '../engine/manifest.js';
-import { recoverInterrupted } from '../engine/lock.js';
+import { listDir } from '../engine/disk.js';
 import { runPipeline } from '../engine/pipeline.js';
-import { findPresetPackage, locatePresetPackage, repositoryTemplates } from '../engine/preset-package.js';
+import { repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
 import { NODE_VERSIONS } from '../model/catalog.js';
 import { defaultAnswers, nameFromDir, parseServicesFlag } from '../model/defaults.js';
-import { InputError, InterruptedError, UsageError } from '../model/errors.js';
-import { parsePreset, stackFileText } from '../model/stack-file.js';
-import { CACHES, DATABASES, GATEWAYS, HOOKS, PROCESS_MANAGERS, QUEUES, SEARCHES, TARGETS, type StackConfig } from '../model/types.js';
-import { packageName, validateConfig, type RawConfig } from '../model/validate.js';
+import { InterruptedError, UsageError } from '../model/errors.js';
+import { stackFileText } from '../model/stack-file.js';
+import { CACHES, DATABASES, GATEWAYS, HOOKS, MONITORINGS, PROCESS_MANAGERS, QUEUES, SEARCHES, STORAGES, TARGETS, type StackConfig } from '../model/types.js';
+import { validateConfig, type RawConfig } from '../model/validate.js';
 import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { DEV_CERT_SCRIPT, startDevCertificate, type DevCertificate } from './dev-certificate.js';
@@ -21,8 +17,10 @@ import { CREATE_HELP } from './help.js';
 import { recoverNpmFlags } from './npm-flags.js';
 import { filesByFolder, printable, stackDiagram, step, terminalPrinter, type Printer } from './output.js';
 import { initGit, installServices, writtenFiles } from './post-create.js';
-import { askDirectory, askMissing, confirmName, QUESTIONS, type Question } from './prompts.js';
-import { finishRun, interactive } from './run.js';
+import { readPreset } from './preset.js';
+import { askMissing, missingAnswers, QUESTIONS, type Question } from './prompts.js';
+import { finishRun, handleInterrupt, interactive } from './run.js';
+import { chooseDirectory } from './target-directory.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
 const ANSWER_FLAGS = {
@@ -60,22 +58,35 @@ const OPTIONS = {
   templates: { type: 'string' },
 } as const;
 
-/** What `npm create infra-stack <dir> --gateway kong` may have taken for npm itself (see npm-flags.ts). */
-const NPM_FLAGS = {
-  booleans: ['yes', 'dry-run', 'json', 'force', 'no-git', 'no-install', 'no-sample', 'verbose'],
-  choices: {
-    gateway: GATEWAYS,
-    queue: QUEUES,
-    search: SEARCHES,
-    target: TARGETS,
-    database: DATABASES,
-    cache: CACHES,
-    node: NODE_VERSIONS,
-    'process-manager': PROCESS_MANAGERS,
-    hooks: HOOKS,
-  },
-  values: ['services', 'domain', 'nginx-version', 'preset', 'templates'],
-} as const;
+/** The answer flags with a fixed set of values: a loose argument npm left is told apart by them (npm-flags.ts). */
+const FLAG_CHOICES: Partial<Record<keyof typeof OPTIONS, readonly string[]>> = {
+  gateway: GATEWAYS,
+  queue: QUEUES,
+  search: SEARCHES,
+  target: TARGETS,
+  database: DATABASES,
+  cache: CACHES,
+  node: NODE_VERSIONS,
+  'process-manager': PROCESS_MANAGERS,
+  hooks: HOOKS,
+  monitoring: MONITORINGS,
+  storage: STORAGES,
+};
+
+/**
+ * What `npm create infra-stack <dir> --gateway kong` may have taken for npm itself (see
+ * npm-flags.ts): every flag of OPTIONS, so a new one is covered. Not --registry: npm always sets
+ * npm_config_registry (its own registry), so it never tells us anything.
+ */
+const NPM_FLAGS = (() => {
+  const flags = Object.entries(OPTIONS).filter(([flag]) => flag !== 'help' && flag !== 'version');
+  const strings = flags.filter(([flag, option]) => option.type === 'string' && flag !== 'registry').map(([flag]) => flag);
+  return {
+    booleans: flags.filter(([, option]) => option.type === 'boolean').map(([flag]) => flag),
+    choices: FLAG_CHOICES as Record<string, readonly string[]>,
+    values: strings.filter((flag) => !(flag in FLAG_CHOICES)),
+  };
+})();
 
 /** `create-infra-stack [dir]`: answers from flags and questions, then the pipeline. */
 export async function create(argv: string[]): Promise<number> {
@@ -87,20 +98,20 @@ export async function create(argv: string[]): Promise<number> {
   const tty = interactive();
   const json = Boolean(flags.json);
   const p = terminalPrinter();
-  // Ctrl-C outside a question (a question handles its own) leaves the directory untouched or
+  // Ctrl-C or SIGTERM outside a question (a question handles its own) leaves the directory untouched or
   // complete, never half-written: before the files are written it is noted and acted on at the
   // next safe point; once they are, the run ends at once (git and npm, in the same process
   // group, got the same Ctrl-C) saying what is there and what did not run.
-  let interrupted = false;
+  // The exit code of an interrupt noted before the writes, to act on at the next safe point.
+  let interrupted: 130 | 143 | undefined;
   let afterWrite: string | undefined;
   let certificate: DevCertificate | undefined;
-  const onSigint = () => {
-    if (afterWrite === undefined) return void (interrupted = true);
+  const release = handleInterrupt((exitCode) => {
+    if (afterWrite === undefined) return void (interrupted = exitCode);
     certificate?.discard();
     process.stderr.write(`\n${afterWrite}\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
+    process.exit(exitCode);
+  });
   try {
     if (tty && !json) p.out(`create-infra-stack ${VERSION}: a service repository's whole infrastructure\n`);
     const unanswered = () => QUESTIONS.filter((q) => flags[q] === undefined);
@@ -128,7 +139,7 @@ export async function create(argv: string[]): Promise<number> {
     const asks = missing.length > 0 && !flags.yes;
     const ask = async () => {
       const answers = asks ? await askMissing(given, missing) : given;
-      if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+      if (interrupted) throw new InterruptedError('Interrupted: nothing was written.', interrupted);
       return validateConfig({ ...defaults, ...answers });
     };
     // The template folder comes from --templates or a preset the person named: trusted wherever it is.
@@ -142,7 +153,7 @@ export async function create(argv: string[]): Promise<number> {
       dryRun,
       viaPlop: asks,
       rendered: (tree) => {
-        if (interrupted) throw new InterruptedError('Interrupted: nothing was written.');
+        if (interrupted) throw new InterruptedError('Interrupted: nothing was written.', interrupted);
         certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT)?.content);
       },
     }).catch((error: unknown) => {
@@ -150,10 +161,10 @@ export async function create(argv: string[]): Promise<number> {
       throw error;
     });
 
-    const complete = `Interrupted: ${dirArg} is complete (${result.plan.entries.length} files)`;
+    const complete = `Interrupted: ${printable(dirArg)} is complete (${result.plan.entries.length} files)`;
     if (interrupted) {
       certificate?.discard();
-      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`);
+      throw new InterruptedError(`${complete}; the certificate, npm install and git were not made or run.`, interrupted);
     }
     if (!dryRun) afterWrite = `${complete}; the certificate, npm install and git did not finish: run scripts/dev-certs.sh, npm install in each service, git init.`;
     const steps: string[] = [];
@@ -183,55 +194,15 @@ export async function create(argv: string[]): Promise<number> {
     }
     return code;
   } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-/**
- * The directory to create: the argument, or asked. On a terminal a name that cannot be a project
- * name is offered as a valid one, and a non-empty directory is asked for again; without one, both
- * are errors.
- */
-async function chooseDirectory(
-  arg: string | undefined,
-  flags: { yes?: boolean; force?: boolean; 'dry-run'?: boolean },
-  tty: boolean,
-  unanswered: () => string[],
-): Promise<string> {
-  let dirArg = arg;
-  for (;;) {
-    if (dirArg === undefined) {
-      if (flags.yes) dirArg = 'infra-stack-app';
-      else if (tty) dirArg = await askDirectory();
-      else throw missingAnswers(['directory', ...unanswered()]);
-    }
-    const name = basename(resolve(dirArg));
-    const valid = nameFromDir(name);
-    if (valid !== name) {
-      const suggestion = join(dirname(dirArg), valid);
-      if (!tty || flags.yes) {
-        throw new UsageError(
-          `"${name}" cannot be a project name (lowercase letters, digits and -, starting with a letter). Use a directory such as ${suggestion}.`,
-        );
-      }
-      dirArg = (await confirmName(name, valid)) ? suggestion : undefined;
-      if (dirArg === undefined) continue;
-    }
-    // A create killed in that folder is undone first, so the folder is judged as it was.
-    if (!flags['dry-run']) await recoverInterrupted(resolve(dirArg));
-    const taken = refuseExisting(resolve(dirArg), Boolean(flags.force));
-    if (!taken) return dirArg;
-    if (!tty || flags.yes) throw new UsageError(taken);
-    process.stdout.write(`${taken}\n`);
-    dirArg = undefined;
+    release();
   }
 }
 
 /** What a person reads on a terminal: the stack, what was written where, what ran, what to do next. */
 function printSummary(p: Printer, dirArg: string, config: StackConfig, paths: string[], steps: string[]): void {
-  p.out(`\nCreated ${config.name} in ${dirArg}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
-  p.out(`  files: ${filesByFolder(paths)}`);
-  for (const line of steps) p.out(`  ${line}`);
+  p.out(`\nCreated ${config.name} in ${printable(dirArg)}: ${paths.length} files (--verbose lists them)\n${stackDiagram(config)}\n`);
+  p.out(`  files: ${printable(filesByFolder(paths))}`);
+  for (const line of steps) p.out(`  ${printable(line)}`);
   printNextSteps(p, dirArg, config);
 }
 
@@ -245,57 +216,6 @@ function printNextSteps(p: Printer, dirArg: string, config: StackConfig): void {
   p.out(`  npx infra-stack add service ${example} --kind api   # later: add a service`);
 }
 
-/**
- * A team preset's answers. Its `templates` folder is relative to the preset file; it is kept
- * relative to the new repository, where infra-stack.yaml records it.
- */
-async function readPreset(file: string, dir: string, search: string[]): Promise<RawConfig> {
-  if (!/\.ya?ml$/.test(file) && !existsSync(file)) {
-    // An npm package: its answers now, its templates on every run (infra-stack.yaml records it).
-    const name = packageName(file, '--preset');
-    if (!locatePresetPackage(name, search)) search.push(await fetchPresetPackage(name));
-    const found = findPresetPackage(name, search);
-    return { ...checkPreset(found.answers, dir, found.name), preset: found.name };
-  }
-  if (pathKind(resolve(file)) === 'folder') throw new UsageError(`--preset ${printable(file)} is a folder: give the preset's YAML file.`);
-  const text = readText(resolve(file));
-  if (text === undefined) throw new UsageError(`No preset file ${printable(resolve(file))}.`);
-  const preset = checkPreset(parsePreset(text, file), dir, file);
-  if (typeof preset.templates === 'string') {
-    preset.templates = relative(dir, resolve(dirname(resolve(file)), preset.templates)) || '.';
-  }
-  return preset;
-}
-
-/**
- * `npm create infra-stack app -- --preset @acme/infra-preset` in an empty folder: the package is
- * nowhere yet, so npm fetches it into a temporary folder (its scripts not run) for this run.
- */
-async function fetchPresetPackage(name: string): Promise<string> {
-  const { execa } = await import('execa');
-  const into = mkdtempSync(join(tmpdir(), 'infra-stack-preset-'));
-  // For this run only: the repository's own npm install brings the pinned version back.
-  process.once('exit', () => rmSync(into, { recursive: true, force: true }));
-  const args = ['install', '--prefix', into, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', name];
-  const r = await execa('npm', args, { reject: false });
-  if (r.exitCode !== 0) {
-    const why = String(r.stderr || r.message).split('\n').find((line) => line.trim()) ?? '';
-    throw new UsageError(`The preset package ${name} could not be fetched (${printable(why)}): npm install -D ${name} where you run this, then run it again.`);
-  }
-  return into;
-}
-
-/** A preset's answers, validated on their own so an error names the preset. */
-function checkPreset(preset: RawConfig, dir: string, file: string): RawConfig {
-  try {
-    validateConfig({ ...defaultAnswers(nameFromDir(dir)), ...preset });
-  } catch (error) {
-    if (error instanceof InputError) throw new InputError(`preset ${file}: ${error.field}`, error.value, error.allowed);
-    throw error;
-  }
-  return preset;
-}
-
 /** A path as a person can paste it into a POSIX shell. */
 function shellQuote(path: string): string {
   return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
@@ -306,49 +226,3 @@ function print(text: string): number {
   return 0;
 }
 
-function missingAnswers(missing: string[]): UsageError {
-  const flags = missing.map((q) => (q === 'directory' ? '  [dir]' : `  --${q}`)).join('\n');
-  return new UsageError(
-    `No terminal to ask questions on, and these answers are missing:\n${flags}\nPass them as flags, or --yes to take the defaults. See create-infra-stack --help.`,
-  );
-}
-
-/** What is at a path, following a symbolic link (a dangling one is named as such). */
-function pathKind(path: string): 'missing' | 'folder' | 'a file' | 'a dangling symbolic link' {
-  try {
-    return statSync(path).isDirectory() ? 'folder' : 'a file';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    return isLink(path) ? 'a dangling symbolic link' : 'missing';
-  }
-}
-
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A directory this tool already made is refused (a re-run is `infra-stack update`), and so is a
- * path that is not a folder; a non-empty one without --force gives the reason to choose another,
- * for the caller to ask again or refuse.
- */
-function refuseExisting(dir: string, force: boolean): string | undefined {
-  const shown = printable(dir);
-  const kind = pathKind(dir);
-  if (kind !== 'missing' && kind !== 'folder') {
-    throw new UsageError(`${shown} exists and is ${kind}, not a folder: choose another directory, or move it away.`);
-  }
-  const names = (listDir(dir) ?? []).map((name) => printable(name));
-  if (names.length === 0) return undefined;
-  if (names.includes(MANIFEST_PATH.split('/')[0])) {
-    throw new UsageError(
-      `${shown} already holds a stack made by create-infra-stack. Inside it, run \`npx infra-stack update\` or \`npx infra-stack add service <name>\`.`,
-    );
-  }
-  if (force) return undefined;
-  return `${shown} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}). Choose another directory, or pass --force (files that differ are never overwritten).`;
-}

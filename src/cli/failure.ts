@@ -36,8 +36,9 @@ export function describeFailure(error: unknown): Failure {
     // The prompt's line is still open: start a new one.
     return { exitCode: 130, message: '\nInterrupted: nothing was written.' };
   }
-  // Our own errors carry their exit code and a message for people; an interruption is no error.
-  if (error instanceof InterruptedError) return { exitCode: error.exitCode, message: printable(error.message, true) };
+  // Our own errors carry their exit code and a message for people; an interrupt is no error: its
+  // message says what is there, on the line after the ^C.
+  if (error instanceof InterruptedError) return { exitCode: error.exitCode, message: `\n${printable(error.message, true)}` };
   if (error instanceof OwnError) return { exitCode: error.exitCode, message: `error: ${printable(error.message, true)}` };
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code && SYSTEM_ERRORS[code]) {

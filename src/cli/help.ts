@@ -31,11 +31,12 @@ Answers
                          compose profile monitoring, alerts, a dashboard; k8s: a
                          Prometheus Operator component           default: none
   --storage <kind>       s3 | none: S3 object storage (SeaweedFS locally, S3 in
-                         production; services opt in with uses: storage) default: none
+                         production; every service uses it unless its uses: leaves it
+                         out)                                    default: none
   --no-sample            no runnable sample service code (Dockerfiles are still written)
 
 Team templates
-  --preset <file.yaml>   answers a team presets (any infra-stack.yaml field, including
+  --preset <file.yaml>   a team preset's answers (any infra-stack.yaml field, including
                          services and templates); flags win over it
   --preset <package>     the same from an npm package (e.g. @acme/infra-preset; found in
                          node_modules here, else fetched for the run): preset.yaml at its root.
@@ -74,7 +75,8 @@ Examples
 
 Exit codes: 0 done, 1 conflicts (everything else applied), a secret git would commit (no
 first commit made) or a problem of the machine (permissions, a full disk, a file in the way),
-2 bad input (nothing written), 130 interrupted (Ctrl-C waits for the writes under way).
+2 bad input (nothing written), 130 interrupted (Ctrl-C; 143 for SIGTERM: each waits for the
+writes under way).
 A failure is one line; INFRA_STACK_DEBUG=1 adds its stack trace, for a bug report.
 `;
 

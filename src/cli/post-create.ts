@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { SNAPSHOT_PATH } from '../engine/snapshot.js';
@@ -61,23 +61,19 @@ export async function initGit(dir: string, only: string[] | null): Promise<GitSt
   const { execa } = await import('execa');
   const step = (text: string, secretsExposed = false): GitStep => ({ text, secretsExposed });
   if (existsSync(join(dir, '.git'))) return step('git: already a repository, nothing committed');
-  const run = (args: string[], input?: string) => execa('git', args, { cwd: dir, reject: false, ...(input === undefined ? {} : { input }) });
+  const run = (args: string[]) => execa('git', args, { cwd: dir, reject: false });
   const init = await run(['init', '-q', '-b', 'main']);
   if (init.exitCode !== 0) return step(`git init failed: ${String(init.stderr || init.message).split('\n')[0]}`);
 
-  const secrets = secretFiles(dir);
-  if (secrets.length > 0) {
-    // --no-index: what the ignore rules say, whatever the index holds.
-    const check = await run(['check-ignore', '--no-index', '--stdin', '-z'], secrets.join('\0') + '\0');
-    if (check.exitCode !== 0 && check.exitCode !== 1) {
-      return step(`git: initialised; nothing committed: git check-ignore failed (${String(check.stderr).split('\n')[0]})`, true);
-    }
-    const ignored = new Set(String(check.stdout).split('\0'));
-    const exposed = secrets.filter((path) => !ignored.has(path));
-    if (exposed.length > 0) {
-      const list = exposed.slice(0, 3).map((p) => printable(p)).join(', ') + (exposed.length > 3 ? `, and ${exposed.length - 3} more` : '');
-      return step(`git: initialised, nothing committed: ${list} would be committed (not git-ignored): add them to .gitignore, then commit`, true);
-    }
+  // What `git add -A` would take (every file the ignore rules leave, at any depth), narrowed to secrets.
+  const untracked = await run(['ls-files', '-z', '--others', '--exclude-standard']);
+  if (untracked.exitCode !== 0) {
+    return step(`git: initialised; nothing committed: git ls-files failed (${String(untracked.stderr).split('\n')[0]})`, true);
+  }
+  const exposed = String(untracked.stdout).split('\0').filter((path) => path && isSecret(path));
+  if (exposed.length > 0) {
+    const list = exposed.slice(0, 3).map((p) => printable(p)).join(', ') + (exposed.length > 3 ? `, and ${exposed.length - 3} more` : '');
+    return step(`git: initialised, nothing committed: ${list} would be committed (not git-ignored): add them to .gitignore, then commit`, true);
   }
   if (only === null) await run(['add', '-A']);
   // Named one by one, an ignored file would make git add refuse them all: secrets stay out anyway.
@@ -89,28 +85,8 @@ export async function initGit(dir: string, only: string[] | null): Promise<GitSt
   );
 }
 
+/** Secrets and private keys: every .env and secrets.env (not .env.example), everything under certs/, *.key, *.pem. */
 function isSecret(path: string): boolean {
   const name = path.slice(path.lastIndexOf('/') + 1);
   return name === '.env' || name === 'secrets.env' || path.startsWith('certs/') || /\.(key|pem)$/.test(name);
 }
-
-/** Folders never searched for secrets: git's own, and dependencies. */
-const NOT_SEARCHED = new Set(['.git', 'node_modules']);
-
-/**
- * Secrets and private keys in the folder: every .env and secrets.env (not .env.example), and
- * everything under certs/ or named *.key or *.pem. Symbolic links are not followed.
- */
-function secretFiles(dir: string, prefix = ''): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(join(dir, prefix))) {
-    const path = prefix ? `${prefix}/${name}` : name;
-    if (lstatSync(join(dir, path)).isDirectory()) {
-      if (!NOT_SEARCHED.has(name)) found.push(...secretFiles(dir, path));
-    } else if (isSecret(path)) {
-      found.push(path);
-    }
-  }
-  return found;
-}
-

@@ -1,5 +1,5 @@
 import { defaultAnswers, parseServicesFlag } from '../model/defaults.js';
-import { InputError } from '../model/errors.js';
+import { InputError, UsageError } from '../model/errors.js';
 import { serviceImages } from '../model/images.js';
 import { validateConfig, type RawConfig } from '../model/validate.js';
 
@@ -115,4 +115,12 @@ export async function askMissing(answers: RawConfig, missing: Question[]): Promi
 export async function confirmName(name: string, valid: string): Promise<boolean> {
   const { confirm } = await import('./prompt-library.js');
   return confirm({ message: `"${name}" cannot be a project name (lowercase letters, digits, -). Use "${valid}" as name and directory?`, default: true });
+}
+
+/** Without a terminal nothing is asked: the flags that would have answered, for the error. */
+export function missingAnswers(missing: string[]): UsageError {
+  const flags = missing.map((q) => (q === 'directory' ? '  [dir]' : `  --${q}`)).join('\n');
+  return new UsageError(
+    `No terminal to ask questions on, and these answers are missing:\n${flags}\nPass them as flags, or --yes to take the defaults. See create-infra-stack --help.`,
+  );
 }

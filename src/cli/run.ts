@@ -59,6 +59,21 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
   return exitCode;
 }
 
+/** What an interrupt does while a command has a step that must not stop halfway (see handleInterrupt). */
+let interruptHandler: ((exitCode: 130 | 143) => void) | undefined;
+
+/**
+ * A command that must not stop halfway (create: the repository untouched or complete) says what
+ * Ctrl-C or SIGTERM does until it calls the returned function; the handler gets the exit code
+ * (130, 143) and exits itself, or notes the interrupt for the next safe point.
+ */
+export function handleInterrupt(handler: (exitCode: 130 | 143) => void): () => void {
+  interruptHandler = handler;
+  return () => {
+    interruptHandler = undefined;
+  };
+}
+
 /**
  * Runs a command, turning errors into one line and an exit code (2 bad input, 1 environment,
  * 130 interrupted). The stack trace only with INFRA_STACK_DEBUG=1: it is for bug reports.
@@ -66,10 +81,10 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
 export async function main(command: (argv: string[]) => Promise<number>): Promise<void> {
   // A handler, not the default: the signal waits for the running synchronous step (the writes)
   // to finish, and the person gets one line and 130 (143 for SIGTERM) instead of a silent death.
+  // While a child runs (git, npm) execa has its own listener, which then leaves the exit to us.
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.on(signal, () => {
-      // A command with its own handler (create: the repository complete or untouched) speaks for it.
-      if (process.listenerCount(signal) > 1) return;
+      if (interruptHandler) return interruptHandler(code);
       process.stderr.write('\nInterrupted.\n');
       process.exit(code);
     });

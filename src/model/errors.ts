@@ -6,7 +6,7 @@ export abstract class OwnError extends Error {
   constructor(
     name: string,
     message: string,
-    readonly exitCode: 1 | 2 | 130,
+    readonly exitCode: 1 | 2 | 130 | 143,
   ) {
     super(message);
     this.name = name;
@@ -61,9 +61,9 @@ export class RunError extends OwnError {
   }
 }
 
-/** Ctrl-C outside a question: exit code 130; the message says what the directory holds. */
+/** Ctrl-C (130) or SIGTERM (143) outside a question; the message says what the directory holds. */
 export class InterruptedError extends OwnError {
-  constructor(message: string) {
-    super('InterruptedError', message, 130);
+  constructor(message: string, exitCode: 130 | 143 = 130) {
+    super('InterruptedError', message, exitCode);
   }
 }
