@@ -133,7 +133,8 @@ export function readRepoFile(root: string, rel: string, checked?: Set<string>): 
     fd = nodeFs.openSync(join(root, rel), READ_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    // ENOTDIR: the repository itself is a file (as in parentsExist): nothing is in it.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') throw linkRefused(rel);
     if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw new UsageError(`${rel} is not a regular file (a socket or device): refused.`);
     throw error;
