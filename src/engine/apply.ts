@@ -14,14 +14,13 @@ export type Operation = (
   expect?: string | null;
 };
 
-/** The writes and deletes a plan asks for, with the manifest write last. */
-export function operations(entries: PlanEntry[], manifest?: PlanEntry['write']): Operation[] {
+/** The writes and deletes a plan asks for. */
+export function operations(entries: PlanEntry[]): Operation[] {
   const ops: Operation[] = [];
   for (const e of entries) {
     if (e.write) ops.push({ kind: 'write', ...e.write });
     else if (e.action === 'DELETE') ops.push({ kind: 'delete', path: e.path });
   }
-  if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
 }
 
