@@ -14,7 +14,7 @@ import { STATE_DIR } from './journal.js';
 import { withLock } from './lock.js';
 import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
-import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
+import { manifestWrite, NEW_SUFFIX, plan, type Plan, type PlanEntry } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
@@ -131,6 +131,9 @@ async function planAndApply(
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
   const bytes = isEmpty ? new Map<string, string | Buffer | undefined>() : readDisk(options.dir, [...tree.keys(), ...tracked]);
   const planned = plan(tree, bytes, previous, VERSION, config);
+  // A proposal already beside a file is read with the rest: kept (keepProposals), and one that
+  // appears before the run writes stops it, as any file the plan saw does.
+  for (const proposal of proposals(planned)) bytes.set(proposal, readRepoFile(options.dir, proposal));
   // Merges work on text: a file that is not UTF-8 is never merged (it stays a conflict).
   const disk = textView(bytes);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
@@ -146,7 +149,7 @@ async function planAndApply(
     base: base ?? new Map(),
     label: `create-infra-stack ${VERSION}`,
   });
-  settled.plan = keepProposals(settled.plan, options.dir);
+  settled.plan = keepProposals(settled.plan, bytes);
   const inputs = inputsHash(generator, config, templates);
   const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, options.dir, previousText, pendingBefore, inputs);
   if (!options.dryRun) {
@@ -162,14 +165,23 @@ async function planAndApply(
  * A new version already beside a file the generator never wrote (`<file>.infra-stack-new`) may
  * hold the person's half-done merge: it is never overwritten, until they delete it.
  */
-function keepProposals(p: Plan, dir: string): Plan {
+function keepProposals(p: Plan, disk: Map<string, unknown>): Plan {
   const entries = p.entries.map((entry) => {
-    const proposal = entry.write?.path;
-    if (entry.action !== 'CONFLICT' || !proposal?.endsWith(NEW_SUFFIX)) return entry;
-    if (readRepoFile(dir, proposal) === undefined) return entry;
+    const proposal = proposalOf(entry);
+    if (proposal === undefined || disk.get(proposal) === undefined) return entry;
     return { ...entry, write: undefined, reason: `not written by create-infra-stack; ${proposal} is already there: finish it, then delete it` };
   });
   return { ...p, entries };
+}
+
+/** The `<file>.infra-stack-new` a conflict writes beside the person's file, if any. */
+function proposalOf(entry: PlanEntry): string | undefined {
+  const path = entry.write?.path;
+  return entry.action === 'CONFLICT' && path?.endsWith(NEW_SUFFIX) ? path : undefined;
+}
+
+function proposals(p: Plan): string[] {
+  return p.entries.map(proposalOf).filter((path): path is string => path !== undefined);
 }
 
 /** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
