@@ -50,7 +50,7 @@ export interface ApplyOptions {
  *    O_NOFOLLOW, final mode and owner, synced), and every file replaced or deleted gets a
  *    hard-link backup;
  * 3. renames and deletes; the folders are synced; the journal says `committed`;
- * 4. backups and journal are removed.
+ * 4. backups and journal are removed, then the folders the deletes emptied.
  * A failure before the commit undoes everything (and a kill is undone by the next run, see
  * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
@@ -131,6 +131,24 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     if (durable) syncDir(fs, join(root, STATE_DIR));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
+  }
+  removeEmptied(fs, root, ops);
+}
+
+/**
+ * Folders the deletes emptied (a removed service's), up to the repository: the mirror of the
+ * folders a run makes. After the commit, since an empty folder left by a kill holds nothing.
+ */
+function removeEmptied(fs: EngineFs, root: string, ops: Operation[]): void {
+  for (const op of ops) {
+    if (op.kind !== 'delete') continue;
+    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
+      try {
+        fs.rmdirSync(join(root, dir));
+      } catch {
+        break; // not empty (or gone): its parents are not empty either
+      }
+    }
   }
 }
 

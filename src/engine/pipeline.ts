@@ -1,5 +1,3 @@
-import { rmdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import { isSkipped } from '../model/stack-model.js';
 import { assertSkipsMatch } from '../model/validate.js';
@@ -156,7 +154,6 @@ async function planAndApply(
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
     apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
-    removeEmptyFolders(options.dir, ops);
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
 }
@@ -208,18 +205,4 @@ function operationsFor(
   const manifest = manifestWrite(p, previousManifest);
   if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
-}
-
-/** Folders a run emptied by deleting files (a removed service's), up to the repository. */
-function removeEmptyFolders(root: string, ops: Operation[]): void {
-  for (const op of ops) {
-    if (op.kind !== 'delete') continue;
-    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
-      try {
-        rmdirSync(join(root, dir));
-      } catch {
-        break; // not empty (or gone): its parents are not empty either
-      }
-    }
-  }
 }
