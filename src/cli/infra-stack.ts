@@ -2,7 +2,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
 import { readRepoFile, readRepoText } from '../engine/disk.js';
 import { withLock } from '../engine/lock.js';
-import { MANIFEST_PATH, parseManifest } from '../engine/manifest.js';
+import { readManifest } from '../engine/manifest.js';
 import { runPipeline, type PipelineOptions } from '../engine/pipeline.js';
 import { repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
@@ -131,17 +131,17 @@ export function findRepository(start: string): string {
  * when it is this version's.
  */
 function lastAnswers(dir: string, text: string): { answers?: StackConfig; manifest?: PipelineOptions['manifest'] } {
-  const manifestText = readRepoText(dir, MANIFEST_PATH);
-  let manifest;
+  let previous;
   try {
-    manifest = parseManifest(manifestText, VERSION);
+    previous = readManifest(dir);
   } catch {
     return {}; // the pipeline reports a broken manifest
   }
-  if (manifest.version !== VERSION || !manifest.answers) return {};
-  const answers = validateConfig({ ...manifest.answers });
+  const { answers: last, version } = previous.manifest;
+  if (version !== VERSION || !last) return {};
+  const answers = validateConfig({ ...last });
   // This version's manifest: the pipeline takes it as read (parsing it again costs ~5 ms for 200 services).
-  return { answers: stackFileText(answers) === text ? answers : undefined, manifest: { manifest, text: manifestText } };
+  return { answers: stackFileText(answers) === text ? answers : undefined, manifest: previous };
 }
 
 /** The stack with one more service, validated like everything else. */

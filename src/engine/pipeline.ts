@@ -1,4 +1,3 @@
-import { UsageError } from '../model/errors.js';
 import { isSkipped } from '../model/stack-model.js';
 import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
@@ -10,7 +9,7 @@ import { generate } from './generate.js';
 import type { Generator } from './generator.js';
 import { STATE_DIR } from './journal.js';
 import { withLock } from './lock.js';
-import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
+import { hashContent, MANIFEST_PATH, readManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
 import { manifestWrite, NEW_SUFFIX, plan, type Plan, type PlanEntry } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
@@ -48,26 +47,6 @@ export interface PipelineResult {
   disk: Map<string, string | undefined>;
   /** What the generator rendered. */
   tree: Tree;
-}
-
-/** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
-export function readManifest(dir: string): { manifest: Manifest; text: string | undefined } {
-  const text = readRepoText(dir, MANIFEST_PATH);
-  const manifest = parseManifest(text, VERSION);
-  if (newer(manifest.version, VERSION)) {
-    throw new UsageError(
-      `This repository was last written by create-infra-stack ${manifest.version}, newer than this one (${VERSION}). Run the repository's own: \`npm install\`, then \`npx infra-stack\`.`,
-    );
-  }
-  return { manifest, text };
-}
-
-/** a > b for versions like 1.2.3 (a pre-release counts as its release). */
-function newer(a: string, b: string): boolean {
-  const parts = (v: string) => v.split(/[-+]/)[0].split('.').map((n) => Number.parseInt(n, 10) || 0);
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-  return false;
 }
 
 /** What the generator last wrote, or null when the previous answers no longer render. */
