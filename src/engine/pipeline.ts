@@ -63,8 +63,8 @@ async function renderBase(generatorFor: (answers: StackConfig) => Generator, ans
  * repository from before snapshots), the previous answers re-rendered, when that gives exactly
  * what the manifest recorded.
  */
-async function mergeBase(dir: string, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
-  const base = readSnapshot(readRepoText(dir, SNAPSHOT_PATH), previous.files);
+async function mergeBase(snapshot: string | undefined, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
+  const base = readSnapshot(snapshot, previous.files);
   const missing = wanted.filter((path) => !base.has(path));
   if (missing.length === 0 || !previous.answers || !options.generatorFor) return base;
   const rendered = await renderBase(options.generatorFor, previous.answers, templates);
@@ -117,9 +117,11 @@ async function planAndApply(
   // Only a conflict is merged: without one the base (a decompress and a hash of every file) is
   // not read, and the new snapshot takes every file from the tree (see snapshotText).
   const merging = planned.entries.some((e) => e.action === 'CONFLICT');
-  let base = merging ? await mergeBase(options.dir, previous, owned, options, templates) : undefined;
-  const previousBase = () => (base ??= readSnapshot(readRepoText(options.dir, SNAPSHOT_PATH), previous.files));
+  // The bookkeeping as the last run left it, each read once.
+  const snapshotBefore = readRepoText(options.dir, SNAPSHOT_PATH);
   const pendingBefore = readRepoText(options.dir, CONFLICTS_PATH);
+  let base = merging ? await mergeBase(snapshotBefore, previous, owned, options, templates) : undefined;
+  const previousBase = () => (base ??= readSnapshot(snapshotBefore, previous.files));
   const settled = settleConflicts(planned, {
     disk,
     tree,
@@ -128,10 +130,11 @@ async function planAndApply(
   });
   settled.plan = keepProposals(settled.plan, bytes);
   const inputs = inputsHash(generator, config, templates);
-  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, options.dir, previousText, pendingBefore, inputs);
+  const before = { manifest: previousText, pending: pendingBefore, snapshot: snapshotBefore };
+  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, before, inputs);
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
-    const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
+    const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore], [SNAPSHOT_PATH, snapshotBefore]]);
     apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
@@ -166,22 +169,20 @@ function operationsFor(
   pending: string[],
   tree: Tree,
   base: () => Map<string, string>,
-  dir: string,
-  previousManifest: string | undefined,
-  previousPending: string | undefined,
+  before: { manifest: string | undefined; pending: string | undefined; snapshot: string | undefined },
   inputs: string,
 ): Operation[] {
   const ops = operations(p.entries);
   const snapshot = snapshotText(p.manifest.files, tree, base);
   p = { ...p, manifest: { ...p.manifest, fresh: freshStamp(p, pending, inputs, snapshot) } };
-  if (snapshot !== readRepoText(dir, SNAPSHOT_PATH)) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
+  if (snapshot !== before.snapshot) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
   if (pending.length > 0) {
     const text = pendingText(pending);
-    if (text !== previousPending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
-  } else if (previousPending !== undefined) {
+    if (text !== before.pending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
+  } else if (before.pending !== undefined) {
     ops.push({ kind: 'delete', path: CONFLICTS_PATH });
   }
-  const manifest = manifestWrite(p, previousManifest);
+  const manifest = manifestWrite(p, before.manifest);
   if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
 }
