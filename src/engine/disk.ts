@@ -14,7 +14,7 @@ import { UsageError } from '../model/errors.js';
 // would cost more than the reads.
 
 /** Larger files are not configuration: a run refuses to read them. */
-export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 

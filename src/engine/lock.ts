@@ -5,9 +5,9 @@ import { writeFailure } from './apply.js';
 import { kindOf, makeDir, readRepoText, realFs, repoOwner } from './disk.js';
 import { JOURNAL_PATH, recover, STATE_DIR } from './journal.js';
 
-export const LOCK_PATH = `${STATE_DIR}/lock`;
+const LOCK_PATH = `${STATE_DIR}/lock`;
 /** How long a second run waits for the first before giving up. */
-export const LOCK_WAIT_MS = 5000;
+const LOCK_WAIT_MS = 5000;
 
 interface Holder {
   pid: number;

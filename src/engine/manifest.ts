@@ -40,7 +40,7 @@ export function emptyManifest(version: string): Manifest {
  * it is checked like input: every path must be inside the repository (no `..`, no absolute
  * path) and every hash a sha256; anything else is refused with one line (exit 2).
  */
-export function parseManifest(text: string | undefined, version: string): Manifest {
+function parseManifest(text: string | undefined, version: string): Manifest {
   if (text === undefined) return emptyManifest(version);
   const refuse = (field: string, value: unknown, allowed: string) => new InputError(`${MANIFEST_PATH} ${field}`, value, allowed);
   let parsed: unknown;
