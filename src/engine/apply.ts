@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
-import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
+import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, tryRmdir, type EngineFs, type Owner } from './disk.js';
 import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
@@ -85,7 +85,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   } catch (error) {
     try {
       removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
     } catch {
       // the next run removes a journal of nothing staged
     }
@@ -118,7 +118,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     try {
       rollBack(root, journal, fs);
       removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
     } catch {
       undone = false; // the journal stays: the next run undoes what is left
     }
@@ -143,11 +143,7 @@ function removeEmptied(fs: EngineFs, root: string, ops: Operation[]): void {
   for (const op of ops) {
     if (op.kind !== 'delete') continue;
     for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
-      try {
-        fs.rmdirSync(join(root, dir));
-      } catch {
-        break; // not empty (or gone): its parents are not empty either
-      }
+      if (!tryRmdir(join(root, dir), fs)) break; // not empty (or gone): its parents are not empty either
     }
   }
 }
@@ -222,13 +218,5 @@ function backUp(fs: EngineFs, root: string, path: string, backup: string, st: St
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function tryRmdir(fs: EngineFs, dir: string): void {
-  try {
-    fs.rmdirSync(dir);
-  } catch {
-    // not empty, or gone: either way not ours to remove
   }
 }

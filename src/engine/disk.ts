@@ -285,3 +285,12 @@ export function makeDir(fs: EngineFs, dir: string, owner: Owner | undefined): vo
   }
 }
 
+/** Removes a folder if it is empty; false when it is not (or is gone): then it is not ours to remove. */
+export function tryRmdir(dir: string, fs: EngineFs = realFs): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
