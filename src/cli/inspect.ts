@@ -40,11 +40,7 @@ export function printCheck(result: PipelineResult, json: boolean): number {
 
 /** `infra-stack diff`: what `update` would write, as a unified diff (coloured on a terminal). */
 export function printDiff(result: PipelineResult): number {
-  // `infra-stack diff | head`: a reader that stops early is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+  endQuietlyWhenReaderStops();
   const p = terminalPrinter();
   const paint = (line: string) => {
     if (!p.color) return line;
@@ -65,6 +61,7 @@ export function printDiff(result: PipelineResult): number {
 
 /** `infra-stack status`: the stack at a glance, from infra-stack.yaml and the manifest. */
 export function printStatus(dir: string, json: boolean): number {
+  endQuietlyWhenReaderStops();
   const config = parseStackFile(readRepoText(dir, STACK_FILE)!);
   const { manifest } = readManifest(dir);
   const pending = parsePending(readRepoText(dir, CONFLICTS_PATH));
@@ -101,4 +98,15 @@ export function printStatus(dir: string, json: boolean): number {
   for (const row of rows) p.out('  ' + row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   if (pending.length > 0) p.out(`Conflicts to resolve: ${pending.join(', ')}`);
   return 0;
+}
+
+/**
+ * `infra-stack diff | head`: a reader that stops early is not an error for a command that only
+ * shows something (exit 0 is what it returns anyway; `check`'s exit code means more).
+ */
+function endQuietlyWhenReaderStops(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }
