@@ -131,6 +131,13 @@ describe('symbolic links in the repository are never followed', () => {
     rmSync(join(dir, 'infra-stack.yaml'));
     symlinkSync(join(victimDir, 'stack.yaml'), join(dir, 'infra-stack.yaml'));
     refused(dir, /infra-stack\.yaml is a symbolic link/, ['add', 'service', 'billing']);
+    // status and check read it as every other command does: not through the link.
+    for (const command of ['status', 'check']) {
+      const r = infraStack(dir, command);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^error: infra-stack\.yaml is a symbolic link[^\n]+\n$/);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('a symlinked folder (nginx -> elsewhere): nothing lands outside', () => {

@@ -75,7 +75,7 @@ describe('apply: a failure or a kill at every write operation', () => {
     writeFileSync(join(base, 'old.txt'), 'old\n');
     writeFileSync(join(base, '.infra-stack/manifest.json'), '{}\n');
     const write = (path: string, content: string | Buffer, mode = 0o644) => ({ path, action: 'CREATE' as const, reason: '', write: { path, content, mode } });
-    ops = expectSeen(operations(
+    ops = expectSeen([...operations(
       [
         write('a/b/c.txt', 'c\n'),
         write('compose.yaml', 'new: true\n'),
@@ -84,9 +84,9 @@ describe('apply: a failure or a kill at every write operation', () => {
         { path: 'old.txt', action: 'DELETE', reason: '' },
         write('services/x/Dockerfile', 'FROM x\n'),
         write('k8s/overlays/staging/secrets.env', 'S=1\n', 0o600),
-      ],
-      { path: '.infra-stack/manifest.json', content: '{"v":2}\n', mode: 0o644 },
-    ), new Map([
+      ]),
+      { kind: 'write', path: '.infra-stack/manifest.json', content: '{"v":2}\n', mode: 0o644 },
+    ], new Map([
       ['compose.yaml', Buffer.from('mine: true\n')],
       ['a/b/c.txt', undefined],
     ]));

@@ -1,6 +1,7 @@
 // The commands people reach for over a repository's life, through the real bin: remove service,
 // check, diff, status; found from any subfolder; dry runs that exit as the real run; a repository
 // from a newer generator refused.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,18 @@ describe('status', () => {
     const json = JSON.parse(cli(['status', '--json']).stdout);
     expect(json.services.find((s: { name: string }) => s.name === 'ledger')).toEqual({ name: 'ledger', kind: 'api', port: 3003, route: '/ledger', uses: ['database', 'cache', 'queue', 'search'] });
     expect(json.generator).toEqual({ wrote: VERSION, running: VERSION });
+  });
+
+  it('status and diff end quietly (exit 0) when their reader stops early (`| head`)', async () => {
+    write('Makefile', read('Makefile').replaceAll('\n', '\n# mine\n'));
+    for (const command of ['status', 'diff']) {
+      const child = spawn(process.execPath, [INFRA_STACK_BIN, command], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the first line
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise((done) => child.on('close', done));
+      expect({ command, code, stderr }).toEqual({ command, code: 0, stderr: '' });
+    }
   });
 });
 

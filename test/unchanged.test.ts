@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stackGenerator } from '../generators/stack.js';
-import { readManifest } from '../src/engine/pipeline.js';
+import { readManifest } from '../src/engine/manifest.js';
 import { repositoryTemplates } from '../src/engine/preset-package.js';
 import { generateSecrets } from '../src/engine/secrets.js';
 import { unchangedPlan } from '../src/engine/unchanged.js';

@@ -1,4 +1,5 @@
 import type { PipelineResult } from '../engine/pipeline.js';
+import type { Action } from '../engine/plan.js';
 
 /** How a file differs from what `update` would leave, as `infra-stack check` reports it. */
 export type FileState = 'edited by you' | 'generator has changes' | 'both' | 'missing' | 'conflict pending';
@@ -24,7 +25,7 @@ export function drift(result: PipelineResult): Drift[] {
   return out;
 }
 
-function stateOf(action: string, writes: boolean, recorded: boolean): FileState | null {
+function stateOf(action: Action, writes: boolean, recorded: boolean): FileState | null {
   switch (action) {
     case 'UNCHANGED':
       return null;
@@ -37,7 +38,7 @@ function stateOf(action: string, writes: boolean, recorded: boolean): FileState 
       return 'generator has changes';
     case 'MERGED':
       return 'both';
-    default:
+    case 'CONFLICT':
       // A CONFLICT that writes nothing is one an earlier run left: markers still in the file.
       return writes ? 'both' : 'conflict pending';
   }

@@ -1,8 +1,8 @@
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { stackGenerator } from '../../generators/stack.js';
-import { readRepoText, readText } from '../engine/disk.js';
+import { readRepoFile, readRepoText } from '../engine/disk.js';
 import { withLock } from '../engine/lock.js';
-import { MANIFEST_PATH, parseManifest } from '../engine/manifest.js';
+import { readManifest } from '../engine/manifest.js';
 import { runPipeline, type PipelineOptions } from '../engine/pipeline.js';
 import { repositoryTemplates } from '../engine/preset-package.js';
 import { generateSecrets } from '../engine/secrets.js';
@@ -104,7 +104,7 @@ async function run(
   const unlessUnchanged = command === 'update' || command === 'check';
   const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true, unlessUnchanged, manifest });
   if (command === 'check') return printCheck(result, json);
-  if (command === 'diff') return printDiff(result, dir);
+  if (command === 'diff') return printDiff(result);
   const steps: string[] = [];
   if (command === 'remove service') {
     const kept = result.plan.entries.filter((e) => e.action === 'KEPT' && e.reason.startsWith('no longer generated')).map((e) => e.path);
@@ -116,7 +116,7 @@ async function run(
 /** The repository: the folder with infra-stack.yaml, `start` or the nearest above it (as git finds .git). */
 export function findRepository(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
-    if (readText(join(dir, STACK_FILE)) !== undefined) return dir;
+    if (readRepoFile(dir, STACK_FILE) !== undefined) return dir;
     if (dirname(dir) === dir) break;
   }
   throw new UsageError(
@@ -131,17 +131,17 @@ export function findRepository(start: string): string {
  * when it is this version's.
  */
 function lastAnswers(dir: string, text: string): { answers?: StackConfig; manifest?: PipelineOptions['manifest'] } {
-  const manifestText = readRepoText(dir, MANIFEST_PATH);
-  let manifest;
+  let previous;
   try {
-    manifest = parseManifest(manifestText, VERSION);
+    previous = readManifest(dir);
   } catch {
     return {}; // the pipeline reports a broken manifest
   }
-  if (manifest.version !== VERSION || !manifest.answers) return {};
-  const answers = validateConfig({ ...manifest.answers });
+  const { answers: last, version } = previous.manifest;
+  if (version !== VERSION || !last) return {};
+  const answers = validateConfig({ ...last });
   // This version's manifest: the pipeline takes it as read (parsing it again costs ~5 ms for 200 services).
-  return { answers: stackFileText(answers) === text ? answers : undefined, manifest: { manifest, text: manifestText } };
+  return { answers: stackFileText(answers) === text ? answers : undefined, manifest: previous };
 }
 
 /** The stack with one more service, validated like everything else. */

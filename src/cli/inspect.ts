@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import { styleText } from 'node:util';
 import { drift } from '../check/drift.js';
 import { CONFLICTS_PATH, parsePending } from '../engine/conflicts.js';
-import { readText } from '../engine/disk.js';
-import { readManifest, type PipelineResult } from '../engine/pipeline.js';
+import { readRepoText } from '../engine/disk.js';
+import { readManifest } from '../engine/manifest.js';
+import type { PipelineResult } from '../engine/pipeline.js';
 import { parseStackFile, STACK_FILE } from '../model/stack-file.js';
 import { VERSION } from '../version.js';
 import { printable, terminalPrinter } from './output.js';
@@ -39,12 +39,8 @@ export function printCheck(result: PipelineResult, json: boolean): number {
 }
 
 /** `infra-stack diff`: what `update` would write, as a unified diff (coloured on a terminal). */
-export function printDiff(result: PipelineResult, dir: string): number {
-  // `infra-stack diff | head`: a reader that stops early is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+export function printDiff(result: PipelineResult): number {
+  endQuietlyWhenReaderStops();
   const p = terminalPrinter();
   const paint = (line: string) => {
     if (!p.color) return line;
@@ -55,7 +51,9 @@ export function printDiff(result: PipelineResult, dir: string): number {
   };
   for (const op of result.operations) {
     if (op.path.startsWith('.infra-stack/')) continue; // bookkeeping, not the person's files
-    const before = result.disk.has(op.path) ? result.disk.get(op.path) : readText(join(dir, op.path));
+    // Every path a run writes or deletes was read into `disk`, or is one it found absent (a new
+    // repository, a proposal beside a file): nothing to read again.
+    const before = result.disk.get(op.path);
     for (const line of unifiedDiff(op.path, before, op.kind === 'write' ? op.content.toString() : undefined)) p.out(paint(line));
   }
   return 0;
@@ -63,9 +61,10 @@ export function printDiff(result: PipelineResult, dir: string): number {
 
 /** `infra-stack status`: the stack at a glance, from infra-stack.yaml and the manifest. */
 export function printStatus(dir: string, json: boolean): number {
-  const config = parseStackFile(readText(join(dir, STACK_FILE))!);
+  endQuietlyWhenReaderStops();
+  const config = parseStackFile(readRepoText(dir, STACK_FILE)!);
   const { manifest } = readManifest(dir);
-  const pending = parsePending(readText(join(dir, CONFLICTS_PATH)));
+  const pending = parsePending(readRepoText(dir, CONFLICTS_PATH));
   const services = config.services.map((s) => ({ name: s.name, kind: s.kind, port: s.port, route: s.path, uses: s.uses }));
   const stack = {
     name: config.name,
@@ -99,4 +98,15 @@ export function printStatus(dir: string, json: boolean): number {
   for (const row of rows) p.out('  ' + row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   if (pending.length > 0) p.out(`Conflicts to resolve: ${pending.join(', ')}`);
   return 0;
+}
+
+/**
+ * `infra-stack diff | head`: a reader that stops early is not an error for a command that only
+ * shows something (exit 0 is what it returns anyway; `check`'s exit code means more).
+ */
+function endQuietlyWhenReaderStops(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }

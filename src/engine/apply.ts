@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
-import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, type EngineFs, type Owner } from './disk.js';
+import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, tryRmdir, type EngineFs, type Owner } from './disk.js';
 import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
@@ -14,14 +14,13 @@ export type Operation = (
   expect?: string | null;
 };
 
-/** The writes and deletes a plan asks for, with the manifest write last. */
-export function operations(entries: PlanEntry[], manifest?: PlanEntry['write']): Operation[] {
+/** The writes and deletes a plan asks for. */
+export function operations(entries: PlanEntry[]): Operation[] {
   const ops: Operation[] = [];
   for (const e of entries) {
     if (e.write) ops.push({ kind: 'write', ...e.write });
     else if (e.action === 'DELETE') ops.push({ kind: 'delete', path: e.path });
   }
-  if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
 }
 
@@ -51,7 +50,7 @@ export interface ApplyOptions {
  *    O_NOFOLLOW, final mode and owner, synced), and every file replaced or deleted gets a
  *    hard-link backup;
  * 3. renames and deletes; the folders are synced; the journal says `committed`;
- * 4. backups and journal are removed.
+ * 4. backups and journal are removed, then the folders the deletes emptied.
  * A failure before the commit undoes everything (and a kill is undone by the next run, see
  * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
@@ -86,7 +85,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
   } catch (error) {
     try {
       removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
     } catch {
       // the next run removes a journal of nothing staged
     }
@@ -119,7 +118,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     try {
       rollBack(root, journal, fs);
       removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(fs, join(root, STATE_DIR));
+      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
     } catch {
       undone = false; // the journal stays: the next run undoes what is left
     }
@@ -132,6 +131,20 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     if (durable) syncDir(fs, join(root, STATE_DIR));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
+  }
+  removeEmptied(fs, root, ops);
+}
+
+/**
+ * Folders the deletes emptied (a removed service's), up to the repository: the mirror of the
+ * folders a run makes. After the commit, since an empty folder left by a kill holds nothing.
+ */
+function removeEmptied(fs: EngineFs, root: string, ops: Operation[]): void {
+  for (const op of ops) {
+    if (op.kind !== 'delete') continue;
+    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
+      if (!tryRmdir(join(root, dir), fs)) break; // not empty (or gone): its parents are not empty either
+    }
   }
 }
 
@@ -205,13 +218,5 @@ function backUp(fs: EngineFs, root: string, path: string, backup: string, st: St
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function tryRmdir(fs: EngineFs, dir: string): void {
-  try {
-    fs.rmdirSync(dir);
-  } catch {
-    // not empty, or gone: either way not ours to remove
   }
 }

@@ -11,7 +11,7 @@ const MAX_EDITS = 2000;
  * For each line of `a`, the index of the line of `b` it is kept as, or -1 where it was deleted:
  * a shortest edit script's matching, increasing.
  */
-export function matchLines(a: string[], b: string[]): Int32Array {
+function matchLines(a: string[], b: string[]): Int32Array {
   const n = a.length;
   const m = b.length;
   const match = new Int32Array(n).fill(-1);

@@ -14,7 +14,7 @@ import { UsageError } from '../model/errors.js';
 // would cost more than the reads.
 
 /** Larger files are not configuration: a run refuses to read them. */
-export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 
@@ -133,7 +133,8 @@ export function readRepoFile(root: string, rel: string, checked?: Set<string>): 
     fd = nodeFs.openSync(join(root, rel), READ_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    // ENOTDIR: the repository itself is a file (as in parentsExist): nothing is in it.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') throw linkRefused(rel);
     if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw new UsageError(`${rel} is not a regular file (a socket or device): refused.`);
     throw error;
@@ -284,3 +285,12 @@ export function makeDir(fs: EngineFs, dir: string, owner: Owner | undefined): vo
   }
 }
 
+/** Removes a folder if it is empty; false when it is not (or is gone): then it is not ours to remove. */
+export function tryRmdir(dir: string, fs: EngineFs = realFs): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}

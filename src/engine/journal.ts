@@ -125,7 +125,7 @@ export function rollBack(root: string, journal: Journal, fs: EngineFs): number {
 }
 
 /** After commit: the backups and any temp left are removed, then the journal. */
-export function cleanUp(root: string, journal: Journal, fs: EngineFs): void {
+function cleanUp(root: string, journal: Journal, fs: EngineFs): void {
   for (const f of journal.files) {
     if (f.temp) removeIfThere(fs, join(root, f.temp));
     removeIfThere(fs, join(root, f.backup));

@@ -1,13 +1,13 @@
-import { closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
 import { writeFailure } from './apply.js';
-import { kindOf, makeDir, readRepoText, realFs, repoOwner } from './disk.js';
+import { kindOf, makeDir, readRepoText, realFs, repoOwner, tryRmdir } from './disk.js';
 import { JOURNAL_PATH, recover, STATE_DIR } from './journal.js';
 
-export const LOCK_PATH = `${STATE_DIR}/lock`;
+const LOCK_PATH = `${STATE_DIR}/lock`;
 /** How long a second run waits for the first before giving up. */
-export const LOCK_WAIT_MS = 5000;
+const LOCK_WAIT_MS = 5000;
 
 interface Holder {
   pid: number;
@@ -177,13 +177,5 @@ function removeCreated(dir: string, first: string | undefined): void {
   for (let d = dir; d.length >= first.length; d = dirname(d)) {
     tryRmdir(d);
     if (d === first) break;
-  }
-}
-
-function tryRmdir(dir: string): void {
-  try {
-    rmdirSync(dir);
-  } catch {
-    // not empty, or gone
   }
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { InputError } from '../model/errors.js';
+import { InputError, UsageError } from '../model/errors.js';
 import type { StackConfig } from '../model/types.js';
-import { unsafeOutputReason } from './disk.js';
+import { VERSION } from '../version.js';
+import { readRepoText, unsafeOutputReason } from './disk.js';
 
 export const MANIFEST_PATH = '.infra-stack/manifest.json';
 
@@ -39,7 +40,7 @@ export function emptyManifest(version: string): Manifest {
  * it is checked like input: every path must be inside the repository (no `..`, no absolute
  * path) and every hash a sha256; anything else is refused with one line (exit 2).
  */
-export function parseManifest(text: string | undefined, version: string): Manifest {
+function parseManifest(text: string | undefined, version: string): Manifest {
   if (text === undefined) return emptyManifest(version);
   const refuse = (field: string, value: unknown, allowed: string) => new InputError(`${MANIFEST_PATH} ${field}`, value, allowed);
   let parsed: unknown;
@@ -72,4 +73,24 @@ export function manifestText(manifest: Manifest): string {
   const { compare } = new Intl.Collator();
   const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => compare(a, b)));
   return JSON.stringify({ ...manifest, files }, null, 2) + '\n';
+}
+
+/** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
+export function readManifest(dir: string): { manifest: Manifest; text: string | undefined } {
+  const text = readRepoText(dir, MANIFEST_PATH);
+  const manifest = parseManifest(text, VERSION);
+  if (newer(manifest.version, VERSION)) {
+    throw new UsageError(
+      `This repository was last written by create-infra-stack ${manifest.version}, newer than this one (${VERSION}). Run the repository's own: \`npm install\`, then \`npx infra-stack\`.`,
+    );
+  }
+  return { manifest, text };
+}
+
+/** a > b for versions like 1.2.3 (a pre-release counts as its release). */
+function newer(a: string, b: string): boolean {
+  const parts = (v: string) => v.split(/[-+]/)[0].split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  return false;
 }

@@ -1,6 +1,3 @@
-import { rmdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { UsageError } from '../model/errors.js';
 import { isSkipped } from '../model/stack-model.js';
 import { assertSkipsMatch } from '../model/validate.js';
 import type { StackConfig } from '../model/types.js';
@@ -12,9 +9,9 @@ import { generate } from './generate.js';
 import type { Generator } from './generator.js';
 import { STATE_DIR } from './journal.js';
 import { withLock } from './lock.js';
-import { hashContent, MANIFEST_PATH, parseManifest, type Manifest } from './manifest.js';
+import { hashContent, MANIFEST_PATH, readManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
-import { manifestWrite, NEW_SUFFIX, plan, type Plan } from './plan.js';
+import { manifestWrite, NEW_SUFFIX, plan, type Plan, type PlanEntry } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
 import type { Tree } from './tree.js';
@@ -52,26 +49,6 @@ export interface PipelineResult {
   tree: Tree;
 }
 
-/** The previous run's manifest; a repository written by a newer generator is refused (exit 2). */
-export function readManifest(dir: string): { manifest: Manifest; text: string | undefined } {
-  const text = readRepoText(dir, MANIFEST_PATH);
-  const manifest = parseManifest(text, VERSION);
-  if (newer(manifest.version, VERSION)) {
-    throw new UsageError(
-      `This repository was last written by create-infra-stack ${manifest.version}, newer than this one (${VERSION}). Run the repository's own: \`npm install\`, then \`npx infra-stack\`.`,
-    );
-  }
-  return { manifest, text };
-}
-
-/** a > b for versions like 1.2.3 (a pre-release counts as its release). */
-function newer(a: string, b: string): boolean {
-  const parts = (v: string) => v.split(/[-+]/)[0].split('.').map((n) => Number.parseInt(n, 10) || 0);
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-  return false;
-}
-
 /** What the generator last wrote, or null when the previous answers no longer render. */
 async function renderBase(generatorFor: (answers: StackConfig) => Generator, answers: StackConfig, templates: TemplateSet) {
   try {
@@ -86,8 +63,8 @@ async function renderBase(generatorFor: (answers: StackConfig) => Generator, ans
  * repository from before snapshots), the previous answers re-rendered, when that gives exactly
  * what the manifest recorded.
  */
-async function mergeBase(dir: string, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
-  const base = readSnapshot(readRepoText(dir, SNAPSHOT_PATH), previous.files);
+async function mergeBase(snapshot: string | undefined, previous: Manifest, wanted: string[], options: PipelineOptions, templates: TemplateSet) {
+  const base = readSnapshot(snapshot, previous.files);
   const missing = wanted.filter((path) => !base.has(path));
   if (missing.length === 0 || !previous.answers || !options.generatorFor) return base;
   const rendered = await renderBase(options.generatorFor, previous.answers, templates);
@@ -131,29 +108,34 @@ async function planAndApply(
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
   const bytes = isEmpty ? new Map<string, string | Buffer | undefined>() : readDisk(options.dir, [...tree.keys(), ...tracked]);
   const planned = plan(tree, bytes, previous, VERSION, config);
+  // A proposal already beside a file is read with the rest: kept (keepProposals), and one that
+  // appears before the run writes stops it, as any file the plan saw does.
+  for (const proposal of proposals(planned)) bytes.set(proposal, readRepoFile(options.dir, proposal));
   // Merges work on text: a file that is not UTF-8 is never merged (it stays a conflict).
   const disk = textView(bytes);
   const owned = Object.keys(previous.files).filter((path) => disk.get(path) !== undefined);
   // Only a conflict is merged: without one the base (a decompress and a hash of every file) is
   // not read, and the new snapshot takes every file from the tree (see snapshotText).
   const merging = planned.entries.some((e) => e.action === 'CONFLICT');
-  let base = merging ? await mergeBase(options.dir, previous, owned, options, templates) : undefined;
-  const previousBase = () => (base ??= readSnapshot(readRepoText(options.dir, SNAPSHOT_PATH), previous.files));
+  // The bookkeeping as the last run left it, each read once.
+  const snapshotBefore = readRepoText(options.dir, SNAPSHOT_PATH);
   const pendingBefore = readRepoText(options.dir, CONFLICTS_PATH);
+  let base = merging ? await mergeBase(snapshotBefore, previous, owned, options, templates) : undefined;
+  const previousBase = () => (base ??= readSnapshot(snapshotBefore, previous.files));
   const settled = settleConflicts(planned, {
     disk,
     tree,
     base: base ?? new Map(),
     label: `create-infra-stack ${VERSION}`,
   });
-  settled.plan = keepProposals(settled.plan, options.dir);
+  settled.plan = keepProposals(settled.plan, bytes);
   const inputs = inputsHash(generator, config, templates);
-  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, options.dir, previousText, pendingBefore, inputs);
+  const before = { manifest: previousText, pending: pendingBefore, snapshot: snapshotBefore };
+  const ops = operationsFor(settled.plan, settled.pending, tree, previousBase, before, inputs);
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
-    const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore]]);
+    const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore], [SNAPSHOT_PATH, snapshotBefore]]);
     apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
-    removeEmptyFolders(options.dir, ops);
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
 }
@@ -162,14 +144,23 @@ async function planAndApply(
  * A new version already beside a file the generator never wrote (`<file>.infra-stack-new`) may
  * hold the person's half-done merge: it is never overwritten, until they delete it.
  */
-function keepProposals(p: Plan, dir: string): Plan {
+function keepProposals(p: Plan, disk: Map<string, unknown>): Plan {
   const entries = p.entries.map((entry) => {
-    const proposal = entry.write?.path;
-    if (entry.action !== 'CONFLICT' || !proposal?.endsWith(NEW_SUFFIX)) return entry;
-    if (readRepoFile(dir, proposal) === undefined) return entry;
+    const proposal = proposalOf(entry);
+    if (proposal === undefined || disk.get(proposal) === undefined) return entry;
     return { ...entry, write: undefined, reason: `not written by create-infra-stack; ${proposal} is already there: finish it, then delete it` };
   });
   return { ...p, entries };
+}
+
+/** The `<file>.infra-stack-new` a conflict writes beside the person's file, if any. */
+function proposalOf(entry: PlanEntry): string | undefined {
+  const path = entry.write?.path;
+  return entry.action === 'CONFLICT' && path?.endsWith(NEW_SUFFIX) ? path : undefined;
+}
+
+function proposals(p: Plan): string[] {
+  return p.entries.map(proposalOf).filter((path): path is string => path !== undefined);
 }
 
 /** The plan's writes and deletes, then the bookkeeping: the snapshot, the pending conflicts, the manifest last. */
@@ -178,36 +169,20 @@ function operationsFor(
   pending: string[],
   tree: Tree,
   base: () => Map<string, string>,
-  dir: string,
-  previousManifest: string | undefined,
-  previousPending: string | undefined,
+  before: { manifest: string | undefined; pending: string | undefined; snapshot: string | undefined },
   inputs: string,
 ): Operation[] {
   const ops = operations(p.entries);
   const snapshot = snapshotText(p.manifest.files, tree, base);
   p = { ...p, manifest: { ...p.manifest, fresh: freshStamp(p, pending, inputs, snapshot) } };
-  if (snapshot !== readRepoText(dir, SNAPSHOT_PATH)) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
+  if (snapshot !== before.snapshot) ops.push({ kind: 'write', path: SNAPSHOT_PATH, content: snapshot, mode: 0o644 });
   if (pending.length > 0) {
     const text = pendingText(pending);
-    if (text !== previousPending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
-  } else if (previousPending !== undefined) {
+    if (text !== before.pending) ops.push({ kind: 'write', path: CONFLICTS_PATH, content: text, mode: 0o644 });
+  } else if (before.pending !== undefined) {
     ops.push({ kind: 'delete', path: CONFLICTS_PATH });
   }
-  const manifest = manifestWrite(p, previousManifest);
+  const manifest = manifestWrite(p, before.manifest);
   if (manifest) ops.push({ kind: 'write', ...manifest });
   return ops;
-}
-
-/** Folders a run emptied by deleting files (a removed service's), up to the repository. */
-function removeEmptyFolders(root: string, ops: Operation[]): void {
-  for (const op of ops) {
-    if (op.kind !== 'delete') continue;
-    for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
-      try {
-        rmdirSync(join(root, dir));
-      } catch {
-        break; // not empty (or gone): its parents are not empty either
-      }
-    }
-  }
 }

@@ -108,37 +108,72 @@ function mergeDocuments(base: Document[], theirs: Document[], ours: Document[], 
     if (merged !== ours[0].contents) ours[0].contents = merged as Node;
     return;
   }
-  const ids = (docs: Document[]) => identities(docs.map((d) => js(d.contents, d)), documentId);
-  const [b, t, o] = [ids(base), ids(theirs), ids(ours)];
-  if (!b || !t || !o) throw new Unsupported();
-  theirs.forEach((doc, i) => {
-    const id = t[i];
-    const bi = b.indexOf(id);
-    const oi = o.indexOf(id);
-    if (bi >= 0 && oi >= 0) {
-      const merged = mergeNode(base[bi].contents, doc.contents, ours[oi].contents, [id], base[bi], doc, ours[oi], conflicts);
-      if (merged !== ours[oi].contents) ours[oi].contents = merged as Node;
-    } else if (bi >= 0) {
-      if (!same(js(base[bi].contents, base[bi]), js(doc.contents, doc))) conflicts.push(`${id} (you deleted it; the generator changed it)`);
-    } else if (oi >= 0) {
-      if (!same(js(ours[oi].contents, ours[oi]), js(doc.contents, doc))) conflicts.push(`${id} (added by you and by the generator)`);
-    } else {
-      const copy = doc.clone();
+  const side = (docs: Document[]): Children => {
+    const ids = identities(docs.map((d) => js(d.contents, d)), documentId);
+    if (!ids) throw new Unsupported();
+    return { ids, node: (i) => [docs[i].contents, docs[i]] };
+  };
+  mergeChildren(side(base), side(theirs), {
+    ...side(ours),
+    set: (i, node) => (ours[i].contents = node as Node),
+    insert: (at, i) => {
+      const copy = theirs[i].clone();
       copy.directives!.docStart = true;
-      const at = insertionIndex(t, i, o);
       ours.splice(at, 0, copy);
-      o.splice(at, 0, id);
+    },
+    remove: (i) => ours.splice(i, 1),
+  }, [], conflicts);
+}
+
+/**
+ * One side's children matched by identity (a file's documents, a mapping's keys, a list's
+ * items): each one's node and the document its aliases resolve in.
+ */
+interface Children {
+  ids: string[];
+  node(i: number): [unknown, Document];
+}
+
+/** The person's side, which the merge edits in place: `insert` puts a copy of theirs' child i at `at`. */
+interface OursChildren extends Children {
+  set(i: number, node: unknown): void;
+  insert(at: number, i: number): void;
+  remove(i: number): void;
+}
+
+/**
+ * The generator's change to a collection, applied onto the person's: a child both kept merges
+ * on, one only the generator added is inserted, one it removed goes unless the person edited
+ * it, and a child both sides changed differently is a conflict.
+ */
+function mergeChildren(b: Children, t: Children, o: OursChildren, path: Path, conflicts: string[]): void {
+  const value = (side: Children, i: number) => js(...side.node(i));
+  t.ids.forEach((id, i) => {
+    const inBase = b.ids.indexOf(id);
+    const inOurs = o.ids.indexOf(id);
+    const here = [...path, id];
+    if (inBase >= 0 && inOurs >= 0) {
+      const [[bn, bd], [tn, td], [on, od]] = [b.node(inBase), t.node(i), o.node(inOurs)];
+      const merged = mergeNode(bn, tn, on, here, bd, td, od, conflicts);
+      if (merged !== on) o.set(inOurs, merged);
+    } else if (inBase >= 0) {
+      if (!same(value(b, inBase), value(t, i))) conflicts.push(`${here.join('.')} (you deleted it; the generator changed it)`);
+    } else if (inOurs >= 0) {
+      if (!same(value(o, inOurs), value(t, i))) conflicts.push(`${here.join('.')} (added by you and by the generator)`);
+    } else {
+      const at = insertionIndex(t.ids, i, o.ids);
+      o.insert(at, i);
+      o.ids.splice(at, 0, id);
     }
   });
-  base.forEach((doc, bi) => {
-    const id = b[bi];
-    if (t.includes(id)) return;
-    const oi = o.indexOf(id);
-    if (oi < 0) return;
-    if (same(js(ours[oi].contents, ours[oi]), js(doc.contents, doc))) {
-      ours.splice(oi, 1);
-      o.splice(oi, 1);
-    } else conflicts.push(`${id} (you edited it; the generator removed it)`);
+  b.ids.forEach((id, i) => {
+    if (t.ids.includes(id)) return;
+    const inOurs = o.ids.indexOf(id);
+    if (inOurs < 0) return;
+    if (same(value(o, inOurs), value(b, i))) {
+      o.remove(inOurs);
+      o.ids.splice(inOurs, 1);
+    } else conflicts.push(`${[...path, id].join('.')} (you edited it; the generator removed it)`);
   });
 }
 
@@ -204,33 +239,14 @@ function mergeMap(b: YAMLMap, t: YAMLMap, o: YAMLMap, path: Path, bd: Document, 
     if (!isNode(pair.key)) return String(pair.key);
     throw new Unsupported();
   };
-  const find = (map: YAMLMap, key: string) => map.items.find((p) => keyOf(p as Pair) === key) as Pair | undefined;
-  const theirsKeys = t.items.map((p) => keyOf(p as Pair));
-  t.items.forEach((pair, i) => {
-    const key = theirsKeys[i];
-    const inBase = find(b, key);
-    const inOurs = find(o, key);
-    const here = [...path, key];
-    if (inBase && inOurs) {
-      const merged = mergeNode(inBase.value, pair.value, inOurs.value, here, bd, td, od, conflicts);
-      if (merged !== inOurs.value) inOurs.value = merged;
-    } else if (inBase) {
-      if (!same(js(inBase.value, bd), js(pair.value, td))) conflicts.push(`${here.join('.')} (you deleted it; the generator changed it)`);
-    } else if (inOurs) {
-      if (!same(js(inOurs.value, od), js(pair.value, td))) conflicts.push(`${here.join('.')} (added by you and by the generator)`);
-    } else {
-      const oursKeys = o.items.map((p) => keyOf(p as Pair));
-      o.items.splice(insertionIndex(theirsKeys, i, oursKeys), 0, new Pair(copyNode(pair.key), copyNode(pair.value)));
-    }
-  });
-  for (const pair of b.items) {
-    const key = keyOf(pair as Pair);
-    if (theirsKeys.includes(key)) continue;
-    const inOurs = find(o, key);
-    if (!inOurs) continue;
-    if (same(js(inOurs.value, od), js((pair as Pair).value, bd))) o.items.splice(o.items.indexOf(inOurs), 1);
-    else conflicts.push(`${[...path, key].join('.')} (you edited it; the generator removed it)`);
-  }
+  // A key that repeats (JSON allows it) is found first, as a reader of the file finds it.
+  const side = (map: YAMLMap, doc: Document): Children => ({ ids: map.items.map((p) => keyOf(p as Pair)), node: (i) => [(map.items[i] as Pair).value, doc] });
+  mergeChildren(side(b, bd), side(t, td), {
+    ...side(o, od),
+    set: (i, node) => ((o.items[i] as Pair).value = node),
+    insert: (at, i) => o.items.splice(at, 0, new Pair(copyNode((t.items[i] as Pair).key), copyNode((t.items[i] as Pair).value))),
+    remove: (i) => o.items.splice(i, 1),
+  }, path, conflicts);
 }
 
 /**
@@ -239,36 +255,18 @@ function mergeMap(b: YAMLMap, t: YAMLMap, o: YAMLMap, path: Path, bd: Document, 
  * list without one, which then merges as a whole.
  */
 function mergeSeq(b: YAMLSeq, t: YAMLSeq, o: YAMLSeq, path: Path, bd: Document, td: Document, od: Document, conflicts: string[]): boolean {
-  const ids = (seq: YAMLSeq, doc: Document) => identities(seq.items.map((item) => js(item, doc)), itemId);
-  const [bi, ti, oi] = [ids(b, bd), ids(t, td), ids(o, od)];
-  if (!bi || !ti || !oi) return false;
-  ti.forEach((id, i) => {
-    const item = t.items[i];
-    const inBase = bi.indexOf(id);
-    const inOurs = oi.indexOf(id);
-    const here = [...path, `[${id}]`];
-    if (inBase >= 0 && inOurs >= 0) {
-      const merged = mergeNode(b.items[inBase], item, o.items[inOurs], here, bd, td, od, conflicts);
-      if (merged !== o.items[inOurs]) o.items[inOurs] = merged;
-    } else if (inBase >= 0) {
-      if (!same(js(b.items[inBase], bd), js(item, td))) conflicts.push(`${here.join('.')} (you deleted it; the generator changed it)`);
-    } else if (inOurs >= 0) {
-      if (!same(js(o.items[inOurs], od), js(item, td))) conflicts.push(`${here.join('.')} (added by you and by the generator)`);
-    } else {
-      const at = insertionIndex(ti, i, oi);
-      o.items.splice(at, 0, copyNode(item));
-      oi.splice(at, 0, id);
-    }
-  });
-  bi.forEach((id, i) => {
-    if (ti.includes(id)) return;
-    const inOurs = oi.indexOf(id);
-    if (inOurs < 0) return;
-    if (same(js(o.items[inOurs], od), js(b.items[i], bd))) {
-      o.items.splice(inOurs, 1);
-      oi.splice(inOurs, 1);
-    } else conflicts.push(`${[...path, `[${id}]`].join('.')} (you edited it; the generator removed it)`);
-  });
+  const side = (seq: YAMLSeq, doc: Document): Children | null => {
+    const ids = identities(seq.items.map((item) => js(item, doc)), itemId);
+    return ids && { ids: ids.map((id) => `[${id}]`), node: (i) => [seq.items[i], doc] };
+  };
+  const [bs, ts, os] = [side(b, bd), side(t, td), side(o, od)];
+  if (!bs || !ts || !os) return false;
+  mergeChildren(bs, ts, {
+    ...os,
+    set: (i, node) => (o.items[i] = node),
+    insert: (at, i) => o.items.splice(at, 0, copyNode(t.items[i])),
+    remove: (i) => o.items.splice(i, 1),
+  }, path, conflicts);
   return true;
 }
 
@@ -289,7 +287,6 @@ function identities(values: unknown[], id: (value: unknown) => string | undefine
 function copyNode<T>(value: T): T {
   return (isNode(value) || value instanceof Pair ? (value as unknown as Node).clone() : value) as T;
 }
-
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
