@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { hashContent } from '../src/engine/manifest.js';
@@ -209,6 +210,20 @@ describe('what the repository keeps', () => {
     const read2 = readSnapshot(forged, manifest);
     expect(read2.has('compose.yaml')).toBe(false);
     expect(read2.size).toBe(contents.size - 1);
+  });
+
+  it('the snapshot stores a content shared by several files once, and still reads the first layout (path -> content)', () => {
+    const manifest = JSON.parse(read('.infra-stack/manifest.json')).files as Record<string, string>;
+    const decode = (text: string) => JSON.parse(brotliDecompressSync(Buffer.from(text.replace(/^#.*\n/gm, '').replaceAll('\n', ''), 'base64')).toString('utf8'));
+    const stored = decode(read('.infra-stack/base')) as { files: Record<string, number>; contents: string[] };
+    expect(Object.keys(stored.files).sort()).toEqual(Object.keys(manifest).sort());
+    const distinct = new Set(Object.values(manifest));
+    expect(distinct.size).toBeLessThan(Object.keys(manifest).length); // the services share files
+    expect(stored.contents).toHaveLength(distinct.size);
+    // The first layout, as a repository written before the change holds it.
+    const contents = readSnapshot(read('.infra-stack/base'), manifest);
+    const first = `# x\n${brotliCompressSync(JSON.stringify(Object.fromEntries(contents))).toString('base64')}\n`;
+    expect(readSnapshot(first, manifest)).toEqual(contents);
   });
 
   it('a proposal beside a file it never wrote is not overwritten while it is there', () => {

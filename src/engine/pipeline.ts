@@ -101,7 +101,8 @@ async function planAndApply(
   // Read here, under the lock, unless the caller read it under the same lock.
   const { manifest: previous, text: previousText } = (options.locked && options.manifest) || readManifest(options.dir);
   // A skip entry names a file the generator writes, or wrote before (kept from then on): else it is a typo.
-  assertSkipsMatch(config.skip ?? [], [...generator.paths(config), ...Object.keys(previous.files)]);
+  // (Listing the paths builds the model again: only when there is a skip entry to check.)
+  if (config.skip?.length) assertSkipsMatch(config.skip, [...generator.paths(config), ...Object.keys(previous.files)]);
   // A new or empty directory (only the lock in it) has nothing to read (a thousand failed reads cost ~15 ms).
   const isEmpty = previousText === undefined && (listDir(options.dir) ?? []).every((name) => name === STATE_DIR);
   // Skipped files are the person's: not even read.
