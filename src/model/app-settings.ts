@@ -101,7 +101,11 @@ export function appSecretGroup(services: ServiceConfig[]): EnvGroup | null {
   };
 }
 
-/** Secrets of the other services: blanked for this one where one .env feeds them all (PM2 on a host). */
-export function otherServicesSecrets(services: ServiceConfig[], service: ServiceConfig): string[] {
-  return [...new Set(services.flatMap((s) => s.secrets))].filter((name) => !service.secrets.includes(name));
+/**
+ * For each service, the secrets of the others: blanked for it where one .env feeds them all (PM2
+ * on a host). Every service's list from one pass over the stack's secrets, not one per service.
+ */
+export function otherServicesSecrets(services: ServiceConfig[]): (service: ServiceConfig) => string[] {
+  const all = [...new Set(services.flatMap((s) => s.secrets))];
+  return (service) => all.filter((name) => !service.secrets.includes(name));
 }

@@ -101,6 +101,7 @@ export function buildModel(config: StackConfig): StackModel {
   const data = dataServicesOf(config);
   const dataNames = data.map((d) => d.name);
   const emulators = data.filter((d) => d.emulator).map((d) => d.name);
+  const otherSecrets = otherServicesSecrets(config.services);
   const services = config.services.map((s, i): Service => {
     const uses = data.filter((d) => s.uses.includes(d.role)).map((d) => d.name);
     return {
@@ -119,7 +120,7 @@ export function buildModel(config: StackConfig): StackModel {
       waitsForSetup: uses.includes('meilisearch') ? ['meilisearch-key'] : [],
       uses,
       notUsedVars: data.filter((d) => !uses.includes(d.name)).map((d) => d.endpointVar),
-      otherSecrets: otherServicesSecrets(config.services, s),
+      otherSecrets: otherSecrets(s),
       hostEnv: uniqueKeys([...data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostEnv), ...s.secrets.map((k): [string, string] => [k, k])]),
       hostSettings: data.filter((d) => uses.includes(d.name)).flatMap((d) => d.hostSettings),
       debugPort: debugPortOf(i),

@@ -213,9 +213,10 @@ function services(value: unknown, stack: StackConfig): ServiceConfig[] {
 
 /** An api's auth endpoints (<path>/auth/) get a location of their own: no other service may be routed there. */
 function assertAuthPathsFree(services: ServiceConfig[]): void {
+  const byPrefix = new Map(services.map((s) => [routePrefixOf(s.path), s])); // paths are unique by now
   for (const api of services.filter((s) => s.kind === 'api')) {
     const auth = authPrefixOf(api.path!);
-    const other = services.find((s) => s !== api && routePrefixOf(s.path) === auth);
+    const other = byPrefix.get(auth);
     if (other) {
       throw new InputError(`services.${other.name}.path`, other.path, `a path other than ${auth.slice(0, -1)}: the auth endpoints of api ${api.name}`);
     }
