@@ -18,6 +18,7 @@ const MUTATING = [
   'openSync',
   'writeSync',
   'fsyncSync',
+  'fsync',
   'closeSync',
   'fchmodSync',
   'fchownSync',
@@ -92,10 +93,10 @@ describe('apply: a failure or a kill at every write operation', () => {
     ]));
   });
 
-  it('applies the whole transaction, keeping modes and bytes, and counts its operations', () => {
+  it('applies the whole transaction, keeping modes and bytes, and counts its operations', async () => {
     const dir = fresh(base);
     const counter = faultyFs(0, 'once');
-    apply(dir, ops, { fs: counter.fs, durable: true });
+    await apply(dir, ops, { fs: counter.fs, durable: true });
     expect(counter.count()).toBeGreaterThan(40);
     expect(readFileSync(join(dir, '.env'))).toEqual(Buffer.concat([latin1, Buffer.from('B=2\n')]));
     expect(nodeFs.statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
@@ -105,10 +106,10 @@ describe('apply: a failure or a kill at every write operation', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
-  it('a failure at any operation (a full disk) leaves the old state, with no temp file', () => {
+  it('a failure at any operation (a full disk) leaves the old state, with no temp file', async () => {
     const after = fresh(base);
     const counter = faultyFs(0, 'once');
-    apply(after, ops, { fs: counter.fs, durable: true });
+    await apply(after, ops, { fs: counter.fs, durable: true });
     const total = counter.count();
     const before = snapshot(base);
     const outcomes = new Set<string>();
@@ -116,7 +117,7 @@ describe('apply: a failure or a kill at every write operation', () => {
       const dir = fresh(base);
       let threw = false;
       try {
-        apply(dir, ops, { fs: faultyFs(failAt, 'once').fs, durable: true });
+        await apply(dir, ops, { fs: faultyFs(failAt, 'once').fs, durable: true });
       } catch (error) {
         threw = true;
         // The disk's own error, naming the file it was for (never a temp name); the CLI words it.
@@ -135,22 +136,22 @@ describe('apply: a failure or a kill at every write operation', () => {
     expect(outcomes).toContain('old');
   });
 
-  it('a kill at any operation is undone (or finished) by the next run, before anything else', () => {
+  it('a kill at any operation is undone (or finished) by the next run, before anything else', async () => {
     const after = fresh(base);
-    apply(after, ops, { durable: true });
+    await apply(after, ops, { durable: true });
     const states = { before: snapshot(base), after: snapshot(after) };
     let total = 0;
     {
       const dir = fresh(base);
       const counter = faultyFs(0, 'once');
-      apply(dir, ops, { fs: counter.fs, durable: true });
+      await apply(dir, ops, { fs: counter.fs, durable: true });
       total = counter.count();
     }
     const outcomes = new Set<string>();
     for (let killAt = 1; killAt <= total; killAt++) {
       const dir = fresh(base);
       try {
-        apply(dir, ops, { fs: faultyFs(killAt, 'kill').fs, durable: true });
+        await apply(dir, ops, { fs: faultyFs(killAt, 'kill').fs, durable: true });
       } catch {
         // died
       }
@@ -165,15 +166,46 @@ describe('apply: a failure or a kill at every write operation', () => {
     expect([...outcomes].sort()).toEqual(['after', 'before']);
   });
 
-  it('never overwrites a file that changed between plan and write', () => {
+  it('durable: every staged file is synced before the first rename, every touched folder before the commit', async () => {
+    const dir = fresh(base);
+    const calls: string[] = [];
+    const names = new Map<number, string>();
+    const fs = { ...nodeFs } as Record<string, unknown>;
+    fs.openSync = (path: string, flags: number, mode?: number) => {
+      const fd = nodeFs.openSync(path, flags, mode);
+      names.set(fd, String(path).slice(dir.length + 1) || '.');
+      return fd;
+    };
+    fs.fsync = (fd: number, done: (e: Error | null) => void) => (calls.push(`sync ${names.get(fd)}`), nodeFs.fsync(fd, done));
+    fs.fsyncSync = (fd: number) => (calls.push(`sync ${names.get(fd)}`), nodeFs.fsyncSync(fd));
+    fs.renameSync = (from: string, to: string) => (calls.push(`rename ${from.slice(dir.length + 1)}`), nodeFs.renameSync(from, to));
+    await apply(dir, ops, { fs: fs as unknown as EngineFs, durable: true });
+
+    const renames = calls.flatMap((c, i) => (c.startsWith('rename ') && !c.includes('journal.json') ? [[i, c.slice(7)] as const] : []));
+    expect(renames).toHaveLength(ops.filter((op) => op.kind === 'write').length);
+    for (const [, temp] of renames) {
+      const synced = calls.indexOf(`sync ${temp}`);
+      expect(synced, temp).toBeGreaterThan(-1);
+      expect(synced, temp).toBeLessThan(renames[0][0]);
+    }
+    // The journal says `committed` (its last rename) only after the folders that gained or lost a name are synced.
+    const commit = calls.findLastIndex((c) => c.startsWith('rename ') && c.includes('journal.json'));
+    for (const folder of ['.', 'a/b', 'services/x', 'k8s/overlays/staging', '.infra-stack']) {
+      const synced = calls.findIndex((c, i) => i > renames.at(-1)![0] && c === `sync ${folder}`);
+      expect(synced, folder).toBeGreaterThan(-1);
+      expect(synced, folder).toBeLessThan(commit);
+    }
+  });
+
+  it('never overwrites a file that changed between plan and write', async () => {
     const dir = fresh(base);
     writeFileSync(join(dir, 'compose.yaml'), 'edited meanwhile\n');
     const before = snapshot(dir);
-    expect(() => apply(dir, ops)).toThrow(/compose\.yaml changed while infra-stack was running; nothing was written/);
+    await expect(apply(dir, ops)).rejects.toThrow(/compose\.yaml changed while infra-stack was running; nothing was written/);
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('a temp name planted as a symlink is never followed (O_EXCL | O_NOFOLLOW)', () => {
+  it('a temp name planted as a symlink is never followed (O_EXCL | O_NOFOLLOW)', async () => {
     const dir = fresh(base);
     const victim = join(work, 'victim-planted.txt');
     writeFileSync(victim, 'victim\n', { mode: 0o600 });
@@ -184,7 +216,7 @@ describe('apply: a failure or a kill at every write operation', () => {
       if (String(path).endsWith('.infra-stack-tmp') && String(path).includes('compose.yaml')) nodeFs.symlinkSync(victim, path);
       return nodeFs.openSync(path, flags, mode);
     };
-    expect(() => apply(dir, ops, { fs: fs as unknown as EngineFs })).toThrow(/EEXIST/);
+    await expect(apply(dir, ops, { fs: fs as unknown as EngineFs })).rejects.toThrow(/EEXIST/);
     expect(readFileSync(victim, 'utf8')).toBe('victim\n');
     expect(nodeFs.statSync(victim).mode & 0o777).toBe(0o600);
     // The run stops; the link at its temp name is removed (unlink never follows) with the rest.

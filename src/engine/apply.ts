@@ -2,7 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
 import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, tryRmdir, type EngineFs, type Owner } from './disk.js';
-import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
+import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncAll, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
 
@@ -47,14 +47,14 @@ export interface ApplyOptions {
  * Applies operations under `root` as one transaction:
  * 1. the journal (.infra-stack/journal.json) lists every temp, backup and new folder, synced;
  * 2. every new file is staged beside its target under an unpredictable name (O_EXCL,
- *    O_NOFOLLOW, final mode and owner, synced), and every file replaced or deleted gets a
- *    hard-link backup;
+ *    O_NOFOLLOW, final mode and owner), and every file replaced or deleted gets a hard-link
+ *    backup; then the staged files are synced, all at once;
  * 3. renames and deletes; the folders are synced; the journal says `committed`;
  * 4. backups and journal are removed, then the folders the deletes emptied.
  * A failure before the commit undoes everything (and a kill is undone by the next run, see
  * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
-export function apply(root: string, ops: Operation[], options: ApplyOptions = {}): void {
+export async function apply(root: string, ops: Operation[], options: ApplyOptions = {}): Promise<void> {
   if (ops.length === 0) return;
   const fs = options.fs ?? realFs;
   for (const op of ops) assertRelative(op.path, 'write');
@@ -101,8 +101,15 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     }
     ops.forEach((op, i) => {
       current = op.path;
-      if (stage(root, op, journal.files[i], { fs, owner, durable, checked })) backedUp.push(journal.files[i].backup);
+      if (stage(root, op, journal.files[i], { fs, owner, checked })) backedUp.push(journal.files[i].backup);
     });
+    if (durable) {
+      const staged = new Map(ops.flatMap((op, i) => (journal.files[i].temp ? [[join(root, journal.files[i].temp!), op.path]] : [])));
+      await syncAll(fs, [...staged.keys()]).catch((error: NodeJS.ErrnoException) => {
+        current = staged.get(error.path ?? '') ?? '.'; // the file it was for, never our temp name
+        throw error;
+      });
+    }
     ops.forEach((op, i) => {
       current = op.path;
       if (op.kind === 'write') fs.renameSync(join(root, journal.files[i].temp!), join(root, op.path));
@@ -111,7 +118,7 @@ export function apply(root: string, ops: Operation[], options: ApplyOptions = {}
     current = '.';
     // Each folder that gained or lost a name: the files' folders, and the parents of new folders.
     const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(join(root, path)));
-    if (durable) for (const dir of new Set(touched)) syncDir(fs, dir);
+    if (durable) await syncAll(fs, [...new Set(touched)]);
     writeJournal(root, { ...journal, state: 'committed' }, fs, durable);
   } catch (error) {
     let undone = true;
@@ -177,7 +184,7 @@ function stage(
   root: string,
   op: Operation,
   file: Journal['files'][number],
-  { fs, owner, durable, checked }: { fs: EngineFs; owner: Owner | undefined; durable: boolean; checked: Set<string> },
+  { fs, owner, checked }: { fs: EngineFs; owner: Owner | undefined; checked: Set<string> },
 ): boolean {
   const target = join(root, op.path);
   let existing: Stats | undefined;
@@ -195,7 +202,6 @@ function stage(
     writeAll(fs, fd, Buffer.isBuffer(op.content) ? op.content : Buffer.from(op.content));
     if (fileOwner) fs.fchownSync(fd, fileOwner.uid, fileOwner.gid);
     fs.fchmodSync(fd, mode);
-    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }

@@ -24,6 +24,7 @@ export type EngineFs = Pick<
   | 'openSync'
   | 'writeSync'
   | 'fsyncSync'
+  | 'fsync'
   | 'closeSync'
   | 'fchmodSync'
   | 'fchownSync'

@@ -74,6 +74,29 @@ export function writeAll(fs: EngineFs, fd: number, bytes: Buffer): void {
   while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
 }
 
+/**
+ * fsync of many files (or folders) at once: issued together, the file system commits them in
+ * one go (22 files: ~3 ms instead of 5-27 ms one after another on this kind of disk). In groups,
+ * so a run writing a thousand files never holds a thousand descriptors.
+ */
+export async function syncAll(fs: EngineFs, paths: string[]): Promise<void> {
+  for (let i = 0; i < paths.length; i += 64) {
+    const fds: number[] = [];
+    try {
+      const group = paths.slice(i, i + 64);
+      for (const path of group) fds.push(fs.openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW));
+      const synced = fds.map(
+        (fd, j) => new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(Object.assign(error, { path: group[j] })) : resolve()))),
+      );
+      // Every sync settles before its descriptor is closed (a closed number may be reused at once).
+      const failed = (await Promise.allSettled(synced)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      for (const fd of fds) fs.closeSync(fd);
+    }
+  }
+}
+
 /** fsync of a folder: makes the renames and unlinks in it durable. */
 export function syncDir(fs: EngineFs, dir: string): void {
   const fd = fs.openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);

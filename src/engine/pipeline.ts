@@ -136,7 +136,7 @@ async function planAndApply(
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore], [SNAPSHOT_PATH, snapshotBefore]]);
-    apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
+    await apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
 }
