@@ -189,7 +189,7 @@ describe('apply: a failure or a kill at every write operation', () => {
       expect(synced, temp).toBeLessThan(renames[0][0]);
     }
     // The journal says `committed` (its last rename) only after the folders that gained or lost a name are synced.
-    const commit = calls.findLastIndex((c) => c.startsWith('rename ') && c.includes('journal.json'));
+    const commit = calls.map((c) => c.startsWith('rename ') && c.includes('journal.json')).lastIndexOf(true);
     for (const folder of ['.', 'a/b', 'services/x', 'k8s/overlays/staging', '.infra-stack']) {
       const synced = calls.findIndex((c, i) => i > renames.at(-1)![0] && c === `sync ${folder}`);
       expect(synced, folder).toBeGreaterThan(-1);

@@ -98,8 +98,9 @@ async function run(
   const team = named ? { ...config, templates: relative(dir, resolve(flags.templates!)) || '.' } : config;
   const templates = repositoryTemplates(dir, team, [dir], named);
   // The same generator renders these answers, and the previous ones: the fallback merge base.
+  // `config` is validated already; previous answers (from an older generator, maybe) are validated here.
   const generatorFor = (answers: StackConfig, file = (_config: StackConfig) => text) =>
-    stackGenerator({ templates, secrets: generateSecrets, ask: async () => validateConfig({ ...answers }), stackFile: file });
+    stackGenerator({ templates, secrets: generateSecrets, ask: async () => (answers === config ? config : validateConfig({ ...answers })), stackFile: file });
   // update and check with nothing to do (most re-runs) are known without rendering.
   const unlessUnchanged = command === 'update' || command === 'check';
   const result = await runPipeline(generatorFor(config, stackFile), templates, { dir, dryRun, viaPlop: false, generatorFor, locked: true, unlessUnchanged, manifest });

@@ -127,7 +127,8 @@ export function settleConflicts(p: Plan, input: SettleInput): Settled {
     const ours = disk.get(entry.path);
     const theirs = tree.get(entry.path);
     const owned = p.previousFiles[entry.path] !== undefined;
-    if (ours !== undefined && owned && hasConflictMarkers(ours)) {
+    // A file that is exactly what the generator renders holds no unfinished merge of the person's.
+    if (ours !== undefined && owned && entry.action !== 'UNCHANGED' && hasConflictMarkers(ours)) {
       pending.push(entry.path);
       return {
         path: entry.path,
