@@ -129,9 +129,10 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs, checked?
 export function readRepoFile(root: string, rel: string, checked?: Set<string>): Buffer | undefined {
   assertRelative(rel, 'path');
   if (!parentsExist(root, rel, realFs, checked)) return undefined;
+  const path = join(root, rel);
   let fd: number;
   try {
-    fd = nodeFs.openSync(join(root, rel), READ_FLAGS);
+    fd = nodeFs.openSync(path, READ_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOTDIR: the repository itself is a file (as in parentsExist): nothing is in it.
@@ -141,7 +142,7 @@ export function readRepoFile(root: string, rel: string, checked?: Set<string>): 
     throw error;
   }
   try {
-    return readOpen(fd, join(root, rel));
+    return readOpen(fd, path);
   } finally {
     nodeFs.closeSync(fd);
   }
