@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import type { DataService } from '../model/data-services.js';
+import { byCodeUnit } from '../model/order.js';
 import { buildModel } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
 import { hasChanges, type Action, type Plan } from '../engine/plan.js';
@@ -86,7 +87,7 @@ export function filesByFolder(paths: string[]): string {
   }
   const top = counts.get('') ?? 0;
   counts.delete('');
-  const folders = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([folder, n]) => `${folder} ${n}`);
+  const folders = [...counts].sort(([a, x], [b, y]) => y - x || byCodeUnit(a, b)).map(([folder, n]) => `${folder} ${n}`);
   return [...folders, ...(top ? [`${top} at the top`] : [])].join(' · ');
 }
 
