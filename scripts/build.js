@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds what the package ships: one file per bin (dist/create-infra-stack.js, dist/infra-stack.js)
+// Builds what the package ships: one file per bin (dist/create-infra-stack.cjs, dist/infra-stack.cjs)
 // holding every module a plain run needs, plus dist/lazy/, the libraries only some runs need,
 // loaded on first use: the prompt library (questions), node-plop (questions), prettier and its
 // plugins (team templates), the Handlebars compiler (team templates), execa (git, npm install).
@@ -88,14 +88,21 @@ const lazyImports = {
   },
 };
 
+// The bins are CommonJS (.cjs: the package is "type": "module"): Node loads a CommonJS file ~5 ms
+// faster than an ES module, which needs a module facade for each built-in it imports. The lazy
+// files stay ES modules, loaded with import().
 const bins = await build({
   ...common,
-  define,
+  format: 'cjs',
+  define: { ...define, 'import.meta.url': '__importMetaUrl' },
   metafile: true,
   entryPoints: { 'create-infra-stack': 'src/bin/create-infra-stack.ts', 'infra-stack': 'src/bin/infra-stack.ts' },
   outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
   // Node 22.1+ keeps compiled code between runs (the lazy files load faster); older Node lacks the call.
-  banner: { js: `#!/usr/bin/env node\n${requireShim} (await import('node:module')).enableCompileCache?.();` },
+  banner: {
+    js: `#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href; require('node:module').enableCompileCache?.();`,
+  },
   plugins: [lazyImports],
 });
 

@@ -5,6 +5,7 @@
 // (`npm test` builds first; for a direct `npx vitest run`, `npm run build`).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ function npm([command, ...args]: string[], cwd: string, env: NodeJS.ProcessEnv =
 }
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'create-infra-stack.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
+  if (!existsSync(join(ROOT, 'dist', 'create-infra-stack.cjs'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
   work = mkdtempSync(join(tmpdir(), 'infra-stack-package-'));
   // --ignore-scripts: dist/ is built already; `npm pack` alone runs prepack, which builds it.
   [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }));
@@ -51,22 +52,22 @@ describe('the packed tarball', () => {
   });
 
   it('holds one bundled file per bin, the lazily loaded libraries and the precompiled templates', () => {
-    for (const path of ['dist/create-infra-stack.js', 'dist/infra-stack.js', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
+    for (const path of ['dist/create-infra-stack.cjs', 'dist/infra-stack.cjs', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
       expect(files().has(path), path).toBe(true);
     }
     // A library imported statically by mistake would be inlined: the bins stay small.
-    for (const bin of ['create-infra-stack', 'infra-stack']) expect(statSync(join(ROOT, 'dist', `${bin}.js`)).size, bin).toBeLessThan(300 * 1024);
+    for (const bin of ['create-infra-stack', 'infra-stack']) expect(statSync(join(ROOT, 'dist', `${bin}.cjs`)).size, bin).toBeLessThan(300 * 1024);
     // The licenses of what was bundled ship with it.
     const licenses = readFileSync(join(ROOT, 'dist', 'THIRD-PARTY-LICENSES.md'), 'utf8');
     for (const pkg of ['yaml', 'handlebars', 'prettier', 'node-plop', 'execa', '@inquirer/core']) expect(licenses, pkg).toContain(`## ${pkg} `);
     // Each bin is one file: it imports only Node's built-ins and, on demand, dist/lazy/.
     for (const bin of ['create-infra-stack', 'infra-stack']) {
-      const code = readFileSync(join(ROOT, 'dist', `${bin}.js`), 'utf8');
-      const imports = [...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']/g)]
+      const code = readFileSync(join(ROOT, 'dist', `${bin}.cjs`), 'utf8');
+      const imports = [...code.matchAll(/\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']/g)]
         .map((m) => m[1] ?? m[2])
         .filter((spec) => /^[@\w./:-]+$/.test(spec));
       expect(imports.length).toBeGreaterThan(3);
-      expect(imports.filter((spec) => !spec.startsWith('node:') && !spec.startsWith('./lazy/')), bin).toEqual([]);
+      expect(imports.filter((spec) => !isBuiltin(spec) && !spec.startsWith('./lazy/')), bin).toEqual([]);
     }
   });
 
@@ -78,7 +79,7 @@ describe('the packed tarball', () => {
     const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }));
     expect(manifest.dependencies ?? {}).toEqual({});
     expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
-    expect(manifest.bin).toEqual({ 'create-infra-stack': 'dist/create-infra-stack.js', 'infra-stack': 'dist/infra-stack.js' });
+    expect(manifest.bin).toEqual({ 'create-infra-stack': 'dist/create-infra-stack.cjs', 'infra-stack': 'dist/infra-stack.cjs' });
   });
 
   it('stays small: under 1.5 MiB packed, 5 MiB unpacked', () => {
