@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds what the package ships: one file per bin (dist/create-infra-stack.cjs, dist/infra-stack.cjs)
 // holding every module a plain run needs, plus dist/lazy/, the libraries only some runs need,
-// loaded on first use: the prompt library (questions), node-plop (questions), prettier and its
-// plugins (team templates), the Handlebars compiler (team templates), execa (git, npm install).
+// loaded on first use: the prompt library (questions), node-plop (questions), yaml (reading YAML,
+// merges), prettier and its plugins (team templates), the Handlebars compiler (team templates),
+// execa (git, npm install).
 // Last, the built-in templates are precompiled into dist/templates.precompiled.cjs, so a run loads
 // only the Handlebars runtime (its parser and compiler cost ~150 ms); each entry carries its
 // template's hash, and the renderer compiles anything that does not match (a team's template).
@@ -88,6 +89,27 @@ const lazyImports = {
   },
 };
 
+/**
+ * yaml reads infra-stack.yaml and presets, merges and checks team templates' output, none of which
+ * a plain create does: in the bins it is a stand-in whose exports load dist/lazy/yaml.cjs on first
+ * use. Synchronously, as its callers are: the bins are CommonJS and so is that file.
+ */
+const lazyYaml = {
+  name: 'lazy-yaml',
+  setup(b) {
+    const names = Object.keys(createRequire(import.meta.url)('yaml'));
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: 'yaml', namespace: 'lazy-yaml' }));
+    b.onLoad({ filter: /^yaml$/, namespace: 'lazy-yaml' }, () => ({
+      contents: `let yaml;
+        for (const name of ${JSON.stringify(names)}) {
+          Object.defineProperty(exports, name, { enumerable: true, get: () => (yaml ??= require('./lazy/yaml.cjs'))[name] });
+        }`,
+    }));
+    b.onResolve({ filter: /^\.\/lazy\/yaml\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+const yaml = await build({ ...common, format: 'cjs', metafile: true, entryPoints: ['yaml'], outfile: 'dist/lazy/yaml.cjs' });
+
 // The bins are CommonJS (.cjs: the package is "type": "module"): Node loads a CommonJS file ~5 ms
 // faster than an ES module, which needs a module facade for each built-in it imports. The lazy
 // files stay ES modules, loaded with import().
@@ -103,12 +125,12 @@ const bins = await build({
   banner: {
     js: `#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href; require('node:module').enableCompileCache?.();`,
   },
-  plugins: [lazyImports],
+  plugins: [lazyImports, lazyYaml],
 });
 
 // Bundling copies the libraries' code: their licenses go with it.
 const bundled = new Set(
-  [lazy, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
+  [lazy, yaml, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
 );
 const notices = [...bundled].sort().map((pkg) => {
   const dir = `${root}node_modules/${pkg}`;

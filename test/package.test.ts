@@ -52,7 +52,7 @@ describe('the packed tarball', () => {
   });
 
   it('holds one bundled file per bin, the lazily loaded libraries and the precompiled templates', () => {
-    for (const path of ['dist/create-infra-stack.cjs', 'dist/infra-stack.cjs', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
+    for (const path of ['dist/create-infra-stack.cjs', 'dist/infra-stack.cjs', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/lazy/yaml.cjs', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
       expect(files().has(path), path).toBe(true);
     }
     // A library imported statically by mistake would be inlined: the bins stay small.
@@ -116,6 +116,24 @@ describe('installed from the tarball, without the network', () => {
     const update = spawnSync(bin('infra-stack'), ['update', '--dir', 'shop'], { cwd: host, encoding: 'utf8' });
     expect(update.status, update.stderr).toBe(0);
     expect(update.stdout).toContain('Nothing to change');
+  });
+
+  it('loads yaml only when a run reads YAML: not for a plain create, but for update of an edited infra-stack.yaml', () => {
+    const dist = join(host, 'node_modules', 'create-infra-stack', 'dist');
+    const preload = join(work, 'report-loaded.cjs');
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nloaded: ' + Object.keys(require.cache).join(' ') + '\\n'));");
+    const run = (bin: string, args: string[]) => spawnSync(process.execPath, ['--require', preload, join(dist, bin), ...args], { cwd: host, encoding: 'utf8' });
+    const loadedYaml = (stderr: string) => stderr.split('\nloaded: ')[1].split(' ').includes(join(dist, 'lazy', 'yaml.cjs'));
+
+    const created = run('create-infra-stack.cjs', ['plain', '--yes', '--no-git', '--no-install']);
+    expect(created.status, created.stderr).toBe(0);
+    expect(loadedYaml(created.stderr)).toBe(false);
+    const file = join(host, 'plain', 'infra-stack.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('gateway: nginx', 'gateway: kong # edited'));
+    const updated = run('infra-stack.cjs', ['update', '--dir', 'plain']);
+    expect(updated.status, updated.stderr).toBe(0);
+    expect(loadedYaml(updated.stderr)).toBe(true);
+    expect(existsSync(join(host, 'plain', 'kong', 'kong.yml'))).toBe(true);
   });
 
   it('`npm create infra-stack my-app --gateway kong --yes`: flags npm took for itself still reach us', () => {
