@@ -4,7 +4,7 @@
 // network, both bins run, and `npm create` passes our flags through. Runs the built dist/
 // (`npm test` builds first; for a direct `npx vitest run`, `npm run build`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,22 @@ describe('installed from the tarball, without the network', () => {
     expect(updated.status, updated.stderr).toBe(0);
     expect(loadedYaml(updated.stderr)).toBe(true);
     expect(existsSync(join(host, 'plain', 'kong', 'kong.yml'))).toBe(true);
+  });
+
+  it('a bundled run takes the built-in templates from dist/, without reading templates/', () => {
+    const copy = join(work, 'without-templates');
+    cpSync(join(host, 'node_modules', 'create-infra-stack'), copy, { recursive: true });
+    rmSync(join(copy, 'templates'), { recursive: true });
+    const create = (bin: string, cwd: string) => spawnSync(process.execPath, [bin, 'same', '--yes', '--no-git', '--no-install'], { cwd, encoding: 'utf8' });
+    const [a, b] = [join(work, 'with'), join(work, 'without')];
+    for (const dir of [a, b]) mkdirSync(dir);
+    for (const [r, dir] of [[create(join(host, 'node_modules', '.bin', 'create-infra-stack'), a), a], [create(join(copy, 'dist', 'create-infra-stack.cjs'), b), b]] as const) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(walk(join(dir, 'same')).length).toBeGreaterThan(40);
+    }
+    for (const file of ['compose.yaml', 'nginx/nginx.conf', 'README.md', 'services/api/Dockerfile']) {
+      expect(readFileSync(join(b, 'same', file), 'utf8'), file).toBe(readFileSync(join(a, 'same', file), 'utf8'));
+    }
   });
 
   it('`npm create infra-stack my-app --gateway kong --yes`: flags npm took for itself still reach us', () => {
