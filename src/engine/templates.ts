@@ -1,12 +1,9 @@
 import { closeSync, constants, lstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
 import { readOpen, unsafePathReason } from './disk.js';
-import { PRECOMPILED_PATH } from './render.js';
-
-const require = createRequire(import.meta.url);
+import { loadPrecompiled } from './render.js';
 
 /** The templates shipped with the package. */
 export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
@@ -103,7 +100,7 @@ export function loadTemplates(roots: string[]): TemplateSet {
  * it may be newer than the last build.
  */
 function builtinFiles(): { id: string; text: string }[] {
-  return BUNDLED ? (require(PRECOMPILED_PATH) as { files: { id: string; text: string }[] }).files : walk(BUILTIN_TEMPLATES);
+  return BUNDLED ? loadPrecompiled().files : walk(BUILTIN_TEMPLATES);
 }
 
 /**
