@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runWithCodeCache } from '../engine/code-cache.js';
+import { runWithCodeCache } from '../code-cache.js';
 
 /**
  * What each bin (dist/<bin>.cjs) is: it runs its bundle (dist/<bin>.bundle.cjs) with a code

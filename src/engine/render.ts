@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import HandlebarsRuntime from 'handlebars/runtime';
 import { stringify } from 'yaml';
+import { runWithCodeCache } from '../code-cache.js';
 import { required } from '../model/env.js';
 import { TemplateError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
-import { runWithCodeCache } from './code-cache.js';
 import type { TemplateSet } from './templates.js';
 
 const require = createRequire(import.meta.url);
