@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,8 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
   }
   const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
   mkdirSync(join(scratch, 'scripts'));
-  const child = execFile('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch });
+  // Only stderr is read (the reason of a failure): no pipes for the others.
+  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'] });
   const done = new Promise<string | undefined>((resolve) =>
     child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
   );
