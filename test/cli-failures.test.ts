@@ -265,6 +265,17 @@ describe('the machine in the way: exit 1, one line naming the path and what to d
     }
   });
 
+  it('the dev certificate cannot be made: the stack is written, and the step says why, from the script\'s stderr', () => {
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'chmod'), '#!/bin/sh\necho "chmod: read-only certs" >&2\nexit 1\n', { mode: 0o755 });
+    const r = create([], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('certs: scripts/dev-certs.sh failed (chmod: read-only certs): run it before docker compose up');
+    expect(existsSync(join(work, 'app', 'compose.yaml'))).toBe(true);
+    expect(existsSync(join(work, 'app', 'certs'))).toBe(false);
+  });
+
   it('--help of both commands tells of INFRA_STACK_DEBUG', () => {
     for (const bin of [CREATE_BIN, INFRA_STACK_BIN]) expect(run(bin, ['--help']).stdout).toContain('INFRA_STACK_DEBUG=1');
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,19 +26,23 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
   }
   const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
   mkdirSync(join(scratch, 'scripts'));
-  // Only stderr is read (the reason of a failure): no pipes for the others.
-  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Only stderr is read, and only when it fails: into a file, as a pipe and its stream cost more to set up.
+  const stderrPath = join(scratch, 'stderr');
+  const stderrFd = openSync(stderrPath, 'w');
+  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', stderrFd] });
+  closeSync(stderrFd);
   const done = new Promise<string | undefined>((resolve) =>
     child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
   const cleanup = () => rmSync(scratch, { recursive: true, force: true });
   return {
     async install(dir) {
       const failure = await done;
       try {
-        if (failure) return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        if (failure) {
+          const stderr = readFileSync(stderrPath, 'utf8');
+          return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        }
         // lstat: a symbolic link there is not written through.
         if (lstatSync(join(dir, 'certs'), { throwIfNoEntry: false })) return `certs: ${dir}/certs already exists, left as it is`;
         try {
