@@ -29,7 +29,8 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
   // Only stderr is read, and only when it fails: into a file, as a pipe and its stream cost more to set up.
   const stderrPath = join(scratch, 'stderr');
   const stderrFd = openSync(stderrPath, 'w');
-  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', stderrFd] });
+  // A process group of its own (detached), so that discard stops openssl too, not only the shell.
+  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', stderrFd], detached: true });
   closeSync(stderrFd);
   const done = new Promise<string | undefined>((resolve) =>
     child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
@@ -56,8 +57,15 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
       }
     },
     discard() {
-      child.kill();
-      cleanup();
+      if (child.exitCode !== null) return cleanup();
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      // Removed once the shell is gone, not before: its mkdir or openssl could still be writing
+      // there. (A run that exits at once, on Ctrl-C, leaves it in the temp folder.)
+      void done.then(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 2 })).catch(() => {});
     },
   };
 }
