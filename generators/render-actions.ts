@@ -1,6 +1,7 @@
 import type { TreeAction } from '../src/engine/actions.js';
 import type { TemplateSet } from '../src/engine/templates.js';
 import { resolveEnv, type EnvGroup } from '../src/model/env.js';
+import { byCodeUnit } from '../src/model/order.js';
 import { buildModel, isSkipped, type StackModel } from '../src/model/stack-model.js';
 import type { StackConfig } from '../src/model/types.js';
 
@@ -33,9 +34,10 @@ export function renderActions(
   /** Fresh values for the secrets: each secrets file gets its own set. */
   secrets: () => Record<string, string>,
 ): TreeAction[] {
-  // The root package.json pins the generator, its hooks' tools and the team preset the templates came from.
+  // The root package.json pins the generator, its hooks' tools and the team preset the templates came from,
+  // in the order `npm install -D` keeps (for lowercase package names, code-unit order is npm's).
   const rootDevDependencies = [...model.ops.devDependencies, ...(templates.preset ? [templates.preset] : [])].sort((a, b) =>
-    a.name.localeCompare(b.name),
+    byCodeUnit(a.name, b.name),
   );
   const shared = { ...model, envExample: envLines(model.env, null), rootDevDependencies };
   const action = (path: string, template: string, context: object): TreeAction => {
@@ -46,7 +48,7 @@ export function renderActions(
     return { type: 'tree-add', path, template, context: { ...context, envLocal: envLines(groups, env.secrets) }, ownership: 'env', env };
   };
   const actions: TreeAction[] = [];
-  for (const [key, t] of [...templates.templates].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, t] of [...templates.templates].sort(([a], [b]) => byCodeUnit(a, b))) {
     if (!model.families.includes(t.family)) continue;
     const output = t.output.replaceAll('__domain__', model.domain);
     const repeat = REPEATS.find(([placeholder]) => output.includes(placeholder));

@@ -20,8 +20,8 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const runs = option('--runs', 9);
 const serviceCount = option('--services', 200);
-const CREATE = join(root, 'dist', 'create-infra-stack.js');
-const INFRA_STACK = join(root, 'dist', 'infra-stack.js');
+const CREATE = join(root, 'dist', 'create-infra-stack.cjs');
+const INFRA_STACK = join(root, 'dist', 'infra-stack.cjs');
 const work = mkdtempSync(join(tmpdir(), 'infra-stack-bench-'));
 // Every run starts in `work`: create-vite takes its target relative to the working directory.
 const quiet = { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', cwd: work };

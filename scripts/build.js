@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Builds what the package ships: one file per bin (dist/create-infra-stack.js, dist/infra-stack.js)
-// holding every module a plain run needs, plus dist/lazy/, the libraries only some runs need,
-// loaded on first use: the prompt library (questions), node-plop (questions), prettier and its
-// plugins (team templates), the Handlebars compiler (team templates), execa (git, npm install).
+// Builds what the package ships: one bundle per bin (dist/<bin>.bundle.cjs, run by the bin
+// dist/<bin>.cjs) holding every module a plain run needs, plus dist/lazy/, the libraries only some runs need,
+// loaded on first use: the prompt library (questions), node-plop (questions), yaml (reading YAML,
+// merges), prettier and its plugins (team templates), the Handlebars compiler (team templates),
+// execa (git, npm install).
 // Last, the built-in templates are precompiled into dist/templates.precompiled.cjs, so a run loads
 // only the Handlebars runtime (its parser and compiler cost ~150 ms); each entry carries its
 // template's hash, and the renderer compiles anything that does not match (a team's template).
+// That file also holds every built-in template's text: a bundled run does not read templates/.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,20 +91,62 @@ const lazyImports = {
   },
 };
 
+/**
+ * yaml reads infra-stack.yaml and presets, merges and checks team templates' output, none of which
+ * a plain create does: in the bins it is a stand-in whose exports load dist/lazy/yaml.cjs on first
+ * use. Synchronously, as its callers are: the bins are CommonJS and so is that file.
+ */
+const lazyYaml = {
+  name: 'lazy-yaml',
+  setup(b) {
+    const names = Object.keys(createRequire(import.meta.url)('yaml'));
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: 'yaml', namespace: 'lazy-yaml' }));
+    b.onLoad({ filter: /^yaml$/, namespace: 'lazy-yaml' }, () => ({
+      contents: `let yaml;
+        for (const name of ${JSON.stringify(names)}) {
+          Object.defineProperty(exports, name, { enumerable: true, get: () => (yaml ??= require('./lazy/yaml.cjs'))[name] });
+        }`,
+    }));
+    b.onResolve({ filter: /^\.\/lazy\/yaml\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+const yaml = await build({ ...common, format: 'cjs', metafile: true, entryPoints: ['yaml'], outfile: 'dist/lazy/yaml.cjs' });
+
+// Each bin is a launcher (dist/<bin>.cjs) that runs its bundle (dist/<bin>.bundle.cjs) with a V8
+// code cache (src/bin/launch.ts). Both are CommonJS (.cjs: the package is "type": "module"): Node
+// loads a CommonJS file ~5 ms faster than an ES module, which needs a module facade for each
+// built-in it imports. The lazy files stay ES modules: the bundle's import() of one becomes
+// __import(), which the launcher provides (code compiled by node:vm cannot import()).
 const bins = await build({
   ...common,
-  define,
+  format: 'cjs',
+  define: { ...define, 'import.meta.url': '__importMetaUrl' },
   metafile: true,
-  entryPoints: { 'create-infra-stack': 'src/bin/create-infra-stack.ts', 'infra-stack': 'src/bin/infra-stack.ts' },
+  entryPoints: { 'create-infra-stack.bundle': 'src/bin/create-infra-stack.ts', 'infra-stack.bundle': 'src/bin/infra-stack.ts' },
   outdir: 'dist',
-  // Node 22.1+ keeps compiled code between runs (the lazy files load faster); older Node lacks the call.
-  banner: { js: `#!/usr/bin/env node\n${requireShim} (await import('node:module')).enableCompileCache?.();` },
-  plugins: [lazyImports],
+  outExtension: { '.js': '.cjs' },
+  write: false,
+  banner: { js: `const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
+  plugins: [lazyImports, lazyYaml],
 });
+for (const { path, text } of bins.outputFiles) writeGenerated(path, text.replaceAll('import("./lazy/', '__import("./lazy/'));
+for (const bin of ['create-infra-stack', 'infra-stack']) {
+  await build({
+    ...common,
+    format: 'cjs',
+    define: { 'import.meta.url': '__importMetaUrl' },
+    stdin: { contents: `import { launch } from './src/bin/launch.ts'; launch('./${bin}.bundle.cjs');`, resolveDir: root, loader: 'ts' },
+    outfile: `dist/${bin}.cjs`,
+    // Node 22.1+ keeps compiled code between runs (the lazy files load faster); older Node lacks the call.
+    banner: {
+      js: `#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href; require('node:module').enableCompileCache?.();`,
+    },
+  });
+}
 
 // Bundling copies the libraries' code: their licenses go with it.
 const bundled = new Set(
-  [lazy, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
+  [lazy, yaml, bins].flatMap((r) => Object.keys(r.metafile.inputs)).flatMap((input) => input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []),
 );
 const notices = [...bundled].sort().map((pkg) => {
   const dir = `${root}node_modules/${pkg}`;
@@ -120,5 +165,13 @@ const entries = [
 const body = entries
   .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${Handlebars.precompile(text, COMPILE_OPTIONS)} },`)
   .join('\n');
+// Every built-in file as well, so a bundled run reads one file instead of walking templates/.
+const files = [...[...set.templates.values()].map(({ id, text }) => ({ id, text })), ...[...set.partials].map(([name, text]) => ({ id: `partials/${name}.hbs`, text }))];
 const precompiled = await transform(`exports.templates = {\n${body}\n};\n`, { minify: true, format: 'cjs', target: common.target });
-writeFileSync(PRECOMPILED_PATH, `// Generated by scripts/build.js. Do not edit.\n${precompiled.code}`);
+writeGenerated(PRECOMPILED_PATH, `${precompiled.code}exports.files=${JSON.stringify(files)};\n`);
+
+/** The first line names the content: a run's code cache of the file is for that content only (src/code-cache.ts). */
+function writeGenerated(path, code) {
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  writeFileSync(path, `// Generated by scripts/build.js. Do not edit. Build ${hash}\n${code}`);
+}

@@ -26,3 +26,6 @@ declare const __BUILD_ID__: string | undefined;
  * build changed without a version bump never takes another build's "nothing to change" shortcut.
  */
 export const BUILD_ID: string = typeof __BUILD_ID__ === 'string' ? __BUILD_ID__ : sourceHash(PACKAGE_ROOT);
+
+/** Running the bundle in dist/ (false from source: tests). */
+export const BUNDLED = typeof __BUILD_ID__ === 'string';

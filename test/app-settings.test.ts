@@ -87,7 +87,7 @@ describe.each(['compose', 'k8s'] as const)('app secrets and settings, target %s'
     removeLater(dir);
     // writeStack uses fixed test secrets: a real CLI run shows the random ones.
     const created = join(dir, 'cli');
-    const r = runCli(join(INFRA_STACK_BIN, '..', 'create-infra-stack.js'), [
+    const r = runCli(join(INFRA_STACK_BIN, '..', 'create-infra-stack.cjs'), [
       created,
       '--yes',
       '--no-git',

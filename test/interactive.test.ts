@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { killAllPtys, spawnPty, type PtyProcess } from './helpers/pty.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist', 'create-infra-stack.js');
+const BIN = join(ROOT, 'dist', 'create-infra-stack.cjs');
 const TEST_MS = 30_000;
 const PROMPT_MS = 10_000; // a question must show up within this after the previous answer
 

@@ -256,7 +256,7 @@ describe('compose profile monitoring', () => {
 
   it('--monitoring is a create flag, recorded in infra-stack.yaml; a wrong value is one line and exit 2', () => {
     const target = join(tempDir(), 'app');
-    const bad = runCli(join(INFRA_STACK_BIN, '..', 'create-infra-stack.js'), [target, '--yes', '--monitoring', 'datadog', '--no-git', '--no-install']);
+    const bad = runCli(join(INFRA_STACK_BIN, '..', 'create-infra-stack.cjs'), [target, '--yes', '--monitoring', 'datadog', '--no-git', '--no-install']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('monitoring');

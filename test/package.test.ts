@@ -4,7 +4,8 @@
 // network, both bins run, and `npm create` passes our flags through. Runs the built dist/
 // (`npm test` builds first; for a direct `npx vitest run`, `npm run build`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +31,10 @@ function npm([command, ...args]: string[], cwd: string, env: NodeJS.ProcessEnv =
 }
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'create-infra-stack.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
+  if (!existsSync(join(ROOT, 'dist', 'create-infra-stack.cjs'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it)');
   work = mkdtempSync(join(tmpdir(), 'infra-stack-package-'));
+  // A run leaves a code cache in dist/: the tarball must not take it.
+  execFileSync(process.execPath, [join(ROOT, 'dist', 'create-infra-stack.cjs'), '--version']);
   // --ignore-scripts: dist/ is built already; `npm pack` alone runs prepack, which builds it.
   [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' }));
   tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
@@ -50,23 +53,28 @@ describe('the packed tarball', () => {
     expect(templates.filter((t) => !files().has(t))).toEqual([]);
   });
 
-  it('holds one bundled file per bin, the lazily loaded libraries and the precompiled templates', () => {
-    for (const path of ['dist/create-infra-stack.js', 'dist/infra-stack.js', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
+  it('holds a launcher and one bundle per bin, the lazily loaded libraries and the precompiled templates', () => {
+    for (const path of ['dist/create-infra-stack.cjs', 'dist/create-infra-stack.bundle.cjs', 'dist/infra-stack.cjs', 'dist/infra-stack.bundle.cjs', 'dist/templates.precompiled.cjs', 'dist/lazy/prompts.js', 'dist/lazy/prettier.js', 'dist/lazy/node-plop.js', 'dist/lazy/yaml.cjs', 'dist/THIRD-PARTY-LICENSES.md', 'package.json', 'README.md']) {
       expect(files().has(path), path).toBe(true);
     }
-    // A library imported statically by mistake would be inlined: the bins stay small.
-    for (const bin of ['create-infra-stack', 'infra-stack']) expect(statSync(join(ROOT, 'dist', `${bin}.js`)).size, bin).toBeLessThan(300 * 1024);
+    // A code cache is this machine's (a run in dist/ made one before packing): none ships.
+    expect(existsSync(join(ROOT, 'dist', 'create-infra-stack.bundle.cjs.v8-cache'))).toBe(true);
+    expect([...files()].filter((path) => path.endsWith('.v8-cache'))).toEqual([]);
     // The licenses of what was bundled ship with it.
     const licenses = readFileSync(join(ROOT, 'dist', 'THIRD-PARTY-LICENSES.md'), 'utf8');
     for (const pkg of ['yaml', 'handlebars', 'prettier', 'node-plop', 'execa', '@inquirer/core']) expect(licenses, pkg).toContain(`## ${pkg} `);
-    // Each bin is one file: it imports only Node's built-ins and, on demand, dist/lazy/.
-    for (const bin of ['create-infra-stack', 'infra-stack']) {
-      const code = readFileSync(join(ROOT, 'dist', `${bin}.js`), 'utf8');
-      const imports = [...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']/g)]
+    const imports = (file: string) =>
+      [...readFileSync(join(ROOT, 'dist', file), 'utf8').matchAll(/\b(?:__import|import|require)\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']/g)]
         .map((m) => m[1] ?? m[2])
-        .filter((spec) => /^[@\w./:-]+$/.test(spec));
-      expect(imports.length).toBeGreaterThan(3);
-      expect(imports.filter((spec) => !spec.startsWith('node:') && !spec.startsWith('./lazy/')), bin).toEqual([]);
+        .filter((spec) => /^[@\w./:-]+$/.test(spec) && !isBuiltin(spec));
+    for (const bin of ['create-infra-stack', 'infra-stack']) {
+      // A library imported statically by mistake would be inlined: the bundles stay small.
+      expect(statSync(join(ROOT, 'dist', `${bin}.bundle.cjs`)).size, bin).toBeLessThan(300 * 1024);
+      // A bundle imports only Node's built-ins and, on demand, dist/lazy/; its launcher only built-ins.
+      expect(imports(`${bin}.bundle.cjs`).filter((spec) => !spec.startsWith('./lazy/')), bin).toEqual([]);
+      expect(imports(`${bin}.bundle.cjs`).length, bin).toBeGreaterThan(3);
+      expect(imports(`${bin}.cjs`), bin).toEqual([]);
+      expect(readFileSync(join(ROOT, 'dist', `${bin}.cjs`), 'utf8')).toContain(`./${bin}.bundle.cjs`);
     }
   });
 
@@ -78,7 +86,7 @@ describe('the packed tarball', () => {
     const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }));
     expect(manifest.dependencies ?? {}).toEqual({});
     expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
-    expect(manifest.bin).toEqual({ 'create-infra-stack': 'dist/create-infra-stack.js', 'infra-stack': 'dist/infra-stack.js' });
+    expect(manifest.bin).toEqual({ 'create-infra-stack': 'dist/create-infra-stack.cjs', 'infra-stack': 'dist/infra-stack.cjs' });
   });
 
   it('stays small: under 1.5 MiB packed, 5 MiB unpacked', () => {
@@ -115,6 +123,78 @@ describe('installed from the tarball, without the network', () => {
     const update = spawnSync(bin('infra-stack'), ['update', '--dir', 'shop'], { cwd: host, encoding: 'utf8' });
     expect(update.status, update.stderr).toBe(0);
     expect(update.stdout).toContain('Nothing to change');
+  });
+
+  it('loads yaml only when a run reads YAML: not for a plain create, but for update of an edited infra-stack.yaml', () => {
+    const dist = join(host, 'node_modules', 'create-infra-stack', 'dist');
+    const preload = join(work, 'report-loaded.cjs');
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nloaded: ' + Object.keys(require.cache).join(' ') + '\\n'));");
+    const run = (bin: string, args: string[]) => spawnSync(process.execPath, ['--require', preload, join(dist, bin), ...args], { cwd: host, encoding: 'utf8' });
+    const loadedYaml = (stderr: string) => stderr.split('\nloaded: ')[1].trim().split(' ').includes(join(dist, 'lazy', 'yaml.cjs'));
+
+    const created = run('create-infra-stack.cjs', ['plain', '--yes', '--no-git', '--no-install']);
+    expect(created.status, created.stderr).toBe(0);
+    expect(loadedYaml(created.stderr)).toBe(false);
+    const file = join(host, 'plain', 'infra-stack.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('gateway: nginx', 'gateway: kong # edited'));
+    const updated = run('infra-stack.cjs', ['update', '--dir', 'plain']);
+    expect(updated.status, updated.stderr).toBe(0);
+    expect(loadedYaml(updated.stderr)).toBe(true);
+    expect(existsSync(join(host, 'plain', 'kong', 'kong.yml'))).toBe(true);
+  });
+
+  it('keeps a code cache beside each compiled file: made by the first run, used by the next, remade when it does not fit', () => {
+    const copy = join(work, 'cached');
+    cpSync(join(host, 'node_modules', 'create-infra-stack'), copy, { recursive: true });
+    const caches = ['create-infra-stack.bundle.cjs', 'templates.precompiled.cjs'].map((file) => join(copy, 'dist', `${file}.v8-cache`));
+    // The same stack each time: a folder named app, in a new parent.
+    const create = (parent: string) => {
+      const app = join(work, parent, 'app');
+      const r = spawnSync(process.execPath, [join(copy, 'dist', 'create-infra-stack.cjs'), app, '--yes', '--no-git', '--no-install'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      return readFileSync(join(app, 'compose.yaml'), 'utf8');
+    };
+    // As installed: runs of the package above made caches in it.
+    for (const path of caches) rmSync(path, { force: true });
+    const first = create('first');
+    const stamps = ['create-infra-stack.bundle.cjs', 'templates.precompiled.cjs'].map(
+      (file) => `${readFileSync(join(copy, 'dist', file), 'utf8').split('\n')[0]} ${process.version} ${process.arch}\n`,
+    );
+    const made = caches.map((path) => readFileSync(path));
+    // Each starts with its file's first line, which names the build, and the Node version.
+    made.forEach((bytes, i) => expect(bytes.subarray(0, stamps[i].length).toString('latin1')).toBe(stamps[i]));
+    // Used: the next run writes none.
+    expect(create('second')).toBe(first);
+    caches.forEach((path, i) => expect(readFileSync(path).equals(made[i]), path).toBe(true));
+    // One V8 refuses (damaged), one for another build: both compiled as without, then remade, and used.
+    const damaged = [Buffer.concat([Buffer.from(stamps[0]), Buffer.alloc(4096, 7)]), Buffer.from(made[1].toString('latin1').replace('Build ', 'Build 0'), 'latin1')];
+    caches.forEach((path, i) => writeFileSync(path, damaged[i]));
+    expect(create('third')).toBe(first);
+    const remade = caches.map((path) => readFileSync(path));
+    remade.forEach((bytes, i) => {
+      expect(bytes.equals(damaged[i])).toBe(false);
+      expect(bytes.subarray(0, stamps[i].length).toString('latin1')).toBe(stamps[i]);
+    });
+    expect(create('fourth')).toBe(first);
+    caches.forEach((path, i) => expect(readFileSync(path).equals(remade[i]), path).toBe(true));
+    expect(readdirSync(join(copy, 'dist')).filter((name) => /\.v8-cache\./.test(name))).toEqual([]);
+  });
+
+  it('a bundled run takes the built-in templates from dist/, without reading templates/', () => {
+    const copy = join(work, 'without-templates');
+    cpSync(join(host, 'node_modules', 'create-infra-stack'), copy, { recursive: true });
+    rmSync(join(copy, 'templates'), { recursive: true });
+    const create = (bin: string, cwd: string) => spawnSync(process.execPath, [bin, 'same', '--yes', '--no-git', '--no-install'], { cwd, encoding: 'utf8' });
+    const [a, b] = [join(work, 'with'), join(work, 'without')];
+    for (const dir of [a, b]) mkdirSync(dir);
+    for (const [r, dir] of [[create(join(host, 'node_modules', '.bin', 'create-infra-stack'), a), a], [create(join(copy, 'dist', 'create-infra-stack.cjs'), b), b]] as const) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(walk(join(dir, 'same')).length).toBeGreaterThan(40);
+    }
+    for (const file of ['compose.yaml', 'nginx/nginx.conf', 'README.md', 'services/api/Dockerfile']) {
+      expect(readFileSync(join(b, 'same', file), 'utf8'), file).toBe(readFileSync(join(a, 'same', file), 'utf8'));
+    }
   });
 
   it('`npm create infra-stack my-app --gateway kong --yes`: flags npm took for itself still reach us', () => {

@@ -2,4 +2,4 @@
 import { create } from '../cli/create.js';
 import { main } from '../cli/run.js';
 
-await main(create);
+void main(create);

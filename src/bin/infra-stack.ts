@@ -2,4 +2,4 @@
 import { infraStack } from '../cli/infra-stack.js';
 import { main } from '../cli/run.js';
 
-await main(infraStack);
+void main(infraStack);

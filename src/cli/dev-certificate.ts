@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, cpSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,18 +26,34 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
   }
   const scratch = mkdtempSync(join(tmpdir(), 'infra-stack-certs-'));
   mkdirSync(join(scratch, 'scripts'));
-  const child = execFile('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch });
+  // Only stderr is read, and only when it fails: into a file, as a pipe and its stream cost more to set up.
+  const stderrPath = join(scratch, 'stderr');
+  const stderrFd = openSync(stderrPath, 'w');
+  // A process group of its own (detached), so that discard stops openssl too, not only the shell.
+  const child = spawn('sh', ['-c', script, join(scratch, DEV_CERT_SCRIPT)], { cwd: scratch, stdio: ['ignore', 'ignore', stderrFd], detached: true });
+  closeSync(stderrFd);
   const done = new Promise<string | undefined>((resolve) =>
     child.once('close', (code) => resolve(code === 0 ? undefined : `exit ${code}`)).once('error', (e) => resolve(e.message)),
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
-  const cleanup = () => rmSync(scratch, { recursive: true, force: true });
+  // The scratch folder as a run that moved certs/ away leaves it, removed entry by entry: rmSync's
+  // walk costs ~0.6 ms more. Anything else there (a failed run's certs/): all of it.
+  const cleanup = () => {
+    try {
+      unlinkSync(stderrPath);
+      rmdirSync(join(scratch, 'scripts'));
+      rmdirSync(scratch);
+    } catch {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  };
   return {
     async install(dir) {
       const failure = await done;
       try {
-        if (failure) return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        if (failure) {
+          const stderr = readFileSync(stderrPath, 'utf8');
+          return `certs: ${DEV_CERT_SCRIPT} failed (${stderr.split('\n')[0] || failure}): run it before docker compose up`;
+        }
         // lstat: a symbolic link there is not written through.
         if (lstatSync(join(dir, 'certs'), { throwIfNoEntry: false })) return `certs: ${dir}/certs already exists, left as it is`;
         try {
@@ -51,8 +67,15 @@ export function startDevCertificate(script: string | undefined): DevCertificate 
       }
     },
     discard() {
-      child.kill();
-      cleanup();
+      if (child.exitCode !== null) return cleanup();
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      // Removed once the shell is gone, not before: its mkdir or openssl could still be writing
+      // there. (A run that exits at once, on Ctrl-C, leaves it in the temp folder.)
+      void done.then(cleanup).catch(() => {});
     },
   };
 }

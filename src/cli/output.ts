@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import type { DataService } from '../model/data-services.js';
+import { byCodeUnit } from '../model/order.js';
 import { buildModel } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
 import { hasChanges, type Action, type Plan } from '../engine/plan.js';
@@ -31,6 +32,9 @@ const paint = (p: Printer, color: Parameters<typeof styleText>[0], text: string)
  * or recolour the screen. `keepNewlines` for our own multi-line messages.
  */
 export function printable(text: string, keepNewlines = false): string {
+  // Printable ASCII, as most paths are: nothing to escape, and the Unicode pattern below (costly
+  // to build on its first use) is not needed.
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
   return text.replace(keepNewlines ? /(?!\n)[\p{Cc}\p{Cf}\u2028\u2029]/gu : /[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     return named[c] ?? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`;
@@ -86,7 +90,7 @@ export function filesByFolder(paths: string[]): string {
   }
   const top = counts.get('') ?? 0;
   counts.delete('');
-  const folders = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([folder, n]) => `${folder} ${n}`);
+  const folders = [...counts].sort(([a, x], [b, y]) => y - x || byCodeUnit(a, b)).map(([folder, n]) => `${folder} ${n}`);
   return [...folders, ...(top ? [`${top} at the top`] : [])].join(' · ');
 }
 

@@ -1,11 +1,15 @@
+import { isatty } from 'node:tty';
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
 import { debugging, describeFailure } from './failure.js';
 import { countActions, printable, printPlan, terminalPrinter } from './output.js';
 
-/** Questions can be asked only with a terminal on both ends. */
+/**
+ * Questions can be asked only with a terminal on both ends. isatty, not process.stdin.isTTY:
+ * touching process.stdin builds a stream (~2 ms), which a run that asks nothing never needs.
+ */
 export function interactive(): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  return isatty(0) && isatty(1);
 }
 
 export interface RunReport {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InputError, UsageError } from '../model/errors.js';
+import { byCodeUnit } from '../model/order.js';
 import type { StackConfig } from '../model/types.js';
 import { VERSION } from '../version.js';
 import { readRepoText, unsafeOutputReason } from './disk.js';
@@ -69,9 +70,7 @@ function parseManifest(text: string | undefined, version: string): Manifest {
 }
 
 export function manifestText(manifest: Manifest): string {
-  // localeCompare's order, with one collator for the thousands of comparisons (it builds one per call).
-  const { compare } = new Intl.Collator();
-  const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => compare(a, b)));
+  const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => byCodeUnit(a, b)));
   return JSON.stringify({ ...manifest, files }, null, 2) + '\n';
 }
 

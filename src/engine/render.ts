@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import HandlebarsRuntime from 'handlebars/runtime';
 import { stringify } from 'yaml';
+import { runWithCodeCache } from '../code-cache.js';
 import { required } from '../model/env.js';
 import { TemplateError } from '../model/errors.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { BUNDLED, PACKAGE_ROOT } from '../version.js';
 import type { TemplateSet } from './templates.js';
 
 const require = createRequire(import.meta.url);
@@ -82,12 +83,32 @@ function templateError(file: string, error: Error & { lineNumber?: number }): Te
 
 type HandlebarsTemplateDelegate = ReturnType<typeof HandlebarsRuntime.template>;
 
-function loadPrecompiled(): { templates: Record<string, Spec> } {
-  try {
-    return require(PRECOMPILED_PATH) as { templates: Record<string, Spec> };
-  } catch {
-    return { templates: {} };
+export interface Precompiled {
+  templates: Record<string, Spec>;
+  /** Every built-in template file, in the order a walk of templates/ finds them. */
+  files: { id: string; text: string }[];
+}
+
+let bundled: Precompiled | undefined;
+
+/**
+ * What scripts/build.js wrote in dist/templates.precompiled.cjs. A bundled run cannot go without
+ * it, and runs it with a code cache; from source (tests) it may be missing (no build yet).
+ */
+export function loadPrecompiled(): Precompiled {
+  if (!BUNDLED) {
+    try {
+      return require(PRECOMPILED_PATH) as Precompiled;
+    } catch {
+      return { templates: {}, files: [] };
+    }
   }
+  if (!bundled) {
+    const exports = {};
+    runWithCodeCache(PRECOMPILED_PATH, { exports });
+    bundled = exports as Precompiled;
+  }
+  return bundled;
 }
 
 /** The full compiler (parser included): loaded only when a template was not precompiled. */

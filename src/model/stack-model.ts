@@ -14,6 +14,7 @@ import { HEALTH_PATHS, healthCommand } from './probes.js';
 import { authPrefixOf, routePrefixOf } from './routes.js';
 import { searchKey, type SearchKey } from './search-key.js';
 import type { ServiceConfig, StackConfig } from './types.js';
+import { byCodeUnit } from './order.js';
 
 export interface Service extends Omit<ServiceConfig, 'uses'> {
   /** Routed by the gateway (api and web services). */
@@ -133,7 +134,7 @@ export function buildModel(config: StackConfig): StackModel {
   const migrator = dataNames.includes('postgres') ? (services.find((s) => s.uses.includes('postgres') && s.kind !== 'worker') ?? services[0]!).name : null;
   const routes = services
     .filter((s) => s.public)
-    .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || a.name.localeCompare(b.name));
+    .sort((a, b) => (b.path?.length ?? 0) - (a.path?.length ?? 0) || byCodeUnit(a.name, b.name));
   const monitoring = monitoringFacts(config, dataNames, dataNames.includes('postgres'));
   const has = Object.fromEntries(
     (['postgres', 'redis', 'rabbitmq', 'elasticmq', 'meilisearch', 'opensearch', 'seaweedfs', 'nginx', 'kong'] as const).map((n) => [

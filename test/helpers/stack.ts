@@ -16,8 +16,8 @@ import { InputError } from '../../src/model/errors.js';
 import { shortDiff } from './validators.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CREATE_BIN = join(ROOT, 'dist', 'create-infra-stack.js');
-export const INFRA_STACK_BIN = join(ROOT, 'dist', 'infra-stack.js');
+export const CREATE_BIN = join(ROOT, 'dist', 'create-infra-stack.cjs');
+export const INFRA_STACK_BIN = join(ROOT, 'dist', 'infra-stack.cjs');
 export const templates = loadTemplates([BUILTIN_TEMPLATES]);
 
 /** The 8 gateway x queue x search combinations. */
