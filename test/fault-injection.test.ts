@@ -166,7 +166,7 @@ describe('apply: a failure or a kill at every write operation', () => {
     expect([...outcomes].sort()).toEqual(['after', 'before']);
   });
 
-  it('durable: every staged file is synced before the first rename, every touched folder before the commit', async () => {
+  it('durable: the journal and every staged file are synced before the first rename, every touched folder before the commit', async () => {
     const dir = fresh(base);
     const calls: string[] = [];
     const names = new Map<number, string>();
@@ -183,7 +183,7 @@ describe('apply: a failure or a kill at every write operation', () => {
 
     const renames = calls.flatMap((c, i) => (c.startsWith('rename ') && !c.includes('journal.json') ? [[i, c.slice(7)] as const] : []));
     expect(renames).toHaveLength(ops.filter((op) => op.kind === 'write').length);
-    for (const [, temp] of renames) {
+    for (const temp of [...renames.map(([, temp]) => temp), '.infra-stack/journal.json', '.infra-stack']) {
       const synced = calls.indexOf(`sync ${temp}`);
       expect(synced, temp).toBeGreaterThan(-1);
       expect(synced, temp).toBeLessThan(renames[0][0]);

@@ -2,7 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
 import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, tryRmdir, type EngineFs, type Owner } from './disk.js';
-import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncAll, syncDir, tempName, writeAll, writeJournal, type Journal } from './journal.js';
+import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncAll, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
 
@@ -45,12 +45,13 @@ export interface ApplyOptions {
 
 /**
  * Applies operations under `root` as one transaction:
- * 1. the journal (.infra-stack/journal.json) lists every temp, backup and new folder, synced;
+ * 1. the journal (.infra-stack/journal.json) lists every temp, backup and new folder;
  * 2. every new file is staged beside its target under an unpredictable name (O_EXCL,
  *    O_NOFOLLOW, final mode and owner), and every file replaced or deleted gets a hard-link
- *    backup; then the staged files are synced, all at once;
- * 3. renames and deletes; the folders are synced; the journal says `committed`;
+ *    backup; then the journal and the staged files are synced, all at once;
+ * 3. renames and deletes; the folders are synced; the journal says `committed` (synced);
  * 4. backups and journal are removed, then the folders the deletes emptied.
+ * (`durable` runs sync; the syncs are issued together where the order allows: three rounds.)
  * A failure before the commit undoes everything (and a kill is undone by the next run, see
  * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
@@ -81,7 +82,8 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     })),
   };
   try {
-    writeJournal(root, journal, fs, durable);
+    // Synced with the staged files below: before the first rename, not before the first temp.
+    await writeJournal(root, journal, fs, false);
   } catch (error) {
     try {
       removeIfThere(fs, join(root, JOURNAL_PATH));
@@ -104,7 +106,9 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
       if (stage(root, op, journal.files[i], { fs, owner, checked })) backedUp.push(journal.files[i].backup);
     });
     if (durable) {
+      // The journal and every staged file are durable before the first rename, in one round.
       const staged = new Map(ops.flatMap((op, i) => (journal.files[i].temp ? [[join(root, journal.files[i].temp!), op.path]] : [])));
+      staged.set(join(root, JOURNAL_PATH), JOURNAL_PATH).set(join(root, STATE_DIR), STATE_DIR);
       await syncAll(fs, [...staged.keys()]).catch((error: NodeJS.ErrnoException) => {
         current = staged.get(error.path ?? '') ?? '.'; // the file it was for, never our temp name
         throw error;
@@ -118,8 +122,8 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     current = '.';
     // Each folder that gained or lost a name: the files' folders, and the parents of new folders.
     const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(join(root, path)));
-    if (durable) await syncAll(fs, [...new Set(touched)]);
-    writeJournal(root, { ...journal, state: 'committed' }, fs, durable);
+    // `committed` only once the renames are durable: synced with the folders, renamed after.
+    await writeJournal(root, { ...journal, state: 'committed' }, fs, durable, [...new Set(touched)]);
   } catch (error) {
     let undone = true;
     try {
@@ -134,8 +138,8 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   try {
     // Every temp was renamed into place: only the backups made are left (not a failed unlink per file).
     for (const backup of backedUp) removeIfThere(fs, join(root, backup));
+    // Not synced: a removal the disk loses leaves a committed journal, which the next run finishes again.
     removeIfThere(fs, join(root, JOURNAL_PATH));
-    if (durable) syncDir(fs, join(root, STATE_DIR));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
   }

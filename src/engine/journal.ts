@@ -48,19 +48,20 @@ function isTempOf(path: string, temp: unknown): temp is string {
 }
 
 /**
- * Writes the journal atomically: a temp file, renamed over the old one; `durable`: the file
- * and its folder synced too.
+ * Writes the journal atomically: a temp file, renamed over the old one. `durable`: the temp is
+ * synced before the rename, together with `alongside` (paths that must be durable by the time
+ * the journal says what it says: one round of syncs, not two), and the folder after it.
  */
-export function writeJournal(root: string, journal: Journal, fs: EngineFs, durable = true): void {
+export async function writeJournal(root: string, journal: Journal, fs: EngineFs, durable = true, alongside: string[] = []): Promise<void> {
   const temp = tempName(JOURNAL_PATH);
   const fd = fs.openSync(join(root, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     try {
       writeAll(fs, fd, Buffer.from(JSON.stringify(journal) + '\n'));
-      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
+    if (durable) await syncAll(fs, [join(root, temp), ...alongside]);
     fs.renameSync(join(root, temp), join(root, JOURNAL_PATH));
   } catch (error) {
     removeIfThere(fs, join(root, temp));
