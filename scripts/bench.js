@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Measures what a person feels, side by side with create-vite and with the machine's floor, in
 // one run (this machine's disk and CPU drift between runs; ratios in one run drift much less):
-//   - the default stack vs create-vite (vanilla-ts), both `--yes`-style, no git, no install;
+//   - the default stack vs create-vite (vanilla-ts), both `--yes`-style, no git, no install; and
+//     its first run, without the code cache the first run makes (dist/*.v8-cache);
 //   - a 200-service stack vs a plain Node program writing the same files (the write floor);
 //   - `update` with nothing to change and `add service` vs a plain Node program reading and
 //     hashing the same files (the read floor); peak memory of each;
@@ -116,9 +117,14 @@ const viteVersion = JSON.parse(readFileSync(join(viteDir, 'node_modules', 'creat
 
 const dirOf = (label, round) => `${label}-${round}`;
 const cleanup = (label) => (round) => rmSync(join(work, dirOf(label, round)), { recursive: true, force: true });
+// A person's first run has no code cache yet (the first run makes it): timed too, with the cache removed.
+const withoutCodeCache = () => {
+  for (const name of readdirSync(join(root, 'dist'))) if (name.endsWith('.v8-cache')) rmSync(join(root, 'dist', name));
+};
 const small = race([
   ['ours', (r) => [CREATE, dirOf('ours', r), '--yes', '--no-git', '--no-install'], cleanup('ours')],
   ['vite', (r) => [viteBin, dirOf('vite', r), '--template', 'vanilla-ts', '--no-interactive'], cleanup('vite')],
+  ['oursFirst', (r) => (withoutCodeCache(), [CREATE, dirOf('first', r), '--yes', '--no-git', '--no-install']), cleanup('first')],
 ]);
 timeNode([CREATE, dirOf('ours', 'files'), '--yes', '--no-git', '--no-install']);
 timeNode([viteBin, dirOf('vite', 'files'), '--template', 'vanilla-ts', '--no-interactive']);
@@ -183,7 +189,15 @@ const results = {
   node: process.version,
   runs,
   createVite: viteVersion,
-  defaultStack: { ms: small.ours, files: files.ours, createViteMs: small.vite, createViteFiles: files.vite, ratio: small.ours / small.vite },
+  defaultStack: {
+    ms: small.ours,
+    files: files.ours,
+    createViteMs: small.vite,
+    createViteFiles: files.vite,
+    ratio: small.ours / small.vite,
+    firstRunMs: small.oursFirst,
+    firstRunRatio: small.oursFirst / small.vite,
+  },
   large: {
     services: serviceCount,
     files: bigFiles.length,
@@ -217,6 +231,7 @@ const p = results.package;
 console.log(`create-infra-stack bench: node ${results.node}, median of ${runs} runs, create-vite ${viteVersion}
                                ours                         floor / create-vite          ratio
   default stack              ${ms(d.ms).padEnd(8)} ${String(d.files).padStart(5)} files ${perFile(d.ms, d.files).padEnd(14)} create-vite ${ms(d.createViteMs).padEnd(7)} ${String(d.createViteFiles).padStart(3)} files   ${x(d.ratio, 1.3)}
+    its first run            ${ms(d.firstRunMs).padEnd(8)} (no code cache yet: the run that makes it)                ${d.firstRunRatio.toFixed(2)}x
   ${serviceCount} services: create       ${ms(l.createMs).padEnd(8)} ${String(l.files).padStart(5)} files ${perFile(l.createMs, l.files).padEnd(14)} write floor ${ms(l.writeFloorMs).padEnd(14)}   ${x(l.createRatio, 1.25)}
   ${serviceCount} services: update       ${ms(l.updateMs).padEnd(8)} nothing to change ${perFile(l.updateMs, l.files).padEnd(8)} read floor  ${ms(l.readFloorMs).padEnd(14)}   ${x(l.updateRatio, 1.5)}
   ${serviceCount} services: add service  ${ms(l.addServiceMs).padEnd(8)}                   ${perFile(l.addServiceMs, l.files).padEnd(8)} read floor  ${ms(l.addServiceReadFloorMs).padEnd(14)}   ${x(l.addServiceRatio, 2)}
