@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 
 /**
@@ -28,10 +28,16 @@ export function runWithCodeCache(path: string, scope: Record<string, unknown>): 
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => {
       const temp = `${cachePath}.${process.pid}`;
+      let fd: number | undefined;
       try {
-        writeFileSync(temp, Buffer.concat([stamp, script.createCachedData()]));
+        // Opened first: where the package is read-only, the cache is never serialised for nothing.
+        fd = openSync(temp, 'wx', 0o644);
+        writeFileSync(fd, Buffer.concat([stamp, script.createCachedData()]));
+        closeSync(fd);
+        fd = undefined;
         renameSync(temp, cachePath);
       } catch {
+        if (fd !== undefined) closeSync(fd);
         rmSync(temp, { force: true });
       }
     });
