@@ -166,7 +166,7 @@ describe('apply: a failure or a kill at every write operation', () => {
     expect([...outcomes].sort()).toEqual(['after', 'before']);
   });
 
-  it('durable: the journal and every staged file are synced before the first rename, every touched folder before the commit', async () => {
+  it('durable: the journal and every staged file are synced before the first rename, every touched folder before the journal and backups go', async () => {
     const dir = fresh(base);
     const calls: string[] = [];
     const names = new Map<number, string>();
@@ -179,6 +179,7 @@ describe('apply: a failure or a kill at every write operation', () => {
     fs.fsync = (fd: number, done: (e: Error | null) => void) => (calls.push(`sync ${names.get(fd)}`), nodeFs.fsync(fd, done));
     fs.fsyncSync = (fd: number) => (calls.push(`sync ${names.get(fd)}`), nodeFs.fsyncSync(fd));
     fs.renameSync = (from: string, to: string) => (calls.push(`rename ${from.slice(dir.length + 1)}`), nodeFs.renameSync(from, to));
+    fs.unlinkSync = (path: string) => (calls.push(`unlink ${path.slice(dir.length + 1)}`), nodeFs.unlinkSync(path));
     await apply(dir, ops, { fs: fs as unknown as EngineFs, durable: true });
 
     const renames = calls.flatMap((c, i) => (c.startsWith('rename ') && !c.includes('journal.json') ? [[i, c.slice(7)] as const] : []));
@@ -188,13 +189,35 @@ describe('apply: a failure or a kill at every write operation', () => {
       expect(synced, temp).toBeGreaterThan(-1);
       expect(synced, temp).toBeLessThan(renames[0][0]);
     }
-    // The journal says `committed` (its last rename) only after the folders that gained or lost a name are synced.
-    const commit = calls.map((c) => c.startsWith('rename ') && c.includes('journal.json')).lastIndexOf(true);
+    // The folders that gained or lost a name are synced after the last rename, before the journal
+    // (and the backups) go: until then a crash is finished or undone from the journal.
+    const journalGone = calls.indexOf('unlink .infra-stack/journal.json');
+    expect(journalGone).toBeGreaterThan(renames.at(-1)![0]);
     for (const folder of ['.', 'a/b', 'services/x', 'k8s/overlays/staging', '.infra-stack']) {
       const synced = calls.findIndex((c, i) => i > renames.at(-1)![0] && c === `sync ${folder}`);
       expect(synced, folder).toBeGreaterThan(-1);
-      expect(synced, folder).toBeLessThan(commit);
+      expect(synced, folder).toBeLessThan(journalGone);
     }
+    for (const backup of calls.filter((c) => c.startsWith('unlink ') && c.endsWith('.infra-stack-tmp'))) {
+      expect(calls.indexOf(backup), backup).toBeGreaterThan(calls.map((c) => c.startsWith('sync ')).lastIndexOf(true));
+    }
+  });
+
+  it('a kill after the last rename is finished by the next run, not undone: the new state is the commit', async () => {
+    const after = fresh(base);
+    await apply(after, ops, { durable: true });
+    // The operation right after the last rename of a staged file (the folders' syncs begin).
+    const names: string[] = [];
+    const recording = { ...nodeFs } as Record<string, unknown>;
+    for (const name of MUTATING) recording[name] = (...args: unknown[]) => (names.push(`${name} ${String(args[0])}`), (nodeFs[name] as (...a: unknown[]) => unknown)(...args));
+    await apply(fresh(base), ops, { fs: recording as unknown as EngineFs, durable: true });
+    const lastRename = names.map((n) => n.startsWith('renameSync ') && !n.includes('journal.json')).lastIndexOf(true);
+    const dir = fresh(base);
+    await expect(apply(dir, ops, { fs: faultyFs(lastRename + 2, 'kill').fs, durable: true })).rejects.toThrow();
+    expect(nodeFs.existsSync(join(dir, '.infra-stack/journal.json'))).toBe(true);
+    expect(recover(dir)).toMatch(/finished it/);
+    expect(snapshot(dir)).toEqual(snapshot(after));
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it('never overwrites a file that changed between plan and write', async () => {

@@ -49,9 +49,10 @@ export interface ApplyOptions {
  * 2. every new file is staged beside its target under an unpredictable name (O_EXCL,
  *    O_NOFOLLOW, final mode and owner), and every file replaced or deleted gets a hard-link
  *    backup; then the journal and the staged files are synced, all at once;
- * 3. renames and deletes; the folders are synced; the journal says `committed` (synced);
+ * 3. renames and deletes; the folders are synced: committed (every file of the journal is in
+ *    its new state, which the next run finishes instead of undoing, should this one die now);
  * 4. backups and journal are removed, then the folders the deletes emptied.
- * (`durable` runs sync; the syncs are issued together where the order allows: three rounds.)
+ * (`durable` runs sync; the syncs are issued together where the order allows: two rounds.)
  * A failure before the commit undoes everything (and a kill is undone by the next run, see
  * journal.recover), so the directory holds the old state or the new one, never a mix.
  */
@@ -83,7 +84,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   };
   try {
     // Synced with the staged files below: before the first rename, not before the first temp.
-    await writeJournal(root, journal, fs, false);
+    writeJournal(root, journal, fs);
   } catch (error) {
     try {
       removeIfThere(fs, join(root, JOURNAL_PATH));
@@ -122,8 +123,9 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     current = '.';
     // Each folder that gained or lost a name: the files' folders, and the parents of new folders.
     const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(join(root, path)));
-    // `committed` only once the renames are durable: synced with the folders, renamed after.
-    await writeJournal(root, { ...journal, state: 'committed' }, fs, durable, [...new Set(touched)]);
+    // Once the renames are durable the run is committed: a journal whose every file is in its new
+    // state is finished by the next run, not undone (journal.recover), so no mark is written.
+    if (durable) await syncAll(fs, [...new Set(touched)]);
   } catch (error) {
     let undone = true;
     try {

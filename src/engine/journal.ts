@@ -11,9 +11,10 @@ export const JOURNAL_PATH = `${STATE_DIR}/journal.json`;
 const TEMP_SUFFIX = '.infra-stack-tmp';
 
 /**
- * What a run is about to do, written (and synced) before the first file is touched, so the
- * next run can put everything back after a crash. `staging`: undo it; `committed`: every
- * rename is done and synced, only the backups are left to remove.
+ * What a run is about to do, written before the first file is staged (and synced before the
+ * first rename), so the next run can put everything back after a crash. `staging`: undo it,
+ * unless every file is already in its new state (then finish it); `committed` (marked by
+ * earlier builds): every rename is done and synced, only the backups are left to remove.
  */
 export interface Journal {
   state: 'staging' | 'committed';
@@ -48,11 +49,10 @@ function isTempOf(path: string, temp: unknown): temp is string {
 }
 
 /**
- * Writes the journal atomically: a temp file, renamed over the old one. `durable`: the temp is
- * synced before the rename, together with `alongside` (paths that must be durable by the time
- * the journal says what it says: one round of syncs, not two), and the folder after it.
+ * Writes the journal atomically: a temp file, renamed over the old one. Not synced here: apply
+ * syncs it together with the staged files, before the first rename.
  */
-export async function writeJournal(root: string, journal: Journal, fs: EngineFs, durable = true, alongside: string[] = []): Promise<void> {
+export function writeJournal(root: string, journal: Journal, fs: EngineFs): void {
   const temp = tempName(JOURNAL_PATH);
   const fd = fs.openSync(join(root, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
@@ -61,13 +61,11 @@ export async function writeJournal(root: string, journal: Journal, fs: EngineFs,
     } finally {
       fs.closeSync(fd);
     }
-    if (durable) await syncAll(fs, [join(root, temp), ...alongside]);
     fs.renameSync(join(root, temp), join(root, JOURNAL_PATH));
   } catch (error) {
     removeIfThere(fs, join(root, temp));
     throw error;
   }
-  if (durable) syncDir(fs, join(root, STATE_DIR));
 }
 
 export function writeAll(fs: EngineFs, fd: number, bytes: Buffer): void {
@@ -148,6 +146,21 @@ export function rollBack(root: string, journal: Journal, fs: EngineFs): number {
   return restored;
 }
 
+/**
+ * Every rename and delete the journal lists is done: each written file holds its new content (by
+ * hash) and its temp is gone, each deleted file is gone. A run that got this far had only its
+ * clean-up left, so it is finished, not undone: the state on disk is the commit mark, and a run
+ * writes none of its own (one round of syncs fewer). A file changed since keeps it undone.
+ */
+function isDone(root: string, journal: Journal, fs: EngineFs): boolean {
+  return journal.files.every((f) => {
+    if (f.temp && kindOf(root, f.temp, fs) !== 'missing') return false;
+    const kind = kindOf(root, f.path, fs);
+    if (f.hash === null) return kind === 'missing';
+    return kind === 'file' && hashContent(readRepoFile(root, f.path)!) === f.hash;
+  });
+}
+
 /** After commit: the backups and any temp left are removed, then the journal. */
 function cleanUp(root: string, journal: Journal, fs: EngineFs): void {
   for (const f of journal.files) {
@@ -166,7 +179,7 @@ export function recover(root: string, fs: EngineFs = realFs): string | null {
   let message: string | null = null;
   if (text !== undefined) {
     const journal = parseJournal(text);
-    if (journal.state === 'committed') {
+    if (journal.state === 'committed' || isDone(root, journal, fs)) {
       cleanUp(root, journal, fs);
       message = `infra-stack: the previous run was interrupted after writing its ${journal.files.length} files; finished it.`;
     } else {
