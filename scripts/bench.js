@@ -49,6 +49,13 @@ function peakMiB(nodeArgs, options = {}) {
 }
 
 /**
+ * Flushes the disk's pending writes between timed runs (outside the timings): a run's own writes
+ * wait for a sync in a re-run, and must not wait for the last run's deletes or the setup's copy
+ * of a thousand files (ext4 commits them all in that sync: +17 ms on an add service).
+ */
+const settle = () => execFileSync('sync');
+
+/**
  * `pairs` of [label, setup, command]: each round runs every pair once, in turn, so drift hits all
  * alike; the first round only warms the caches. Returns the median ms of each label.
  */
@@ -60,6 +67,7 @@ function race(pairs) {
       const ms = timeNode(nodeArgs);
       if (round > 0) times[label].push(ms);
       command?.(round);
+      settle();
     }
   }
   return Object.fromEntries(Object.entries(times).map(([label, t]) => [label, median(t)]));
@@ -152,6 +160,7 @@ const readTimes = [];
 for (let round = 0; round <= runs; round++) {
   const copy = join(work, dirOf('add', round));
   cpSync(reference, copy, { recursive: true });
+  settle();
   const read = timeNode([READ_FLOOR, copy]);
   const add = timeNode([INFRA_STACK, 'add', 'service', 'extra', '--dir', copy]);
   if (round > 0) addTimes.push(add), readTimes.push(read);
