@@ -140,7 +140,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   try {
     // Every temp was renamed into place: only the backups made are left (not a failed unlink per file).
     for (const backup of backedUp) removeIfThere(fs, join(root, backup));
-    // Not synced: a removal the disk loses leaves a committed journal, which the next run finishes again.
+    // Not synced: a removal the disk loses leaves the journal of a finished run, which the next run finishes again.
     removeIfThere(fs, join(root, JOURNAL_PATH));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
