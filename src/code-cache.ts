@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
+import { crc32 } from 'node:zlib';
 
 /**
  * Runs a CommonJS file of dist/ as a function of `scope` (its free variables: exports,
@@ -7,20 +8,23 @@ import { Script } from 'node:vm';
  * module.enableCompileCache does for modules. Compiling the bundle, the precompiled templates
  * and the functions a run calls on first use is ~13 ms of a plain create on Node 20.
  *
- * The cache starts with the file's first line (scripts/build.js writes the file's hash there)
- * and the Node version: another build or Node is simply compiled again (V8 also refuses a cache
- * of another version or flags). It is written at exit by a run that had none that fit, so it
- * holds what that run compiled too, and renamed into place, so a run never reads half of one.
+ * The cache's first line names the file's first line (scripts/build.js writes the file's hash
+ * there), the Node version, and a CRC-32 of the cache itself: another build or Node is simply
+ * compiled again, and so is a damaged cache (V8 checks only a cache's header and length, and
+ * would run flipped bytes as code). It is written at exit by a run that had none that fit, so
+ * it holds what that run compiled too, and renamed into place, so a run never reads half of one.
  * Where the package folder is read-only, runs go without.
  */
 export function runWithCodeCache(path: string, scope: Record<string, unknown>): void {
   const source = readFileSync(path, 'utf8');
-  const stamp = Buffer.from(`${source.slice(0, source.indexOf('\n'))} ${process.version} ${process.arch}\n`);
+  const stamp = `${source.slice(0, source.indexOf('\n'))} ${process.version} ${process.arch}`;
+  const header = (payload: Buffer) => `${stamp} crc32=${crc32(payload).toString(16)}\n`;
   const cachePath = `${path}.v8-cache`;
   let cachedData: Buffer | undefined;
   try {
     const bytes = readFileSync(cachePath);
-    if (bytes.subarray(0, stamp.length).equals(stamp)) cachedData = bytes.subarray(stamp.length);
+    const payload = bytes.subarray(bytes.indexOf(0x0a) + 1);
+    if (bytes.subarray(0, bytes.length - payload.length).toString('latin1') === header(payload)) cachedData = payload;
   } catch {
     // none yet
   }
@@ -32,7 +36,8 @@ export function runWithCodeCache(path: string, scope: Record<string, unknown>): 
       try {
         // Opened first: where the package is read-only, the cache is never serialised for nothing.
         fd = openSync(temp, 'wx', 0o644);
-        writeFileSync(fd, Buffer.concat([stamp, script.createCachedData()]));
+        const payload = script.createCachedData();
+        writeFileSync(fd, Buffer.concat([Buffer.from(header(payload), 'latin1'), payload]));
         closeSync(fd);
         fd = undefined;
         renameSync(temp, cachePath);

@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from './helpers/stack.js';
@@ -159,11 +160,15 @@ describe('installed from the tarball, without the network', () => {
     for (const path of caches) rmSync(path, { force: true });
     const first = create('first');
     const stamps = ['create-infra-stack.bundle.cjs', 'templates.precompiled.cjs'].map(
-      (file) => `${readFileSync(join(copy, 'dist', file), 'utf8').split('\n')[0]} ${process.version} ${process.arch}\n`,
+      (file) => `${readFileSync(join(copy, 'dist', file), 'utf8').split('\n')[0]} ${process.version} ${process.arch} crc32=`,
     );
     const made = caches.map((path) => readFileSync(path));
-    // Each starts with its file's first line, which names the build, and the Node version.
+    // Each starts with its file's first line, which names the build, the Node version and its own CRC-32.
     made.forEach((bytes, i) => expect(bytes.subarray(0, stamps[i].length).toString('latin1')).toBe(stamps[i]));
+    made.forEach((bytes) => {
+      const payload = bytes.subarray(bytes.indexOf(0x0a) + 1);
+      expect(bytes.subarray(0, bytes.indexOf(0x0a)).toString('latin1')).toMatch(new RegExp(` crc32=${crc32(payload).toString(16)}$`));
+    });
     // Used: the next run writes none.
     expect(create('second')).toBe(first);
     caches.forEach((path, i) => expect(readFileSync(path).equals(made[i]), path).toBe(true));
@@ -178,6 +183,13 @@ describe('installed from the tarball, without the network', () => {
     });
     expect(create('fourth')).toBe(first);
     caches.forEach((path, i) => expect(readFileSync(path).equals(remade[i]), path).toBe(true));
+    // A flipped byte inside a cache V8 would take (it checks only the header and the length): refused by the CRC, remade.
+    const flipped = Buffer.from(remade[0]);
+    flipped[flipped.length - 100] ^= 0xff;
+    writeFileSync(caches[0], flipped);
+    expect(create('fifth')).toBe(first);
+    expect(readFileSync(caches[0]).equals(flipped)).toBe(false);
+    expect(create('sixth')).toBe(first);
     expect(readdirSync(join(copy, 'dist')).filter((name) => /\.v8-cache\./.test(name))).toEqual([]);
   });
 
