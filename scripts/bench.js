@@ -140,15 +140,20 @@ const files = { ours: walk(join(work, dirOf('ours', 'files'))).length, vite: wal
 
 // --- 2. a large stack: create vs the write floor; update and add service vs the read floor --
 
-const services = Array.from({ length: serviceCount }, (_, i) => `svc${i + 1}:${i % 10 === 9 ? 'worker' : 'api'}`).join(',');
-const createArgs = (dir) => [CREATE, dir, '--yes', '--no-git', '--no-install', '--services', services];
+const servicesFlag = (count) => Array.from({ length: count }, (_, i) => `svc${i + 1}:${i % 10 === 9 ? 'worker' : 'api'}`).join(',');
+const createArgs = (dir, count = serviceCount) => [CREATE, dir, '--yes', '--no-git', '--no-install', '--services', servicesFlag(count)];
+const halfCount = Math.ceil(serviceCount / 2);
 const reference = join(work, 'reference');
 timeNode(createArgs(reference));
+// Half the services, to show the cost per file stays the same as the stack grows.
+timeNode(createArgs(join(work, 'half-reference'), halfCount));
+const halfFiles = walk(join(work, 'half-reference')).length;
 const bigFiles = walk(reference).map((path) => [relative(reference, path), readFileSync(path, 'utf8'), statSync(path).mode & 0o777]);
 const list = join(work, 'files.json');
 writeFileSync(list, JSON.stringify(bigFiles));
 const big = race([
   ['create', (r) => createArgs(dirOf('big', r)), cleanup('big')],
+  ['createHalf', (r) => createArgs(dirOf('half', r), halfCount), cleanup('half')],
   ['writeFloor', (r) => [WRITE_FLOOR, list, dirOf('floor', r)], cleanup('floor')],
   ['update', () => [INFRA_STACK, 'update', '--dir', reference]],
   ['readFloor', () => [READ_FLOOR, reference]],
@@ -213,6 +218,7 @@ const results = {
     createMs: big.create,
     writeFloorMs: big.writeFloor,
     createRatio: big.create / big.writeFloor,
+    half: { services: halfCount, files: halfFiles, createMs: big.createHalf },
     updateMs: big.update,
     readFloorMs: big.readFloor,
     updateRatio: big.update / big.readFloor,
@@ -242,6 +248,7 @@ console.log(`create-infra-stack bench: node ${results.node}, median of ${runs} r
   default stack              ${ms(d.ms).padEnd(8)} ${String(d.files).padStart(5)} files ${perFile(d.ms, d.files).padEnd(14)} create-vite ${ms(d.createViteMs).padEnd(7)} ${String(d.createViteFiles).padStart(3)} files   ${x(d.ratio, 1.3)}
     its first run            ${ms(d.firstRunMs).padEnd(8)} (no code cache yet: the run that makes it)                ${d.firstRunRatio.toFixed(2)}x
   ${serviceCount} services: create       ${ms(l.createMs).padEnd(8)} ${String(l.files).padStart(5)} files ${perFile(l.createMs, l.files).padEnd(14)} write floor ${ms(l.writeFloorMs).padEnd(14)}   ${x(l.createRatio, 1.25)}
+  ${String(halfCount).padStart(3)} services: create       ${ms(l.half.createMs).padEnd(8)} ${String(l.half.files).padStart(5)} files ${perFile(l.half.createMs, l.half.files).padEnd(14)} (cost per file as the stack grows: compare with the line above)
   ${serviceCount} services: update       ${ms(l.updateMs).padEnd(8)} nothing to change ${perFile(l.updateMs, l.files).padEnd(8)} read floor  ${ms(l.readFloorMs).padEnd(14)}   ${x(l.updateRatio, 1.5)}
   ${serviceCount} services: add service  ${ms(l.addServiceMs).padEnd(8)}                   ${perFile(l.addServiceMs, l.files).padEnd(8)} read floor  ${ms(l.addServiceReadFloorMs).padEnd(14)}   ${x(l.addServiceRatio, 2)}
   peak memory                create ${l.peakMiB.create.toFixed(0)} MiB, update ${l.peakMiB.update.toFixed(0)} MiB, add service ${l.peakMiB.add.toFixed(0)} MiB (target <= 100)
