@@ -9,12 +9,12 @@ import { generate } from './generate.js';
 import type { Generator } from './generator.js';
 import { STATE_DIR } from './journal.js';
 import { withLock } from './lock.js';
-import { hashContent, MANIFEST_PATH, readManifest, type Manifest } from './manifest.js';
+import { MANIFEST_PATH, readManifest, type Manifest } from './manifest.js';
 import { settleConflicts } from './merge.js';
 import { manifestWrite, NEW_SUFFIX, plan, type Plan, type PlanEntry } from './plan.js';
 import { readSnapshot, SNAPSHOT_PATH, snapshotText } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
-import type { Tree } from './tree.js';
+import { fileHash, type Tree } from './tree.js';
 import { freshStamp, inputsHash, unchangedPlan } from './unchanged.js';
 
 export interface PipelineOptions {
@@ -69,7 +69,7 @@ async function mergeBase(snapshot: string | undefined, previous: Manifest, wante
   if (missing.length === 0 || !previous.answers || !options.generatorFor) return base;
   const rendered = await renderBase(options.generatorFor, previous.answers, templates);
   for (const [path, file] of rendered ?? []) {
-    if (!base.has(path) && previous.files[path] === hashContent(file.content)) base.set(path, file.content);
+    if (!base.has(path) && previous.files[path] === fileHash(file)) base.set(path, file.content);
   }
   return base;
 }

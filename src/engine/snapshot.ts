@@ -1,6 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { hashContent } from './manifest.js';
-import { fileHash, type Tree } from './tree.js';
+import { fileHash, textHash, type Tree } from './tree.js';
 
 /**
  * The exact content the generator last wrote, for every file it owns: the base of the next
@@ -27,11 +26,8 @@ export function readSnapshot(text: string | undefined, recorded: Record<string, 
   } catch {
     return out; // unreadable (say, a bad git merge of it): merges fall back to what can be re-rendered
   }
-  const hashes = new Map<string, string>(); // a content shared by 200 services is hashed once
   for (const [path, content] of contentsOf(parsed)) {
-    let hash = hashes.get(content);
-    if (hash === undefined) hashes.set(content, (hash = hashContent(content)));
-    if (recorded[path] === hash) out.set(path, content);
+    if (recorded[path] === textHash(content)) out.set(path, content);
   }
   return out;
 }

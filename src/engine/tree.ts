@@ -32,20 +32,21 @@ export interface TreeFile {
 /** The generated repository in memory: relative POSIX path -> file. Nothing on disk yet. */
 export type Tree = Map<string, TreeFile>;
 
-const hashes = new WeakMap<TreeFile, string>();
-// 200 services share most of their files' contents (641 distinct in 1,640 files): each is hashed once.
-const byContent = new Map<string, string>();
+// 200 services share most of their files' contents (641 distinct in 1,640 files), and the plan,
+// the merge and the snapshot all ask for hashes: each distinct text is hashed once.
+const hashes = new Map<string, string>();
 
-/** A rendered file's hash, computed once: the plan, the merge and the snapshot all ask, for a thousand files. */
-export function fileHash(file: TreeFile): string {
-  let hash = hashes.get(file);
+/** hashContent of a text, computed once per distinct text. */
+export function textHash(text: string): string {
+  let hash = hashes.get(text);
   if (hash === undefined) {
-    hash = byContent.get(file.content);
-    if (hash === undefined) {
-      if (byContent.size >= 10_000) byContent.clear(); // a long-lived process (tests) renders many trees
-      byContent.set(file.content, (hash = hashContent(file.content)));
-    }
-    hashes.set(file, hash);
+    if (hashes.size >= 10_000) hashes.clear(); // a long-lived process (tests) renders many trees
+    hashes.set(text, (hash = hashContent(text)));
   }
   return hash;
+}
+
+/** A rendered file's hash. */
+export function fileHash(file: TreeFile): string {
+  return textHash(file.content);
 }
