@@ -96,7 +96,7 @@ export function printStatus(dir: string, json: boolean): number {
   const rows = [['SERVICE', 'KIND', 'PORT', 'ROUTE', 'USES'], ...services.map((s) => [s.name, s.kind, String(s.port), s.route ?? '-', s.uses.join(',') || '-'])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const row of rows) p.out('  ' + row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  if (pending.length > 0) p.out(`Conflicts to resolve: ${pending.join(', ')}`);
+  if (pending.length > 0) p.out(`Conflicts to resolve: ${pending.map((path) => printable(path)).join(', ')}`);
   return 0;
 }
 
