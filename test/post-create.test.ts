@@ -66,6 +66,21 @@ describe('the first commit', () => {
     expect(readFileSync(join(app, '.gitignore'), 'utf8')).toBe('node_modules/\n');
   });
 
+  it('counts every secret the generated .gitignore names: .env.*, secrets/, backups/ too (create --force)', () => {
+    mkdirSync(join(app, 'backups'), { recursive: true });
+    mkdirSync(join(app, 'secrets'));
+    writeFileSync(join(app, '.gitignore'), '.env\ncerts/\n');
+    writeFileSync(join(app, '.env.production'), 'TOKEN=mine\n');
+    writeFileSync(join(app, 'backups/app.sql'), '-- every row\n');
+    writeFileSync(join(app, 'secrets/api-token'), 'mine\n');
+    const r = create(['--force', '--no-install', ...preset('skip: [.gitignore]\n')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^git: initialised, nothing committed: \.env\.production, backups\/app\.sql, secrets\/api-token would be committed \(not git-ignored\)/m,
+    );
+    expect(committed()).toEqual([]);
+  });
+
   it("create --force into a folder whose own .gitignore lacks .env never commits .env or certs", () => {
     mkdirSync(app);
     writeFileSync(join(app, '.gitignore'), 'node_modules/\n');
@@ -104,11 +119,20 @@ describe('the first commit', () => {
     expect(committed().filter((f) => f.startsWith('tool') || SECRET.test(f))).toEqual([]);
   });
 
-  it('is not made when k8s/.gitignore is skipped: the overlays\' secrets.env would be committed', () => {
-    const r = create(['--no-install', '--target', 'k8s', ...preset('skip: [k8s/.gitignore]\n')]);
+  it('is not made when both .gitignore files are skipped: the overlays\' secrets.env would be committed', () => {
+    const r = create(['--no-install', '--target', 'k8s', ...preset('skip: [.gitignore, k8s/.gitignore]\n')]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^git: initialised, nothing committed: k8s\/overlays\/production\/secrets\.env, k8s\/overlays\/staging\/secrets\.env would be committed/m);
+    expect(r.stdout).toMatch(/^git: initialised, nothing committed: \.env, certs\/live\/app\.localhost\/fullchain\.pem, certs\/live\/app\.localhost\/privkey\.pem, and 2 more would be committed/m);
     expect(committed()).toEqual([]);
+  });
+
+  it('is made without the overlays\' secrets.env when only k8s/.gitignore is skipped: the root .gitignore names it too', () => {
+    const r = create(['--no-install', '--target', 'k8s', ...preset('skip: [k8s/.gitignore]\n')]);
+    expect(r.code).toBe(0);
+    const files = committed();
+    expect(files).toContain('k8s/overlays/production/secrets.env.example');
+    expect(files.filter((f) => SECRET.test(f))).toEqual([]);
+    expect(existsSync(join(app, 'k8s/overlays/production/secrets.env'))).toBe(true);
   });
 
   it('--json carries the same exit code and step', () => {

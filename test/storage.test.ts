@@ -132,10 +132,25 @@ describe('storage: s3 in the generated files', () => {
       AWS_ENDPOINT_URL_S3: '${S3_ENDPOINT_URL:?set S3_ENDPOINT_URL in .env}',
       S3_FORCE_PATH_STYLE: 'false',
     });
+    // Empty keys (the instance role, as .env.example recommends) must not stop production starting.
+    expect(prod.services.api.environment).toMatchObject({ AWS_ACCESS_KEY_ID: '${AWS_ACCESS_KEY_ID:-}', AWS_SECRET_ACCESS_KEY: '${AWS_SECRET_ACCESS_KEY:-}' });
     const started = Object.entries(prod.services);
     expect(started.map(([name]) => name)).toEqual(expect.arrayContaining(SERVICES.map((s) => s.name)));
     for (const [name, s] of started) expect(JSON.stringify(s.environment ?? {}), name).not.toContain('seaweedfs');
     expect(tree.get('compose.yaml')!.content).not.toContain('seaweedfs');
+  });
+
+  it('the AWS keys are the same for a service that uses S3, SQS or both: optional in production, required by SeaweedFS in development', async () => {
+    const both = await renderTree(configOf({ storage: 's3', queue: 'sqs', services: [{ name: 'api', kind: 'api', uses: ['storage', 'queue'] }] }));
+    const sqs = await renderTree(configOf({ queue: 'sqs', services: [{ name: 'api', kind: 'api', uses: ['queue'] }] }));
+    const keys = (env: Record<string, string> | undefined) => ({ id: env?.AWS_ACCESS_KEY_ID, secret: env?.AWS_SECRET_ACCESS_KEY });
+    const optional = { id: '${AWS_ACCESS_KEY_ID:-}', secret: '${AWS_SECRET_ACCESS_KEY:-}' };
+    for (const t of [tree, both, sqs]) expect(keys(composeOf(t, 'compose.yaml').services.api.environment)).toEqual(optional);
+    const devKeys = (t: Tree) => keys((mergeCompose(composeOf(t, 'compose.yaml'), composeOf(t, 'compose.override.yaml')) as Compose).services.api.environment);
+    const fromEnv = { id: '${AWS_ACCESS_KEY_ID:?set AWS_ACCESS_KEY_ID in .env}', secret: '${AWS_SECRET_ACCESS_KEY:?set AWS_SECRET_ACCESS_KEY in .env}' };
+    expect(devKeys(tree)).toEqual(fromEnv);
+    expect(devKeys(both)).toEqual(fromEnv);
+    expect(devKeys(sqs)).toEqual({ id: 'local', secret: 'local' });
   });
 
   it('.env: random 32-byte keys (SeaweedFS checks them), empty in .env.example; ElasticMQ-only stacks keep "local"', async () => {

@@ -54,7 +54,8 @@ Behaviour
   --json                 print the plan or the result as JSON
   --verbose              list every file written (a terminal otherwise shows a summary)
   --no-git               skip git init and the first commit (made only if git ignores
-                         every secret and key: .env, secrets.env, certs/, *.pem, *.key)
+                         every secret, key and dump: .env*, secrets.env, secrets/, certs/,
+                         backups/, *.pem, *.key)
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
                          overwritten: their new version goes beside them as *.infra-stack-new;

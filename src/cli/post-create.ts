@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MANIFEST_PATH } from '../engine/manifest.js';
 import { SNAPSHOT_PATH } from '../engine/snapshot.js';
 import type { Action, Plan } from '../engine/plan.js';
+import { SECRET_FILES } from '../model/secret-files.js';
 import type { StackConfig } from '../model/types.js';
 import { printable } from './output.js';
 
@@ -65,28 +66,28 @@ export async function initGit(dir: string, only: string[] | null): Promise<GitSt
   const init = await run(['init', '-q', '-b', 'main']);
   if (init.exitCode !== 0) return step(`git init failed: ${String(init.stderr || init.message).split('\n')[0]}`);
 
-  // What `git add -A` would take (every file the ignore rules leave, at any depth), narrowed to secrets.
-  const untracked = await run(['ls-files', '-z', '--others', '--exclude-standard']);
-  if (untracked.exitCode !== 0) {
-    return step(`git: initialised; nothing committed: git ls-files failed (${String(untracked.stderr).split('\n')[0]})`, true);
+  // What `git add -A` would take (every file the ignore rules leave, at any depth), and which of
+  // them are secrets: git matches both, by the folder's ignore rules and by ours.
+  const [untracked, secret] = await Promise.all([
+    run(['ls-files', '-z', '--others', '--exclude-standard']),
+    run(['ls-files', '-z', '--others', '--ignored', ...SECRET_FILES.flatMap((pattern) => ['--exclude', pattern])]),
+  ]);
+  const failed = [untracked, secret].find((r) => r.exitCode !== 0);
+  if (failed) {
+    return step(`git: initialised; nothing committed: git ls-files failed (${String(failed.stderr).split('\n')[0]})`, true);
   }
-  const exposed = String(untracked.stdout).split('\0').filter((path) => path && isSecret(path));
+  const secrets = new Set(String(secret.stdout).split('\0'));
+  const exposed = String(untracked.stdout).split('\0').filter((path) => path && secrets.has(path));
   if (exposed.length > 0) {
     const list = exposed.slice(0, 3).map((p) => printable(p)).join(', ') + (exposed.length > 3 ? `, and ${exposed.length - 3} more` : '');
     return step(`git: initialised, nothing committed: ${list} would be committed (not git-ignored): add them to .gitignore, then commit`, true);
   }
   if (only === null) await run(['add', '-A']);
   // Named one by one, an ignored file would make git add refuse them all: secrets stay out anyway.
-  else await run(['add', '--', ...only.filter((path) => !isSecret(path) && existsSync(join(dir, path)))]);
+  else await run(['add', '--', ...only.filter((path) => !secrets.has(path) && existsSync(join(dir, path)))]);
   const commit = await run(['commit', '-q', '-m', 'Initial infrastructure from create-infra-stack']);
   const made = only === null ? 'git: initialised, first commit made' : 'git: initialised, first commit made of the files create wrote (yours are not added)';
   return step(
     commit.exitCode === 0 ? made : `git: initialised; the first commit failed (${String(commit.stderr).split('\n')[0]}): commit yourself`,
   );
-}
-
-/** Secrets and private keys: every .env and secrets.env (not .env.example), everything under certs/, *.key, *.pem. */
-function isSecret(path: string): boolean {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  return name === '.env' || name === 'secrets.env' || path.startsWith('certs/') || /\.(key|pem)$/.test(name);
 }

@@ -13,6 +13,7 @@ import { debugPortOf } from './ports.js';
 import { HEALTH_PATHS, healthCommand } from './probes.js';
 import { authPrefixOf, routePrefixOf } from './routes.js';
 import { searchKey, type SearchKey } from './search-key.js';
+import { SECRET_FILES } from './secret-files.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 import { byCodeUnit } from './order.js';
 
@@ -96,6 +97,8 @@ export interface StackModel {
   families: string[];
   /** The service whose image runs the database migrations before a release rolls out (null: no database). */
   migrator: string | null;
+  /** What .gitignore keeps out of git (src/model/secret-files.ts). */
+  secretFiles: readonly string[];
 }
 
 export function buildModel(config: StackConfig): StackModel {
@@ -175,6 +178,7 @@ export function buildModel(config: StackConfig): StackModel {
     monitoring,
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames), migrator) : null,
     migrator,
+    secretFiles: SECRET_FILES,
     families: [
       'base',
       'docker',
@@ -212,12 +216,10 @@ function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string,
     ]);
   }
   if (uses.includes('elasticmq')) {
-    // AWS SQS itself; development points these at ElasticMQ (devEnvironment). Empty keys let the
-    // SDK fall back to the instance role, which .env.example recommends.
+    // AWS SQS itself; development points these at ElasticMQ (devEnvironment).
     env.push(
       ['AWS_REGION', required('AWS_REGION')],
-      ['AWS_ACCESS_KEY_ID', '${AWS_ACCESS_KEY_ID:-}'],
-      ['AWS_SECRET_ACCESS_KEY', '${AWS_SECRET_ACCESS_KEY:-}'],
+      ...AWS_KEYS,
       ['AWS_ENDPOINT_URL_SQS', `https://sqs.${required('AWS_REGION')}.amazonaws.com`],
       ['SQS_QUEUE_URL', required('SQS_QUEUE_URL')],
     );
@@ -239,8 +241,7 @@ function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string,
     // SQS block may have set the AWS ones.
     const storage: [string, string][] = [
       ['AWS_REGION', required('AWS_REGION')],
-      ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
-      ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
+      ...AWS_KEYS,
       ['AWS_ENDPOINT_URL_S3', required('S3_ENDPOINT_URL')],
       ['S3_FORCE_PATH_STYLE', 'false'],
       ['S3_BUCKET', required('S3_BUCKET')],
@@ -251,6 +252,15 @@ function serviceEnvironment(s: ServiceConfig, uses: DataServiceName[]): [string,
   env.push(...Object.entries(s.env), ...s.secrets.map((key): [string, string] => [key, required(key)]));
   return env;
 }
+
+/**
+ * The AWS keys of SQS and S3 alike: empty ones let the SDK use the instance role, which
+ * .env.example recommends for production, so compose must not refuse to start without them.
+ */
+const AWS_KEYS: [string, string][] = [
+  ['AWS_ACCESS_KEY_ID', '${AWS_ACCESS_KEY_ID:-}'],
+  ['AWS_SECRET_ACCESS_KEY', '${AWS_SECRET_ACCESS_KEY:-}'],
+];
 
 /**
  * ElasticMQ in place of SQS: any key works, the queue is the one elasticmq.conf creates. A service
@@ -269,8 +279,10 @@ function elasticmqEnvironment(name: string, anyKey: boolean): [string, string][]
   ];
 }
 
-/** SeaweedFS in place of S3: the keys of .env (it checks them), path-style bucket URLs. */
+/** SeaweedFS in place of S3: the keys of .env, required as SeaweedFS checks them; path-style bucket URLs. */
 const SEAWEEDFS_ENVIRONMENT: [string, string][] = [
+  ['AWS_ACCESS_KEY_ID', required('AWS_ACCESS_KEY_ID')],
+  ['AWS_SECRET_ACCESS_KEY', required('AWS_SECRET_ACCESS_KEY')],
   ['AWS_ENDPOINT_URL_S3', 'http://seaweedfs:8333'],
   ['S3_FORCE_PATH_STYLE', 'true'],
 ];
