@@ -152,7 +152,7 @@ describe('create --force runs only what it wrote', () => {
     const script = `#!/bin/sh\ntouch ${marker()}\n`;
     writeFileSync(join(app, 'scripts/dev-certs.sh'), script);
     const r = create(['--force', '--no-install', '--no-git']);
-    // The certificate comes from the generated script's text, run in a scratch folder: never from the file on disk.
+    // The certificate is the generated script's (made by create): never the file on disk's doing.
     expect(r.stdout).toContain('certs: a self-signed certificate in certs/');
     expect(existsSync(marker())).toBe(false);
     expect(readFileSync(join(app, 'scripts/dev-certs.sh'), 'utf8')).toBe(script);

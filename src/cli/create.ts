@@ -152,9 +152,9 @@ export async function create(argv: string[]): Promise<number> {
       dir,
       dryRun,
       viaPlop: asks,
-      rendered: (tree) => {
+      rendered: (tree, config) => {
         if (interrupted) throw new InterruptedError('Interrupted: nothing was written.', interrupted);
-        certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT)?.content);
+        certificate = startDevCertificate(tree.get(DEV_CERT_SCRIPT), config.domain);
       },
     }).catch((error: unknown) => {
       certificate?.discard();

@@ -24,8 +24,8 @@ export interface PipelineOptions {
   viaPlop: boolean;
   /** The same generator for other answers: re-rendering the previous answers is the fallback merge base. */
   generatorFor?: (answers: StackConfig) => Generator;
-  /** Called with the rendered files before anything is written (create starts openssl then). */
-  rendered?: (tree: Tree) => void;
+  /** Called with the rendered files and their answers before anything is written (create starts a team's dev-certs.sh then). */
+  rendered?: (tree: Tree, config: StackConfig) => void;
   /** For tests that inject a failing filesystem. */
   fs?: EngineFs;
   /** The caller already holds the repository's lock (it read infra-stack.yaml under it). */
@@ -85,7 +85,7 @@ export async function runPipeline(generator: Generator, templates: TemplateSet, 
   }
   const { config, tree } = await generate(generator, templates, options.viaPlop);
   for (const [path, file] of tree) assertOutputPath(path, file.source);
-  if (!options.dryRun) options.rendered?.(tree);
+  if (!options.dryRun) options.rendered?.(tree, config);
   // Locked after the questions (a person may take minutes to answer), before the disk is read.
   if (options.locked) return planAndApply(generator, config, tree, templates, options);
   return withLock(options.dir, () => planAndApply(generator, config, tree, templates, options), { dryRun: options.dryRun });
