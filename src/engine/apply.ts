@@ -5,6 +5,7 @@ import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile,
 import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncAll, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
+import { contentHash } from './tree.js';
 
 export type Operation = (
   | { kind: 'write'; path: string; content: string | Buffer; mode: number }
@@ -79,7 +80,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
       path: op.path,
       temp: op.kind === 'write' ? tempName(op.path) : null,
       backup: tempName(op.path),
-      hash: op.kind === 'write' ? hashContent(op.content) : null,
+      hash: op.kind === 'write' ? contentHash(op.content) : null,
     })),
   };
   try {

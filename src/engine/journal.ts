@@ -38,7 +38,17 @@ export function tempName(path: string): string {
   const slash = path.lastIndexOf('/');
   const dir = path.slice(0, slash + 1);
   const base = path.slice(slash + 1).slice(0, 100);
-  return `${dir}.${base}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`;
+  return `${dir}.${base}.${random8()}${TEMP_SUFFIX}`;
+}
+
+// 8 random bytes (16 hex digits) per name, drawn from a pool: a run names two files per
+// operation, and one randomBytes call each cost ~2 ms of a 64-file create.
+let pool = '';
+function random8(): string {
+  if (pool.length < 16) pool = randomBytes(2048).toString('hex');
+  const hex = pool.slice(0, 16);
+  pool = pool.slice(16);
+  return hex;
 }
 
 function isTempOf(path: string, temp: unknown): temp is string {

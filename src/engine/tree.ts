@@ -46,6 +46,11 @@ export function textHash(text: string): string {
   return hash;
 }
 
+/** hashContent, from the cache for a text (what a run wrote it was asked the hash of already). */
+export function contentHash(content: string | Buffer): string {
+  return typeof content === 'string' ? textHash(content) : hashContent(content);
+}
+
 /** A rendered file's hash. */
 export function fileHash(file: TreeFile): string {
   return textHash(file.content);
