@@ -55,13 +55,13 @@ await build({
   stdin: {
     contents: `export { sourceHash } from './src/source-hash.ts';
       export { BUILTIN_TEMPLATES, loadTemplates } from './src/engine/templates.ts';
-      export { COMPILE_OPTIONS, PRECOMPILED_PATH, templateHash } from './src/engine/render.ts';`,
+      export { COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH, templateHash } from './src/engine/render.ts';`,
     resolveDir: root,
   },
   outfile: helper,
   banner: { js: requireShim },
 });
-const { sourceHash, BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, loadTemplates, templateHash } = await import(helper);
+const { sourceHash, BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH, loadTemplates, templateHash } = await import(helper);
 rmSync(helper);
 const define = { __BUILD_ID__: JSON.stringify(sourceHash(root)) };
 
@@ -165,10 +165,17 @@ const entries = [
 const body = entries
   .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${Handlebars.precompile(text, COMPILE_OPTIONS)} },`)
   .join('\n');
-// Every built-in file as well, so a bundled run reads one file instead of walking templates/.
-const files = [...[...set.templates.values()].map(({ id, text }) => ({ id, text })), ...[...set.partials].map(([name, text]) => ({ id: `partials/${name}.hbs`, text }))];
+// Every built-in file as well, so a bundled run reads one file instead of walking templates/: each
+// with its hash, and its text unless it is precompiled (a run renders the spec). Those texts, a
+// third of the file, go to dist/templates.text.cjs, which a run does not read.
+const files = [
+  ...[...set.templates.values()].map(({ id, text, handlebars }) => ({ id, ...(handlebars ? {} : { text }), hash: templateHash(text) })),
+  ...[...set.partials].map(([name, text]) => ({ id: `partials/${name}.hbs`, text, hash: templateHash(text) })),
+];
+const texts = Object.fromEntries([...set.templates.values()].filter((t) => t.handlebars).map(({ id, text }) => [id, text]));
 const precompiled = await transform(`exports.templates = {\n${body}\n};\n`, { minify: true, format: 'cjs', target: common.target });
 writeGenerated(PRECOMPILED_PATH, `${precompiled.code}exports.files=${JSON.stringify(files)};\n`);
+writeGenerated(TEXTS_PATH, `exports.texts=${JSON.stringify(texts)};\n`);
 
 /** The first line names the content: a run's code cache of the file is for that content only (src/code-cache.ts). */
 function writeGenerated(path, code) {

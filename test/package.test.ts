@@ -5,7 +5,7 @@
 // (`npm test` builds first; for a direct `npx vitest run`, `npm run build`).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -193,10 +193,15 @@ describe('installed from the tarball, without the network', () => {
     expect(readdirSync(join(copy, 'dist')).filter((name) => /\.v8-cache\./.test(name))).toEqual([]);
   });
 
-  it('a bundled run takes the built-in templates from dist/, without reading templates/', () => {
+  it('a bundled run takes the built-in templates from dist/, without reading templates/ or the precompiled ones\' texts', () => {
     const copy = join(work, 'without-templates');
     cpSync(join(host, 'node_modules', 'create-infra-stack'), copy, { recursive: true });
     rmSync(join(copy, 'templates'), { recursive: true });
+    // A run renders the precompiled specs: their texts (dist/templates.text.cjs, there for anything that reads them) are not loaded.
+    const { texts } = createRequire(import.meta.url)(join(copy, 'dist', 'templates.text.cjs')) as { texts: Record<string, string> };
+    for (const [id, text] of Object.entries(texts)) expect(text, id).toBe(readFileSync(join(ROOT, 'templates', id), 'utf8'));
+    expect(Object.keys(texts).length).toBeGreaterThan(40);
+    rmSync(join(copy, 'dist', 'templates.text.cjs'));
     const create = (bin: string, cwd: string) => spawnSync(process.execPath, [bin, 'same', '--yes', '--no-git', '--no-install'], { cwd, encoding: 'utf8' });
     const [a, b] = [join(work, 'with'), join(work, 'without')];
     for (const dir of [a, b]) mkdirSync(dir);

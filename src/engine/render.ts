@@ -13,6 +13,8 @@ const require = createRequire(import.meta.url);
 
 /** Built at `npm run build` by scripts/build.js: template key -> hash and spec. */
 export const PRECOMPILED_PATH = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
+/** Built with it: the texts of the precompiled templates, which a run does not read. */
+export const TEXTS_PATH = join(PACKAGE_ROOT, 'dist', 'templates.text.cjs');
 export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
 type Spec = { hash: string; spec: TemplateSpecification };
@@ -20,6 +22,17 @@ type TemplateSpecification = Parameters<typeof HandlebarsRuntime.template>[0];
 
 export function templateHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+type Hashed = { text: string; hash?: string };
+const hashes = new Map<string, string>();
+
+/** A template's hash: the build's for a built-in one in the bundle; else of its text, once per text (tests render many trees). */
+export function hashOf(t: Hashed): string {
+  if (t.hash !== undefined) return t.hash;
+  let hash = hashes.get(t.text);
+  if (hash === undefined) hashes.set(t.text, (hash = templateHash(t.text)));
+  return hash;
 }
 
 /**
@@ -33,26 +46,22 @@ export async function createRenderer(set: TemplateSet): Promise<(templateKey: st
   const hb = HandlebarsRuntime.create();
   registerHelpers(hb);
   const precompiled = loadPrecompiled();
-  const sources = [
-    ...[...set.templates].filter(([, t]) => t.handlebars).map(([key, t]) => [key, t.text]),
-    ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
-  ];
-  // A built-in template's text is the very string the precompiled file holds: no hash needed
-  // (hashing ~150 texts twice cost 3.5 ms). Anything else (a team's template) is hashed.
-  const shipped = new Map(precompiled.files.map(({ id, text }) => [id.replace(/\.hbs$/, ''), text]));
-  const isReady = (key: string, text: string) =>
-    precompiled.templates[key] !== undefined && (shipped.get(key) === text || precompiled.templates[key].hash === templateHash(text));
-  const compiler = sources.every(([key, text]) => isReady(key, text)) ? undefined : await import('handlebars');
-  const toFunction = (key: string, text: string) => {
-    const spec = isReady(key, text) ? precompiled.templates[key].spec : compileSpec(compiler!.default, text);
+  const partials = [...set.partials].map(([name, text]) => ({ name, key: `partials/${name}`, t: { text } }));
+  const sources = [...[...set.templates].filter(([, t]) => t.handlebars).map(([key, t]) => ({ key, t })), ...partials];
+  // By hash: a built-in template in the bundle carries the build's (its text is not even loaded);
+  // anything else (a team's template, templates/ read from source) is hashed.
+  const isReady = (key: string, t: Hashed) => precompiled.templates[key]?.hash === hashOf(t);
+  const compiler = sources.every(({ key, t }) => isReady(key, t)) ? undefined : await import('handlebars');
+  const toFunction = (key: string, t: Hashed) => {
+    const spec = isReady(key, t) ? precompiled.templates[key].spec : compileSpec(compiler!.default, t.text);
     return hb.template(spec);
   };
-  for (const [name, text] of set.partials) {
+  for (const { name, key, t } of partials) {
     try {
-      hb.registerPartial(name, toFunction(`partials/${name}`, text));
+      hb.registerPartial(name, toFunction(key, t));
     } catch (error) {
       // Built-in partials come precompiled: one that does not compile is a team's.
-      throw templateError(`partials/${name}.hbs`, error as Error);
+      throw templateError(`${key}.hbs`, error as Error);
     }
   }
   const compiled = new Map<string, HandlebarsTemplateDelegate>();
@@ -64,7 +73,7 @@ export async function createRenderer(set: TemplateSet): Promise<(templateKey: st
     try {
       let fn = compiled.get(key);
       if (!fn) {
-        fn = toFunction(key, template.text);
+        fn = toFunction(key, template);
         compiled.set(key, fn);
       }
       return fn(data);
@@ -89,8 +98,11 @@ type HandlebarsTemplateDelegate = ReturnType<typeof HandlebarsRuntime.template>;
 
 export interface Precompiled {
   templates: Record<string, Spec>;
-  /** Every built-in template file, in the order a walk of templates/ finds them. */
-  files: { id: string; text: string }[];
+  /**
+   * Every built-in template file, in the order a walk of templates/ finds them, with its hash; the
+   * text of a precompiled one (a run renders its spec) is in dist/templates.text.cjs instead.
+   */
+  files: { id: string; text?: string; hash: string }[];
 }
 
 let bundled: Precompiled | undefined;
@@ -113,6 +125,11 @@ export function loadPrecompiled(): Precompiled {
     bundled = exports as Precompiled;
   }
   return bundled;
+}
+
+/** The text of a built-in template the bundle has precompiled: nothing a run does reads it, but it is there if read. */
+export function builtinText(id: string): string {
+  return (require(TEXTS_PATH) as { texts: Record<string, string> }).texts[id];
 }
 
 /** The full compiler (parser included): loaded only when a template was not precompiled. */

@@ -3,7 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
 import { readOpen, unsafePathReason } from './disk.js';
-import { loadPrecompiled } from './render.js';
+import { builtinText, loadPrecompiled } from './render.js';
 
 /** The templates shipped with the package. */
 export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
@@ -57,6 +57,8 @@ export interface Template {
   /** Shipped with the package (its output is known to be prettier-clean). */
   builtin: boolean;
   text: string;
+  /** The build's templateHash of `text`: a built-in template in the bundle, whose text loads only if read. */
+  hash?: string;
 }
 
 export interface TemplateSet {
@@ -74,21 +76,23 @@ export function loadTemplates(roots: string[]): TemplateSet {
   const templates = new Map<string, Template>();
   const partials = new Map<string, string>();
   for (const root of [...roots].reverse()) {
-    for (const { id, text } of root === BUILTIN_TEMPLATES ? builtinFiles() : walk(root)) {
+    for (const { id, text, hash } of root === BUILTIN_TEMPLATES ? builtinFiles() : walk(root)) {
       const [family, ...rest] = id.split('/');
       if (family === 'partials') {
-        partials.set(rest.join('/').replace(/\.hbs$/, ''), text);
+        partials.set(rest.join('/').replace(/\.hbs$/, ''), text ?? builtinText(id));
         continue;
       }
-      const handlebars = id.endsWith('.hbs');
-      templates.set(id.replace(/\.hbs$/, ''), {
+      const template: Template = {
         id,
         family,
         output: rest.join('/').replace(/\.hbs$/, ''),
-        handlebars,
+        handlebars: id.endsWith('.hbs'),
         builtin: root === BUILTIN_TEMPLATES,
-        text,
-      });
+        text: text ?? '',
+        ...(hash === undefined ? {} : { hash }),
+      };
+      if (text === undefined) Object.defineProperty(template, 'text', { get: () => builtinText(id), enumerable: true });
+      templates.set(id.replace(/\.hbs$/, ''), template);
     }
   }
   return { templates, partials };
@@ -99,7 +103,7 @@ export function loadTemplates(roots: string[]): TemplateSet {
  * templates/ with it (reading 77 files costs ~3 ms); from source (tests), templates/ is read, as
  * it may be newer than the last build.
  */
-function builtinFiles(): { id: string; text: string }[] {
+function builtinFiles(): { id: string; text?: string; hash?: string }[] {
   return BUNDLED ? loadPrecompiled().files : walk(BUILTIN_TEMPLATES);
 }
 
@@ -107,7 +111,7 @@ function builtinFiles(): { id: string; text: string }[] {
  * Every file under a template root. Only regular files and folders: a symbolic link (which
  * could reach /etc/shadow), a FIFO (which would hang the run) or a device is refused, naming it.
  */
-function walk(root: string): { id: string; text: string }[] {
+function walk(root: string): { id: string; text: string; hash?: string }[] {
   const files: { id: string; text: string }[] = [];
   const visit = (dir: string) => {
     let names: string[];

@@ -6,6 +6,7 @@ import { readDisk, readRepoFile, textView } from './disk.js';
 import { generate } from './generate.js';
 import type { Generator } from './generator.js';
 import { hashContent, manifestText, type Fresh, type Manifest } from './manifest.js';
+import { hashOf } from './render.js';
 import { plan, type Plan } from './plan.js';
 import { SNAPSHOT_PATH } from './snapshot.js';
 import type { TemplateSet } from './templates.js';
@@ -24,8 +25,8 @@ import type { TemplateSet } from './templates.js';
 export function inputsHash(generator: Generator, config: StackConfig, templates: TemplateSet): string {
   const hash = createHash('sha256').update(JSON.stringify([generator.name, VERSION, BUILD_ID, config, templates.preset ?? null]));
   // Map order is the loader's (sorted folder walks), the same on every run.
-  for (const [key, t] of templates.templates) hash.update(`\0${key}\0${t.id}\0${t.builtin}\0${t.handlebars}\0`).update(t.text);
-  for (const [name, text] of templates.partials) hash.update(`\0partials/${name}\0`).update(text);
+  for (const [key, t] of templates.templates) hash.update(`\0${key}\0${t.id}\0${t.builtin}\0${t.handlebars}\0${hashOf(t)}`);
+  for (const [name, text] of templates.partials) hash.update(`\0partials/${name}\0${hashOf({ text })}`);
   return 'sha256-' + hash.digest('base64');
 }
 
