@@ -163,7 +163,7 @@ const entries = [
   ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
 ];
 const body = entries
-  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${Handlebars.precompile(text, COMPILE_OPTIONS)} },`)
+  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${withoutLocations(Handlebars.precompile(text, COMPILE_OPTIONS))} },`)
   .join('\n');
 // Every built-in file as well, so a bundled run reads one file instead of walking templates/: each
 // with its hash, and its text unless it is precompiled (a run renders the spec). Those texts, a
@@ -176,6 +176,19 @@ const texts = Object.fromEntries([...set.templates.values()].filter((t) => t.han
 const precompiled = await transform(`exports.templates = {\n${body}\n};\n`, { minify: true, format: 'cjs', target: common.target });
 writeGenerated(PRECOMPILED_PATH, `${precompiled.code}exports.files=${JSON.stringify(files)};\n`);
 writeGenerated(TEXTS_PATH, `exports.texts=${JSON.stringify(texts)};\n`);
+
+/**
+ * Handlebars puts each helper call's source location in its compiled code, for error messages: an
+ * object of three per call, made at every render. A built-in template failing is a bug, reported
+ * with the template's name (render.ts): the locations go, a sixth of the file and of a render's
+ * garbage. (Handlebars reads `loc` only to name a line in an error.)
+ */
+function withoutLocations(spec) {
+  const location = String.raw`\{"start":\{"line":\d+,"column":\d+\},"end":\{"line":\d+,"column":\d+\}\}`;
+  const stripped = spec.replace(new RegExp(`,"loc":${location}`, 'g'), '').replace(new RegExp(`, ${location} \\)`, 'g'), ')');
+  if (stripped.includes('"line":')) throw new Error(`a location left in a precompiled template: ${stripped.slice(stripped.indexOf('"line":') - 80, stripped.indexOf('"line":') + 40)}`);
+  return stripped;
+}
 
 /** The first line names the content: a run's code cache of the file is for that content only (src/code-cache.ts). */
 function writeGenerated(path, code) {
