@@ -163,7 +163,7 @@ const entries = [
   ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
 ];
 const body = entries
-  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${withoutLocations(Handlebars.precompile(text, COMPILE_OPTIONS))} },`)
+  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${compact(Handlebars.precompile(text, COMPILE_OPTIONS))} },`)
   .join('\n');
 // Every built-in file as well, so a bundled run reads one file instead of walking templates/: each
 // with its hash, and its text unless it is precompiled (a run renders the spec). Those texts, a
@@ -178,16 +178,25 @@ writeGenerated(PRECOMPILED_PATH, `${precompiled.code}exports.files=${JSON.string
 writeGenerated(TEXTS_PATH, `exports.texts=${JSON.stringify(texts)};\n`);
 
 /**
- * Handlebars puts each helper call's source location in its compiled code, for error messages: an
- * object of three per call, made at every render. A built-in template failing is a bug, reported
- * with the template's name (render.ts): the locations go, a sixth of the file and of a render's
- * garbage. (Handlebars reads `loc` only to name a line in an error.)
+ * What Handlebars' compiled code carries that a built-in template does not need:
+ * - each helper call's source location, for error messages: an object of three per call, made
+ *   at every render. A built-in template failing is a bug, reported with the template's name
+ *   (render.ts); Handlebars reads `loc` only to name a line in an error;
+ * - in each function, a fallback for runtimes older than 4.6 that lack `lookupProperty` (the
+ *   bundled runtime has it).
+ * A third of the file. Anything left of either fails the build.
  */
-function withoutLocations(spec) {
+function compact(spec) {
   const location = String.raw`\{"start":\{"line":\d+,"column":\d+\},"end":\{"line":\d+,"column":\d+\}\}`;
-  const stripped = spec.replace(new RegExp(`,"loc":${location}`, 'g'), '').replace(new RegExp(`, ${location} \\)`, 'g'), ')');
-  if (stripped.includes('"line":')) throw new Error(`a location left in a precompiled template: ${stripped.slice(stripped.indexOf('"line":') - 80, stripped.indexOf('"line":') + 40)}`);
-  return stripped;
+  const fallback = /lookupProperty = container\.lookupProperty \|\| function\(parent, propertyName\) \{\s*if \(Object\.prototype\.hasOwnProperty\.call\(parent, propertyName\)\) \{\s*return parent\[propertyName\];\s*\}\s*return undefined\s*\}/g;
+  const out = spec
+    .replace(new RegExp(`,"loc":${location}`, 'g'), '')
+    .replace(new RegExp(`, ${location} \\)`, 'g'), ')')
+    .replace(fallback, 'lookupProperty = container.lookupProperty');
+  for (const left of ['{"start":{"line":', 'hasOwnProperty.call(parent, propertyName)']) {
+    if (out.includes(left)) throw new Error(`precompiled template: ${left} left in ${out.slice(out.indexOf(left) - 80, out.indexOf(left) + 40)}`);
+  }
+  return out;
 }
 
 /** The first line names the content: a run's code cache of the file is for that content only (src/code-cache.ts). */
