@@ -144,6 +144,22 @@ describe('installed from the tarball, without the network', () => {
     expect(existsSync(join(host, 'plain', 'kong', 'kong.yml'))).toBe(true);
   });
 
+  it('a plain create loads no more of Node than it uses: node:v8 only for a large stack, node:child_process only for a team\'s dev-certs.sh', () => {
+    const dist = join(host, 'node_modules', 'create-infra-stack', 'dist');
+    const preload = join(work, 'report-builtins.cjs');
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nbuilt-ins: ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));");
+    const builtins = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['--require', preload, join(dist, 'create-infra-stack.cjs'), ...args, '--yes', '--no-git', '--no-install'], { cwd: host, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stderr.split('\nbuilt-ins: ')[1].trim().split(' ');
+    };
+    const plain = builtins(['small']);
+    expect(plain).not.toContain('v8');
+    expect(plain).not.toContain('child_process');
+    const services = Array.from({ length: 25 }, (_, i) => `svc${i}`).join(',');
+    expect(builtins(['large', '--services', services])).toContain('v8');
+  });
+
   it('keeps a code cache beside each compiled file: made by the first run, used by the next, remade when it does not fit', () => {
     const copy = join(work, 'cached');
     cpSync(join(host, 'node_modules', 'create-infra-stack'), copy, { recursive: true });

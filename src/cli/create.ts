@@ -19,7 +19,7 @@ import { filesByFolder, printable, stackDiagram, step, terminalPrinter, type Pri
 import { initGit, installServices, writtenFiles } from './post-create.js';
 import { readPreset } from './preset.js';
 import { askMissing, missingAnswers, QUESTIONS, type Question } from './prompts.js';
-import { finishRun, handleInterrupt, interactive } from './run.js';
+import { finishRun, handleInterrupt, interactive, sizeHeapFor } from './run.js';
 import { chooseDirectory } from './target-directory.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
@@ -133,6 +133,7 @@ export async function create(argv: string[]): Promise<number> {
     if (flags['no-sample']) given.sample = false;
     const defaults = defaultAnswers(String(given.name));
     const early = validateConfig({ ...defaults, ...given });
+    sizeHeapFor(early.services.length);
 
     const missing = QUESTIONS.filter((q) => given[q] === undefined) as Question[];
     if (missing.length > 0 && !flags.yes && !tty) throw missingAnswers(missing);

@@ -14,7 +14,7 @@ import { VERSION } from '../version.js';
 import { COMMON_OPTIONS, parse } from './args.js';
 import { INFRA_STACK_HELP } from './help.js';
 import { printCheck, printDiff, printStatus } from './inspect.js';
-import { finishRun } from './run.js';
+import { finishRun, sizeHeapFor } from './run.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -80,6 +80,7 @@ async function run(
   if (text === undefined) throw new UsageError(`No ${STACK_FILE} in ${dir}: run this inside a repository made by create-infra-stack (or pass --dir).`);
   const { answers: known, manifest } = lastAnswers(dir, text);
   const current = known ?? parseStackFile(text);
+  sizeHeapFor(current.services.length);
   let config = current;
   let stackFile = (_config: StackConfig) => text;
   const name = positionals[2];
