@@ -136,7 +136,8 @@ async function planAndApply(
   if (!options.dryRun) {
     // Each file as the plan saw it: one changed since (an editor saved it) stops the run.
     const seen = new Map([...bytes, [MANIFEST_PATH, previousText], [CONFLICTS_PATH, pendingBefore], [SNAPSHOT_PATH, snapshotBefore]]);
-    await apply(options.dir, expectSeen(ops, seen), { fs: options.fs });
+    // An empty directory has no file to replace: no syncs, known without looking at each path.
+    await apply(options.dir, expectSeen(ops, seen), { fs: options.fs, ...(isEmpty ? { durable: false } : {}) });
   }
   return { config, plan: settled.plan, pending: settled.pending, operations: ops, disk, tree };
 }
