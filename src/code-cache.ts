@@ -2,6 +2,9 @@ import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
 
+/** Set (on globalThis: the launcher and the bundle each have this module) by a run that changed V8's flags. */
+export const V8_FLAGS_CHANGED = Symbol.for('create-infra-stack: V8 flags changed');
+
 /**
  * Runs a CommonJS file of dist/ as a function of `scope` (its free variables: exports,
  * require, ...), with a V8 code cache beside it (`<file>.v8-cache`), as Node 22's
@@ -31,6 +34,8 @@ export function runWithCodeCache(path: string, scope: Record<string, unknown>): 
   const script = new Script(`(function (${Object.keys(scope).join(', ')}) {${source}\n})`, { filename: path, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => {
+      // V8 keys a cache to its flags: one made after a run changed them would not fit the next run.
+      if ((globalThis as Record<symbol, unknown>)[V8_FLAGS_CHANGED]) return;
       const temp = `${cachePath}.${process.pid}`;
       let fd: number | undefined;
       try {

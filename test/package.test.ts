@@ -207,6 +207,22 @@ describe('installed from the tarball, without the network', () => {
     expect(readFileSync(caches[0]).equals(flipped)).toBe(false);
     expect(create('sixth')).toBe(first);
     expect(readdirSync(join(copy, 'dist')).filter((name) => /\.v8-cache\./.test(name))).toEqual([]);
+
+    // A large stack changes V8's flags (its young generation), and V8 keys a cache to them: such a
+    // run writes none (the next plain run would refuse it), and takes the one a plain run made.
+    const large = (parent: string) => {
+      const services = Array.from({ length: 25 }, (_, i) => `svc${i}`).join(',');
+      const r = spawnSync(process.execPath, [join(copy, 'dist', 'create-infra-stack.cjs'), join(work, parent, 'app'), '--yes', '--no-git', '--no-install', '--services', services], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    for (const path of caches) rmSync(path);
+    large('large-first');
+    caches.forEach((path) => expect(existsSync(path), path).toBe(false));
+    expect(create('seventh')).toBe(first);
+    const plain = caches.map((path) => readFileSync(path));
+    large('large-second');
+    expect(create('eighth')).toBe(first);
+    caches.forEach((path, i) => expect(readFileSync(path).equals(plain[i]), path).toBe(true));
   });
 
   it('a bundled run takes the built-in templates from dist/, without reading templates/ or the precompiled ones\' texts', () => {

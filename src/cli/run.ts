@@ -1,4 +1,5 @@
 import { isatty } from 'node:tty';
+import { V8_FLAGS_CHANGED } from '../code-cache.js';
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
 import { debugging, describeFailure } from './failure.js';
@@ -20,7 +21,9 @@ export function interactive(): boolean {
  * for it a bin could pass.)
  */
 export function sizeHeapFor(serviceCount: number): void {
-  if (serviceCount >= LARGE_STACK) process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+  if (serviceCount < LARGE_STACK) return;
+  process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+  (globalThis as Record<symbol, unknown>)[V8_FLAGS_CHANGED] = true; // its code cache would not fit a small run
 }
 const LARGE_STACK = 20;
 
