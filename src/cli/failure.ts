@@ -2,9 +2,9 @@ import { InterruptedError, OwnError } from '../model/errors.js';
 import { printable } from './output.js';
 
 /** Set to 1 to get the stack trace of a failure (for a bug report) instead of one line. */
-export const DEBUG_VARIABLE = 'INFRA_STACK_DEBUG';
+const DEBUG_VARIABLE = 'INFRA_STACK_DEBUG';
 
-export interface Failure {
+interface Failure {
   exitCode: number;
   message: string;
 }

@@ -116,7 +116,7 @@ async function run(
 }
 
 /** The repository: the folder with infra-stack.yaml, `start` or the nearest above it (as git finds .git). */
-export function findRepository(start: string): string {
+function findRepository(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
     if (readRepoFile(dir, STACK_FILE) !== undefined) return dir;
     if (dirname(dir) === dir) break;

@@ -107,7 +107,7 @@ export async function syncAll(fs: EngineFs, paths: string[]): Promise<void> {
 }
 
 /** fsync of a folder: makes the renames and unlinks in it durable. */
-export function syncDir(fs: EngineFs, dir: string): void {
+function syncDir(fs: EngineFs, dir: string): void {
   const fd = fs.openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     fs.fsyncSync(fd);

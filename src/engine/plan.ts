@@ -28,7 +28,7 @@ export interface Plan {
 export const NEW_SUFFIX = '.infra-stack-new';
 
 /** What plan reads from disk: the bytes of each file (text in tests), undefined when absent. */
-export type Disk = Map<string, Buffer | string | undefined>;
+type Disk = Map<string, Buffer | string | undefined>;
 
 /**
  * Compares the rendered tree with the disk and the manifest. Pure: `disk` holds the current

@@ -7,7 +7,7 @@ import { readText } from './disk.js';
 import { loadTemplates, templateRoots, type TemplateSet } from './templates.js';
 
 /** A preset package holds its answers here, at its root; their `templates:` is relative to it. */
-export const PRESET_FILE = 'preset.yaml';
+const PRESET_FILE = 'preset.yaml';
 
 /**
  * A team preset published as an npm package (`--preset @acme/infra-preset`), installed as a dev
