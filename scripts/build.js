@@ -55,13 +55,14 @@ await build({
   stdin: {
     contents: `export { sourceHash } from './src/source-hash.ts';
       export { BUILTIN_TEMPLATES, loadTemplates } from './src/engine/templates.ts';
-      export { COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH, templateHash } from './src/engine/render.ts';`,
+      export { COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH } from './src/engine/render.ts';
+      export { textHash } from './src/engine/tree.ts';`,
     resolveDir: root,
   },
   outfile: helper,
   banner: { js: requireShim },
 });
-const { sourceHash, BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH, loadTemplates, templateHash } = await import(helper);
+const { sourceHash, BUILTIN_TEMPLATES, COMPILE_OPTIONS, PRECOMPILED_PATH, TEXTS_PATH, loadTemplates, textHash } = await import(helper);
 rmSync(helper);
 const define = { __BUILD_ID__: JSON.stringify(sourceHash(root)) };
 
@@ -163,14 +164,14 @@ const entries = [
   ...[...set.partials].map(([name, text]) => [`partials/${name}`, text]),
 ];
 const body = entries
-  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(templateHash(text))}, spec: ${compact(Handlebars.precompile(text, COMPILE_OPTIONS))} },`)
+  .map(([key, text]) => `  ${JSON.stringify(key)}: { hash: ${JSON.stringify(textHash(text))}, spec: ${compact(Handlebars.precompile(text, COMPILE_OPTIONS))} },`)
   .join('\n');
-// Every built-in file as well, so a bundled run reads one file instead of walking templates/: each
-// with its hash, and its text unless it is precompiled (a run renders the spec). Those texts, a
-// third of the file, go to dist/templates.text.cjs, which a run does not read.
+// Every built-in file as well, so a bundled run reads one file instead of walking templates/: with
+// its text, unless it is precompiled (a run renders the spec, whose hash is its text's). Those
+// texts, a third of the file, go to dist/templates.text.cjs, which a run does not read.
 const files = [
-  ...[...set.templates.values()].map(({ id, text, handlebars }) => ({ id, ...(handlebars ? {} : { text }), hash: templateHash(text) })),
-  ...[...set.partials].map(([name, text]) => ({ id: `partials/${name}.hbs`, text, hash: templateHash(text) })),
+  ...[...set.templates.values()].map(({ id, text, handlebars }) => (handlebars ? { id } : { id, text })),
+  ...[...set.partials].map(([name, text]) => ({ id: `partials/${name}.hbs`, text })),
 ];
 const texts = Object.fromEntries([...set.templates.values()].filter((t) => t.handlebars).map(({ id, text }) => [id, text]));
 const precompiled = await transform(`exports.templates = {\n${body}\n};\n`, { minify: true, format: 'cjs', target: common.target });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import HandlebarsRuntime from 'handlebars/runtime';
@@ -8,10 +7,11 @@ import { required } from '../model/env.js';
 import { TemplateError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
 import type { TemplateSet } from './templates.js';
+import { textHash } from './tree.js';
 
 const require = createRequire(import.meta.url);
 
-/** Built at `npm run build` by scripts/build.js: template key -> hash and spec. */
+/** Built at `npm run build` by scripts/build.js: template key -> hash (tree.ts textHash) and spec. */
 export const PRECOMPILED_PATH = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
 /** Built with it: the texts of the precompiled templates, which a run does not read. */
 export const TEXTS_PATH = join(PACKAGE_ROOT, 'dist', 'templates.text.cjs');
@@ -20,19 +20,11 @@ export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 type Spec = { hash: string; spec: TemplateSpecification };
 type TemplateSpecification = Parameters<typeof HandlebarsRuntime.template>[0];
 
-export function templateHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
 type Hashed = { text: string; hash?: string };
-const hashes = new Map<string, string>();
 
-/** A template's hash: the build's for a built-in one in the bundle; else of its text, once per text (tests render many trees). */
+/** A template's hash: the build's for a built-in one in the bundle (its text is not loaded); else its text's. */
 export function hashOf(t: Hashed): string {
-  if (t.hash !== undefined) return t.hash;
-  let hash = hashes.get(t.text);
-  if (hash === undefined) hashes.set(t.text, (hash = templateHash(t.text)));
-  return hash;
+  return t.hash ?? textHash(t.text);
 }
 
 /**
@@ -99,10 +91,10 @@ type HandlebarsTemplateDelegate = ReturnType<typeof HandlebarsRuntime.template>;
 export interface Precompiled {
   templates: Record<string, Spec>;
   /**
-   * Every built-in template file, in the order a walk of templates/ finds them, with its hash; the
-   * text of a precompiled one (a run renders its spec) is in dist/templates.text.cjs instead.
+   * Every built-in template file, in the order a walk of templates/ finds them; the text of a
+   * precompiled one (a run renders its spec, and its hash is the spec's) is in dist/templates.text.cjs.
    */
-  files: { id: string; text?: string; hash: string }[];
+  files: { id: string; text?: string }[];
 }
 
 let bundled: Precompiled | undefined;
@@ -125,6 +117,11 @@ export function loadPrecompiled(): Precompiled {
     bundled = exports as Precompiled;
   }
   return bundled;
+}
+
+/** The hash of the text a built-in template's spec was compiled from. */
+export function precompiledHash(key: string): string {
+  return loadPrecompiled().templates[key].hash;
 }
 
 /** The text of a built-in template the bundle has precompiled: nothing a run does reads it, but it is there if read. */

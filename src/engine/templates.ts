@@ -3,7 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
 import { readOpen, unsafePathReason } from './disk.js';
-import { builtinText, loadPrecompiled } from './render.js';
+import { builtinText, loadPrecompiled, precompiledHash } from './render.js';
 
 /** The templates shipped with the package. */
 export const BUILTIN_TEMPLATES = join(PACKAGE_ROOT, 'templates');
@@ -57,7 +57,7 @@ export interface Template {
   /** Shipped with the package (its output is known to be prettier-clean). */
   builtin: boolean;
   text: string;
-  /** The build's templateHash of `text`: a built-in template in the bundle, whose text loads only if read. */
+  /** The build's hash of `text`: a built-in template in the bundle, whose text loads only if read. */
   hash?: string;
 }
 
@@ -76,23 +76,27 @@ export function loadTemplates(roots: string[]): TemplateSet {
   const templates = new Map<string, Template>();
   const partials = new Map<string, string>();
   for (const root of [...roots].reverse()) {
-    for (const { id, text, hash } of root === BUILTIN_TEMPLATES ? builtinFiles() : walk(root)) {
+    for (const { id, text } of root === BUILTIN_TEMPLATES ? builtinFiles() : walk(root)) {
       const [family, ...rest] = id.split('/');
-      if (family === 'partials') {
-        partials.set(rest.join('/').replace(/\.hbs$/, ''), text ?? builtinText(id));
+      const key = id.replace(/\.hbs$/, '');
+      if (text === undefined) {
+        // A built-in template the bundle has precompiled: its spec's hash, its text only if read.
+        const template = { id, family, output: rest.join('/').replace(/\.hbs$/, ''), handlebars: true, builtin: true, hash: precompiledHash(key) };
+        templates.set(key, Object.defineProperty(template, 'text', { get: () => builtinText(id), enumerable: true }) as Template);
         continue;
       }
-      const template: Template = {
+      if (family === 'partials') {
+        partials.set(rest.join('/').replace(/\.hbs$/, ''), text);
+        continue;
+      }
+      templates.set(key, {
         id,
         family,
         output: rest.join('/').replace(/\.hbs$/, ''),
         handlebars: id.endsWith('.hbs'),
         builtin: root === BUILTIN_TEMPLATES,
-        text: text ?? '',
-        ...(hash === undefined ? {} : { hash }),
-      };
-      if (text === undefined) Object.defineProperty(template, 'text', { get: () => builtinText(id), enumerable: true });
-      templates.set(id.replace(/\.hbs$/, ''), template);
+        text,
+      });
     }
   }
   return { templates, partials };
@@ -103,7 +107,7 @@ export function loadTemplates(roots: string[]): TemplateSet {
  * templates/ with it (reading 77 files costs ~3 ms); from source (tests), templates/ is read, as
  * it may be newer than the last build.
  */
-function builtinFiles(): { id: string; text?: string; hash?: string }[] {
+function builtinFiles(): { id: string; text?: string }[] {
   return BUNDLED ? loadPrecompiled().files : walk(BUILTIN_TEMPLATES);
 }
 
@@ -111,7 +115,7 @@ function builtinFiles(): { id: string; text?: string; hash?: string }[] {
  * Every file under a template root. Only regular files and folders: a symbolic link (which
  * could reach /etc/shadow), a FIFO (which would hang the run) or a device is refused, naming it.
  */
-function walk(root: string): { id: string; text: string; hash?: string }[] {
+function walk(root: string): { id: string; text: string }[] {
   const files: { id: string; text: string }[] = [];
   const visit = (dir: string) => {
     let names: string[];
