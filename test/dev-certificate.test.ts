@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEV_CERT_DAYS, DEV_CERT_SCRIPT, startDevCertificate } from '../src/cli/dev-certificate.js';
+import { DEV_CERT_SCRIPT, startDevCertificate } from '../src/cli/dev-certificate.js';
+import { DEV_CERTIFICATE } from '../src/model/dev-certificate.js';
 import { CREATE_BIN, ROOT } from './helpers/stack.js';
 import { tool } from './helpers/tools.js';
 
@@ -51,7 +52,7 @@ describe.skipIf(!HAS_OPENSSL)('the development certificate', () => {
       const x = new X509Certificate(pem);
       return (Date.parse(x.validTo) - Date.parse(x.validFrom)) / 86_400_000;
     };
-    expect(days(ours)).toBe(DEV_CERT_DAYS);
+    expect(days(ours)).toBe(DEV_CERTIFICATE.days);
     expect(days(ours)).toBe(days(theirs));
     // The same files with the same modes (0644: the gateway's user in its container reads them).
     for (const dir of [app, copy]) {

@@ -7,9 +7,6 @@ import { selfSignedCertificate } from './self-signed.js';
 /** The generated script that makes the development certificate (re-run it to renew). */
 export const DEV_CERT_SCRIPT = 'scripts/dev-certs.sh';
 
-/** How long the built-in script's certificate is valid: 397 days, the most browsers accept. */
-export const DEV_CERT_DAYS = 397;
-
 export interface DevCertificate {
   /** Puts the certificate into the new repository (once openssl is done); resolves with a one-line report. */
   install(dir: string): Promise<string>;
@@ -40,7 +37,7 @@ function builtIn(domain: string): DevCertificate {
       try {
         // lstat: a symbolic link there is not written through.
         if (lstatSync(certs, { throwIfNoEntry: false })) return `certs: ${certs} already exists, left as it is`;
-        const { certificate, privateKey } = selfSignedCertificate(domain, DEV_CERT_DAYS);
+        const { certificate, privateKey } = selfSignedCertificate(domain);
         ours = true;
         mkdirSync(live, { recursive: true });
         for (const [name, text] of [['fullchain.pem', certificate], ['privkey.pem', privateKey]]) {

@@ -1,14 +1,16 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { DEV_CERTIFICATE } from '../model/dev-certificate.js';
 
 /**
  * The development certificate the built-in scripts/dev-certs.sh makes with openssl, made here
- * with node:crypto: the same fields and extensions (test/post-create.test.ts compares the two),
+ * with node:crypto: the same fields and extensions (test/dev-certificate.test.ts compares the two),
  * without a shell and openssl on every create (~25 ms of a 200 ms run on a 2-core machine).
  * A P-256 key; the subject and issuer are the domain (localhost past the 64 characters a
- * common name holds); DNS:domain, DNS:localhost and IP:127.0.0.1; valid 397 days; the extensions
- * `openssl req -x509` adds (key identifiers, CA:TRUE) and those the script asks for.
+ * common name holds); the domain and DEV_CERTIFICATE's names; valid DEV_CERTIFICATE.days; the
+ * extensions `openssl req -x509` adds (key identifiers, CA:TRUE) and those the script asks for.
  */
-export function selfSignedCertificate(domain: string, days: number, now = new Date()): { certificate: string; privateKey: string } {
+export function selfSignedCertificate(domain: string, now = new Date()): { certificate: string; privateKey: string } {
+  const { days, dnsNames, ips } = DEV_CERTIFICATE;
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const point = publicPoint(publicKey);
   const keyId = createHash('sha1').update(point).digest();
@@ -30,7 +32,7 @@ export function selfSignedCertificate(domain: string, days: number, now = new Da
         extension('2.5.29.14', false, tlv(0x04, keyId)), // subject key identifier
         extension('2.5.29.35', false, seq(tlv(0x80, keyId))), // authority key identifier
         extension('2.5.29.19', true, seq(tlv(0x01, Buffer.from([0xff])))), // basic constraints: CA
-        extension('2.5.29.17', false, seq(tlv(0x82, Buffer.from(domain)), tlv(0x82, Buffer.from('localhost')), tlv(0x87, Buffer.from([127, 0, 0, 1])))),
+        extension('2.5.29.17', false, seq(...[domain, ...dnsNames].map((n) => tlv(0x82, Buffer.from(n))), ...ips.map((ip) => tlv(0x87, Buffer.from(ip.split('.').map(Number)))))),
         extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80]))), // key usage: digitalSignature
         extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))), // extended key usage: serverAuth
       ),

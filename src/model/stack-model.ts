@@ -14,6 +14,7 @@ import { HEALTH_PATHS, healthCommand } from './probes.js';
 import { authPrefixOf, routePrefixOf } from './routes.js';
 import { searchKey, type SearchKey } from './search-key.js';
 import { SECRET_FILES } from './secret-files.js';
+import { DEV_CERTIFICATE, DEV_CERTIFICATE_EXTRA_NAMES } from './dev-certificate.js';
 import type { ServiceConfig, StackConfig } from './types.js';
 import { byCodeUnit } from './order.js';
 
@@ -99,6 +100,8 @@ export interface StackModel {
   migrator: string | null;
   /** What .gitignore keeps out of git (src/model/secret-files.ts). */
   secretFiles: readonly string[];
+  /** scripts/dev-certs.sh's certificate (src/model/dev-certificate.ts). */
+  devCertificate: { days: number; extraNames: string };
 }
 
 export function buildModel(config: StackConfig): StackModel {
@@ -179,6 +182,7 @@ export function buildModel(config: StackConfig): StackModel {
     k8s: config.target === 'k8s' ? k8sFacts(config, services, data, envGroups(config, dataNames), migrator) : null,
     migrator,
     secretFiles: SECRET_FILES,
+    devCertificate: { days: DEV_CERTIFICATE.days, extraNames: DEV_CERTIFICATE_EXTRA_NAMES },
     families: [
       'base',
       'docker',
