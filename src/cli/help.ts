@@ -1,3 +1,5 @@
+import { SECRET_FILES } from '../model/secret-files.js';
+
 export const CREATE_HELP = `create-infra-stack: a new repository with its whole infrastructure.
 
 Usage
@@ -54,8 +56,8 @@ Behaviour
   --json                 print the plan or the result as JSON
   --verbose              list every file written (a terminal otherwise shows a summary)
   --no-git               skip git init and the first commit (made only if git ignores
-                         every secret, key and dump: .env*, secrets.env, secrets/, certs/,
-                         backups/, *.pem, *.key)
+                         every secret, key and dump:
+                         ${SECRET_FILES.filter((pattern) => !pattern.startsWith('!')).join(', ')})
   --no-install           skip npm install in each service
   --force                write into a non-empty directory (files that differ are not
                          overwritten: their new version goes beside them as *.infra-stack-new;
