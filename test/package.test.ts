@@ -144,18 +144,23 @@ describe('installed from the tarball, without the network', () => {
     expect(existsSync(join(host, 'plain', 'kong', 'kong.yml'))).toBe(true);
   });
 
-  it('a plain create loads no more of Node than it uses: node:v8 only for a large stack, node:child_process only for a team\'s dev-certs.sh', () => {
+  it('a plain create loads no more of Node than it uses: node:v8 only for a large stack, node:child_process only for a team\'s dev-certs.sh, node:tty and node:net only for a terminal', () => {
     const dist = join(host, 'node_modules', 'create-infra-stack', 'dist');
     const preload = join(work, 'report-builtins.cjs');
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nbuilt-ins: ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));");
+    // Written with fs.writeSync: process.stderr on a pipe would load node:net itself.
+    writeFileSync(preload, "process.on('exit', () => require('node:fs').writeSync(2, '\\nbuilt-ins: ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));");
     const builtins = (args: string[]) => {
       const r = spawnSync(process.execPath, ['--require', preload, join(dist, 'create-infra-stack.cjs'), ...args, '--yes', '--no-git', '--no-install'], { cwd: host, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Next steps:'); // written to the pipe all the same
       return r.stderr.split('\nbuilt-ins: ')[1].trim().split(' ');
     };
     const plain = builtins(['small']);
     expect(plain).not.toContain('v8');
     expect(plain).not.toContain('child_process');
+    // stdout is a pipe here: written directly, not through a net.Socket.
+    expect(plain).not.toContain('tty');
+    expect(plain).not.toContain('net');
     const services = Array.from({ length: 25 }, (_, i) => `svc${i}`).join(',');
     expect(builtins(['large', '--services', services])).toContain('v8');
   });

@@ -69,6 +69,14 @@ describe('team presets and templates', () => {
     expect(existsSync(join(work, 'repo'))).toBe(false);
   });
 
+  it('a team template calling a helper that does not exist fails, naming it and the helpers there are, writing nothing', () => {
+    writeFileSync(join(work, 'platform/templates/base/extra.yaml.hbs'), 'name: {{shout name}}\n');
+    const r = create();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/team template base\/extra\.yaml\.hbs line 1: no helper named shout: a template may call quote, json, join, eq, yaml, env/);
+    expect(existsSync(join(work, 'repo'))).toBe(false);
+  });
+
   it('refuses a missing template folder and a bad preset, writing nothing', () => {
     const missing = create('--templates', join(work, 'nowhere'));
     expect(missing.code).toBe(2);

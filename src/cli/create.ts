@@ -19,7 +19,8 @@ import { filesByFolder, printable, stackDiagram, step, terminalPrinter, type Pri
 import { initGit, installServices, writtenFiles } from './post-create.js';
 import { readPreset } from './preset.js';
 import { askMissing, missingAnswers, QUESTIONS, type Question } from './prompts.js';
-import { finishRun, handleInterrupt, interactive, sizeHeapFor } from './run.js';
+import { finishRun, handleInterrupt, sizeHeapFor } from './run.js';
+import { interactive, writeStdout } from './terminal.js';
 import { chooseDirectory } from './target-directory.js';
 
 /** Flags that give an answer, and the infra-stack.yaml field each one sets. */
@@ -223,7 +224,7 @@ function shellQuote(path: string): string {
 }
 
 function print(text: string): number {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;
 }
 

@@ -15,6 +15,7 @@ import { COMMON_OPTIONS, parse } from './args.js';
 import { INFRA_STACK_HELP } from './help.js';
 import { printCheck, printDiff, printStatus } from './inspect.js';
 import { finishRun, sizeHeapFor } from './run.js';
+import { writeStdout } from './terminal.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -42,11 +43,11 @@ function commandOf(words: string[]): Command | null {
 export async function infraStack(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parse(argv, OPTIONS, 'infra-stack');
   if (flags.version) {
-    process.stdout.write(VERSION + '\n');
+    writeStdout(VERSION + '\n');
     return 0;
   }
   if (flags.help || positionals.length === 0) {
-    process.stdout.write(INFRA_STACK_HELP);
+    writeStdout(INFRA_STACK_HELP);
     return flags.help ? 0 : 2;
   }
   const command = commandOf(positionals);

@@ -7,6 +7,7 @@ import type { PipelineResult } from '../engine/pipeline.js';
 import { parseStackFile, STACK_FILE } from '../model/stack-file.js';
 import { VERSION } from '../version.js';
 import { printable, terminalPrinter } from './output.js';
+import { writeStdout } from './terminal.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** `infra-stack check`: exit 0 when `update` would write nothing and no conflict waits; 1 otherwise. */
@@ -16,7 +17,7 @@ export function printCheck(result: PipelineResult, json: boolean): number {
   const code = failing.length > 0 ? 1 : 0;
   if (json) {
     const out = { ok: code === 0, generator: VERSION, files: files.map(({ path, state }) => ({ path, state })), exitCode: code };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    writeStdout(JSON.stringify(out, null, 2) + '\n');
     return code;
   }
   const p = terminalPrinter();
@@ -40,7 +41,6 @@ export function printCheck(result: PipelineResult, json: boolean): number {
 
 /** `infra-stack diff`: what `update` would write, as a unified diff (coloured on a terminal). */
 export function printDiff(result: PipelineResult): number {
-  endQuietlyWhenReaderStops();
   const p = terminalPrinter();
   const paint = (line: string) => {
     if (!p.color) return line;
@@ -61,7 +61,6 @@ export function printDiff(result: PipelineResult): number {
 
 /** `infra-stack status`: the stack at a glance, from infra-stack.yaml and the manifest. */
 export function printStatus(dir: string, json: boolean): number {
-  endQuietlyWhenReaderStops();
   const config = parseStackFile(readRepoText(dir, STACK_FILE)!);
   const { manifest } = readManifest(dir);
   const pending = parsePending(readRepoText(dir, CONFLICTS_PATH));
@@ -82,7 +81,7 @@ export function printStatus(dir: string, json: boolean): number {
     conflicts: pending,
   };
   if (json) {
-    process.stdout.write(JSON.stringify(stack, null, 2) + '\n');
+    writeStdout(JSON.stringify(stack, null, 2) + '\n');
     return 0;
   }
   const p = terminalPrinter();
@@ -98,15 +97,4 @@ export function printStatus(dir: string, json: boolean): number {
   for (const row of rows) p.out('  ' + row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
   if (pending.length > 0) p.out(`Conflicts to resolve: ${pending.map((path) => printable(path)).join(', ')}`);
   return 0;
-}
-
-/**
- * `infra-stack diff | head`: a reader that stops early is not an error for a command that only
- * shows something (exit 0 is what it returns anyway; `check`'s exit code means more).
- */
-function endQuietlyWhenReaderStops(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
 }

@@ -4,6 +4,7 @@ import { byCodeUnit } from '../model/order.js';
 import { buildModel } from '../model/stack-model.js';
 import type { StackConfig } from '../model/types.js';
 import { hasChanges, type Action, type Plan } from '../engine/plan.js';
+import { isTerminal, writeStdout } from './terminal.js';
 
 const COLORS: Record<Action, Parameters<typeof styleText>[0]> = {
   CREATE: 'green',
@@ -21,7 +22,7 @@ export interface Printer {
 }
 
 export function terminalPrinter(): Printer {
-  return { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, out: (t) => process.stdout.write(t + '\n') };
+  return { color: isTerminal(1) && !process.env.NO_COLOR, out: (t) => writeStdout(t + '\n') };
 }
 
 const paint = (p: Printer, color: Parameters<typeof styleText>[0], text: string) => (p.color ? styleText(color, text) : text);
@@ -105,13 +106,13 @@ export async function step<T>(p: Printer, animate: boolean, label: string, run: 
   const started = Date.now();
   const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   let frame = 0;
-  const draw = () => process.stdout.write(`\r${paint(p, 'cyan', SPINNER[frame++ % SPINNER.length])} ${label}... ${seconds()}`);
+  const draw = () => writeStdout(`\r${paint(p, 'cyan', SPINNER[frame++ % SPINNER.length])} ${label}... ${seconds()}`);
   draw();
   const timer = setInterval(draw, 80);
   try {
     return await run();
   } finally {
     clearInterval(timer);
-    process.stdout.write(`\r\x1b[2K${paint(p, 'green', '✔')} ${label} (${seconds()})\n`);
+    writeStdout(`\r\x1b[2K${paint(p, 'green', '✔')} ${label} (${seconds()})\n`);
   }
 }

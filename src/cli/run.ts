@@ -1,17 +1,9 @@
-import { isatty } from 'node:tty';
 import { V8_FLAGS_CHANGED } from '../code-cache.js';
 import type { PipelineResult } from '../engine/pipeline.js';
 import { hasChanges, hasConflicts } from '../engine/plan.js';
 import { debugging, describeFailure } from './failure.js';
 import { countActions, printable, printPlan, terminalPrinter } from './output.js';
-
-/**
- * Questions can be asked only with a terminal on both ends. isatty, not process.stdin.isTTY:
- * touching process.stdin builds a stream (~2 ms), which a run that asks nothing never needs.
- */
-export function interactive(): boolean {
-  return isatty(0) && isatty(1);
-}
+import { writeStdout } from './terminal.js';
 
 /**
  * At 200 services a run holds a thousand files in memory: V8's young generation is kept at its
@@ -57,7 +49,7 @@ export function finishRun(result: PipelineResult, report: RunReport): number {
       config: result.config,
       exitCode,
     };
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    writeStdout(JSON.stringify(json, null, 2) + '\n');
     return exitCode;
   }
   const p = terminalPrinter();

@@ -7,6 +7,7 @@ import { nameFromDir } from '../model/defaults.js';
 import { UsageError } from '../model/errors.js';
 import { printable } from './output.js';
 import { askDirectory, confirmName, missingAnswers } from './prompts.js';
+import { writeStdout } from './terminal.js';
 
 /**
  * The directory to create: the argument, or asked. On a terminal a name that cannot be a project
@@ -43,7 +44,7 @@ export async function chooseDirectory(
     const taken = refuseExisting(resolve(dirArg), Boolean(flags.force));
     if (!taken) return dirArg;
     if (!tty || flags.yes) throw new UsageError(taken);
-    process.stdout.write(`${taken}\n`);
+    writeStdout(`${taken}\n`);
     dirArg = undefined;
   }
 }

@@ -204,15 +204,33 @@ function stage(
   // A person's mode and owner are kept; a new file gets the generator's mode (secrets: 0600) exactly.
   const mode = existing ? existing.mode & 0o7777 : op.mode;
   const fileOwner = existing && owner ? { uid: existing.uid, gid: existing.gid } : owner;
-  const fd = fs.openSync(join(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o600);
+  const fd = fs.openSync(join(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
   try {
     writeAll(fs, fd, Buffer.isBuffer(op.content) ? op.content : Buffer.from(op.content));
     if (fileOwner) fs.fchownSync(fd, fileOwner.uid, fileOwner.gid);
-    fs.fchmodSync(fd, mode);
+    // open gave it `mode` less the umask: set exactly when that took something (or a chown may have).
+    if (fileOwner || mode !== (mode & 0o777 & ~umask())) fs.fchmodSync(fd, mode);
   } finally {
     fs.closeSync(fd);
   }
   return Boolean(existing);
+}
+
+let processUmask: number | undefined;
+
+/**
+ * The process's umask, read once: process.umask() reads it by setting it, which a worker thread may
+ * not do (there: every bit masked, so every mode is set by fchmod).
+ */
+function umask(): number {
+  if (processUmask === undefined) {
+    try {
+      processUmask = process.umask();
+    } catch {
+      processUmask = 0o777;
+    }
+  }
+  return processUmask;
 }
 
 /** A hard link keeps the old file's bytes, mode and owner for free; a copy where links fail. */

@@ -1,5 +1,24 @@
-import * as nodeFs from 'node:fs';
-import { constants } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../model/errors.js';
 
@@ -20,7 +39,7 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 /** The file operations the engine writes with; tests pass one that fails (or "dies") on purpose. */
 export type EngineFs = Pick<
-  typeof nodeFs,
+  typeof import('node:fs'),
   | 'openSync'
   | 'writeSync'
   | 'fsyncSync'
@@ -38,7 +57,23 @@ export type EngineFs = Pick<
   | 'fstatSync'
 >;
 
-export const realFs: EngineFs = nodeFs;
+export const realFs: EngineFs = {
+  openSync,
+  writeSync,
+  fsyncSync,
+  fsync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  renameSync,
+  unlinkSync,
+  linkSync,
+  mkdirSync,
+  rmdirSync,
+  lstatSync,
+  readSync,
+  fstatSync,
+};
 
 /**
  * Why `path` is not a path the engine may touch, or null when it is one: relative, POSIX,
@@ -102,7 +137,7 @@ function parentsExist(root: string, rel: string, fs: EngineFs = realFs, checked?
   for (let i = 0; i < parts.length - 1; i++) {
     current = join(current, parts[i]);
     if (checked?.has(current)) continue;
-    let st: nodeFs.Stats | undefined;
+    let st: Stats | undefined;
     try {
       // No exception for a missing entry: a new repository has hundreds of them.
       st = fs.lstatSync(current, { throwIfNoEntry: false });
@@ -132,7 +167,7 @@ export function readRepoFile(root: string, rel: string, checked?: Set<string>): 
   const path = join(root, rel);
   let fd: number;
   try {
-    fd = nodeFs.openSync(path, READ_FLAGS);
+    fd = openSync(path, READ_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ENOTDIR: the repository itself is a file (as in parentsExist): nothing is in it.
@@ -144,7 +179,7 @@ export function readRepoFile(root: string, rel: string, checked?: Set<string>): 
   try {
     return readOpen(fd, path);
   } finally {
-    nodeFs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -176,7 +211,7 @@ export function utf8(bytes: Buffer): string | undefined {
 export function readText(path: string): string | undefined {
   let fd: number;
   try {
-    fd = nodeFs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -187,20 +222,20 @@ export function readText(path: string): string | undefined {
   try {
     return readOpen(fd, path).toString('utf8');
   } finally {
-    nodeFs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
 /** Reads an open file: a regular file only, at most MAX_FILE_BYTES. */
 export function readOpen(fd: number, shown: string): Buffer {
-  const st = nodeFs.fstatSync(fd);
+  const st = fstatSync(fd);
   if (st.isDirectory()) throw fsError('EISDIR', shown);
   if (!st.isFile()) throw new UsageError(`${shown} is not a regular file (a device, FIFO or socket): refused.`);
   if (st.size > MAX_FILE_BYTES) throw new UsageError(`${shown} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB: not a file infra-stack reads.`);
   const buffer = Buffer.allocUnsafe(st.size);
   let read = 0;
   while (read < st.size) {
-    const n = nodeFs.readSync(fd, buffer, read, st.size - read, read);
+    const n = readSync(fd, buffer, read, st.size - read, read);
     if (n === 0) break;
     read += n;
   }
@@ -231,7 +266,7 @@ export function textView(disk: Map<string, string | Buffer | undefined>): Map<st
 /** Names in a directory, or null when it does not exist. */
 export function listDir(dir: string): string[] | null {
   try {
-    return nodeFs.readdirSync(dir);
+    return readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -271,7 +306,7 @@ export type Owner = { uid: number; gid: number };
  */
 export function repoOwner(root: string): Owner | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const st = nodeFs.statSync(root);
+  const st = statSync(root);
   return st.uid === 0 && st.gid === 0 ? undefined : { uid: st.uid, gid: st.gid };
 }
 

@@ -15,7 +15,36 @@ const require = createRequire(import.meta.url);
 export const PRECOMPILED_PATH = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
 /** Built with it: the texts of the precompiled templates, which a run does not read. */
 export const TEXTS_PATH = join(PACKAGE_ROOT, 'dist', 'templates.text.cjs');
-export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
+/** The helpers a template may call, besides Handlebars' own (each, if, with, lookup...). */
+const HELPERS = {
+  /** A YAML/JSON double-quoted string: safe for any value. */
+  quote: (value: unknown) => JSON.stringify(String(value)),
+  /** JSON on one line, or `{{json value 2}}` as a whole file indented by 2 (prettier's layout for objects). */
+  json: (value: unknown, indent: unknown) => JSON.stringify(value, null, typeof indent === 'number' ? indent : undefined),
+  join: (items: unknown[], separator: unknown) => items.join(typeof separator === 'string' ? separator : ', '),
+  eq: (a: unknown, b: unknown) => a === b,
+  /** A value as block YAML, every line indented by `spaces`: for settings the model holds as data. */
+  yaml: (value: unknown, spaces: number) =>
+    stringify(value, { lineWidth: 0 })
+      .trimEnd()
+      .split('\n')
+      .map((line) => ' '.repeat(spaces) + line)
+      .join('\n'),
+  /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */
+  env: (key: string) => required(key),
+};
+
+/**
+ * `knownHelpersOnly`: any other name is a value, looked up without asking first whether it is a
+ * helper, and a template calling an unknown helper fails to compile, naming it. Smaller and faster
+ * template code (the built-ins' precompiled file: 8% smaller).
+ */
+export const COMPILE_OPTIONS = {
+  strict: true,
+  noEscape: true,
+  knownHelpersOnly: true,
+  knownHelpers: Object.fromEntries(Object.keys(HELPERS).map((name) => [name, true])),
+};
 
 type Spec = { hash: string; spec: TemplateSpecification };
 type TemplateSpecification = Parameters<typeof HandlebarsRuntime.template>[0];
@@ -36,7 +65,7 @@ export function hashOf(t: Hashed): string {
  */
 export async function createRenderer(set: TemplateSet): Promise<(templateKey: string, data: object) => string> {
   const hb = HandlebarsRuntime.create();
-  registerHelpers(hb);
+  hb.registerHelper(HELPERS);
   const precompiled = loadPrecompiled();
   const partials = [...set.partials].map(([name, text]) => ({ name, key: `partials/${name}`, t: { text } }));
   const sources = [...[...set.templates].filter(([, t]) => t.handlebars).map(([key, t]) => ({ key, t })), ...partials];
@@ -82,7 +111,12 @@ function templateError(file: string, error: Error & { lineNumber?: number }): Te
   const lines = error.message.split('\n');
   const parsed = /^Parse error on line (\d+):/.exec(lines[0]);
   const line = parsed ? Number(parsed[1]) : (error.lineNumber ?? null);
-  const problem = parsed ? `parse error: ${lines[lines.length - 1]}` : lines[0].replace(/ in (\[object Object\]|undefined)? ?- \d+:\d+$/, '');
+  const unknownHelper = /used the unknown helper (\S+)/.exec(lines[0]);
+  const problem = parsed
+    ? `parse error: ${lines[lines.length - 1]}`
+    : unknownHelper
+      ? `no helper named ${unknownHelper[1]}: a template may call ${Object.keys(HELPERS).join(', ')} and Handlebars' own (if, unless, each, with, lookup)`
+      : lines[0].replace(/ in (\[object Object\]|undefined)? ?- \d+:\d+$/, '');
   return new TemplateError(file, line, problem);
 }
 
@@ -135,23 +169,3 @@ function compileSpec(compiler: typeof import('handlebars'), text: string): Templ
   return new Function(`return ${source}`)() as TemplateSpecification;
 }
 
-function registerHelpers(hb: typeof HandlebarsRuntime): void {
-  /** A YAML/JSON double-quoted string: safe for any value. */
-  hb.registerHelper('quote', (value: unknown) => JSON.stringify(String(value)));
-  /** JSON on one line, or `{{json value 2}}` as a whole file indented by 2 (prettier's layout for objects). */
-  hb.registerHelper('json', (value: unknown, indent: unknown) => JSON.stringify(value, null, typeof indent === 'number' ? indent : undefined));
-  hb.registerHelper('join', (items: unknown[], separator: unknown) =>
-    items.join(typeof separator === 'string' ? separator : ', '),
-  );
-  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  /** A value as block YAML, every line indented by `spaces`: for settings the model holds as data. */
-  hb.registerHelper('yaml', (value: unknown, spaces: number) =>
-    stringify(value, { lineWidth: 0 })
-      .trimEnd()
-      .split('\n')
-      .map((line) => ' '.repeat(spaces) + line)
-      .join('\n'),
-  );
-  /** A required compose variable: `${KEY:?...}` makes compose refuse to start without it. */
-  hb.registerHelper('env', (key: string) => required(key));
-}
