@@ -29,9 +29,6 @@ export function startDevCertificate(script: TreeFile | undefined, domain: string
 
 /** What the built-in script writes: certs/live/<domain>/fullchain.pem and privkey.pem. */
 function builtIn(domain: string): DevCertificate {
-  // Made while the files are written; a run that stops before `install` ignores it.
-  const made = selfSignedCertificate(domain);
-  made.catch(() => {});
   return {
     async install(dir) {
       const certs = join(dir, 'certs');
@@ -40,7 +37,7 @@ function builtIn(domain: string): DevCertificate {
       try {
         // lstat: a symbolic link there is not written through.
         if (lstatSync(certs, { throwIfNoEntry: false })) return `certs: ${certs} already exists, left as it is`;
-        const { certificate, privateKey } = await made;
+        const { certificate, privateKey } = selfSignedCertificate(domain);
         ours = true;
         mkdirSync(live, { recursive: true });
         for (const [name, text] of [['fullchain.pem', certificate], ['privkey.pem', privateKey]]) {

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { DEV_CERTIFICATE } from '../model/dev-certificate.js';
 
 /**
@@ -8,13 +8,11 @@ import { DEV_CERTIFICATE } from '../model/dev-certificate.js';
  * A P-256 key; the subject and issuer are the domain (localhost past the 64 characters a
  * common name holds); the domain and DEV_CERTIFICATE's names; valid DEV_CERTIFICATE.days; the
  * extensions `openssl req -x509` adds (key identifiers, CA:TRUE) and those the script asks for.
- * The key is made on libuv's thread pool, while the caller goes on (create: writing the files).
+ * (Synchronous: on libuv's thread pool the key's ~1 ms would cost starting the pool's threads.)
  */
-export async function selfSignedCertificate(domain: string, now = new Date()): Promise<{ certificate: string; privateKey: string }> {
+export function selfSignedCertificate(domain: string, now = new Date()): { certificate: string; privateKey: string } {
   const { days, dnsNames, ips } = DEV_CERTIFICATE;
-  const { publicKey, privateKey } = await new Promise<{ publicKey: KeyObject; privateKey: KeyObject }>((resolve, reject) =>
-    generateKeyPair('ec', { namedCurve: 'P-256' }, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ publicKey, privateKey }))),
-  );
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const point = publicPoint(publicKey);
   const keyId = createHash('sha1').update(point).digest();
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(domain.length <= 64 ? domain : 'localhost')))));
