@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError, UsageError } from '../model/errors.js';
-import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, tryRmdir, type EngineFs, type Owner } from './disk.js';
+import { assertRelative, fsError, kindOf, makeDir, missingParents, readRepoFile, realFs, repoOwner, repoPath, tryRmdir, type EngineFs, type Owner } from './disk.js';
 import { JOURNAL_PATH, removeIfThere, rollBack, STATE_DIR, syncAll, tempName, writeAll, writeJournal, type Journal } from './journal.js';
 import { hashContent } from './manifest.js';
 import type { PlanEntry } from './plan.js';
@@ -100,8 +100,8 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   const backedUp: string[] = [];
   try {
     for (const dir of dirs) {
-      makeDir(fs, join(root, (current = dir)), owner);
-      checked.add(join(root, dir));
+      makeDir(fs, repoPath(root, (current = dir)), owner);
+      checked.add(repoPath(root, dir));
     }
     ops.forEach((op, i) => {
       current = op.path;
@@ -109,7 +109,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     });
     if (durable) {
       // The journal and every staged file are durable before the first rename, in one round.
-      const staged = new Map(ops.flatMap((op, i) => (journal.files[i].temp ? [[join(root, journal.files[i].temp!), op.path]] : [])));
+      const staged = new Map(ops.flatMap((op, i) => (journal.files[i].temp ? [[repoPath(root, journal.files[i].temp!), op.path]] : [])));
       staged.set(join(root, JOURNAL_PATH), JOURNAL_PATH).set(join(root, STATE_DIR), STATE_DIR);
       await syncAll(fs, [...staged.keys()]).catch((error: NodeJS.ErrnoException) => {
         current = staged.get(error.path ?? '') ?? '.'; // the file it was for, never our temp name
@@ -118,12 +118,12 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     }
     ops.forEach((op, i) => {
       current = op.path;
-      if (op.kind === 'write') fs.renameSync(join(root, journal.files[i].temp!), join(root, op.path));
-      else fs.unlinkSync(join(root, op.path));
+      if (op.kind === 'write') fs.renameSync(repoPath(root, journal.files[i].temp!), repoPath(root, op.path));
+      else fs.unlinkSync(repoPath(root, op.path));
     });
     current = '.';
     // Each folder that gained or lost a name: the files' folders, and the parents of new folders.
-    const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(join(root, path)));
+    const touched = [...ops.map((op) => op.path), ...dirs].map((path) => dirname(repoPath(root, path)));
     // Once the renames are durable the run is committed: a journal whose every file is in its new
     // state is finished by the next run, not undone (journal.recover), so no mark is written.
     if (durable) await syncAll(fs, [...new Set(touched)]);
@@ -140,7 +140,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   }
   try {
     // Every temp was renamed into place: only the backups made are left (not a failed unlink per file).
-    for (const backup of backedUp) removeIfThere(fs, join(root, backup));
+    for (const backup of backedUp) removeIfThere(fs, repoPath(root, backup));
     // Not synced: a removal the disk loses leaves the journal of a finished run, which the next run finishes again.
     removeIfThere(fs, join(root, JOURNAL_PATH));
   } catch {
@@ -193,7 +193,7 @@ function stage(
   file: Journal['files'][number],
   { fs, owner, checked }: { fs: EngineFs; owner: Owner | undefined; checked: Set<string> },
 ): boolean {
-  const target = join(root, op.path);
+  const target = repoPath(root, op.path);
   let existing: Stats | undefined;
   if (kindOf(root, op.path, fs, checked) !== 'missing') existing = fs.lstatSync(target);
   if (existing?.isDirectory()) throw fsError('EISDIR', target);
@@ -204,7 +204,7 @@ function stage(
   // A person's mode and owner are kept; a new file gets the generator's mode (secrets: 0600) exactly.
   const mode = existing ? existing.mode & 0o7777 : op.mode;
   const fileOwner = existing && owner ? { uid: existing.uid, gid: existing.gid } : owner;
-  const fd = fs.openSync(join(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
+  const fd = fs.openSync(repoPath(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
   try {
     writeAll(fs, fd, Buffer.isBuffer(op.content) ? op.content : Buffer.from(op.content));
     if (fileOwner) fs.fchownSync(fd, fileOwner.uid, fileOwner.gid);
@@ -236,13 +236,13 @@ function umask(): number {
 /** A hard link keeps the old file's bytes, mode and owner for free; a copy where links fail. */
 function backUp(fs: EngineFs, root: string, path: string, backup: string, st: Stats): void {
   try {
-    fs.linkSync(join(root, path), join(root, backup));
+    fs.linkSync(repoPath(root, path), repoPath(root, backup));
     return;
   } catch (error) {
     if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EMLINK', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
   }
   const bytes = readRepoFile(root, path)!;
-  const fd = fs.openSync(join(root, backup), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(repoPath(root, backup), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     writeAll(fs, fd, bytes);
     fs.fchmodSync(fd, st.mode & 0o7777);
