@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import HandlebarsRuntime from 'handlebars/runtime';
 import { stringify } from 'yaml';
-import { runWithCodeCache } from '../code-cache.js';
+import { runFunctionFile, runWithCodeCache } from '../code-cache.js';
 import { required } from '../model/env.js';
 import { TemplateError } from '../model/errors.js';
 import { BUNDLED, PACKAGE_ROOT } from '../version.js';
@@ -140,7 +140,9 @@ let bundled: Precompiled | undefined;
 export function loadPrecompiled(): Precompiled {
   if (!BUNDLED) {
     try {
-      return require(PRECOMPILED_PATH) as Precompiled;
+      const exports = {};
+      runFunctionFile(PRECOMPILED_PATH, { exports });
+      return exports as Precompiled;
     } catch {
       return { templates: {}, files: [] };
     }
