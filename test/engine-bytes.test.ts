@@ -1,10 +1,13 @@
 // A person's bytes, line endings, modes and owners survive every run; secrets files are 0600
 // from their first write; .env and .gitignore only ever get lines appended.
 import { spawnSync } from 'node:child_process';
+import * as nodeFs from 'node:fs';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply } from '../src/engine/apply.js';
+import type { EngineFs } from '../src/engine/disk.js';
 import { hashContent } from '../src/engine/manifest.js';
 import { leftovers, manifestMismatches, snapshot } from './helpers/repo-state.js';
 import { CREATE_BIN, INFRA_STACK_BIN, infraStack, runCli } from './helpers/stack.js';
@@ -116,6 +119,27 @@ describe('line endings and modes', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/CONFLICT\s+compose\.yaml/);
     expect(readFileSync(join(dir, 'compose.yaml'))).toEqual(mine);
+  });
+});
+
+describe('short writes', () => {
+  it('a file system that takes a few bytes per write still gets every byte, multi-byte characters whole', async () => {
+    const dir = join(work, 'short-writes');
+    mkdirSync(dir);
+    const text = 'naïve café ✓ — '.repeat(200) + '\n';
+    // At most 7 bytes per write, as a full pipe or a signal can cut a write short.
+    const fs = {
+      ...nodeFs,
+      writeSync: (fd: number, data: string | Buffer, offset?: number, length?: number) => {
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data.subarray(offset ?? 0, (offset ?? 0) + (length ?? data.length));
+        return nodeFs.writeSync(fd, bytes, 0, Math.min(7, bytes.length));
+      },
+    } as unknown as EngineFs;
+    await apply(dir, [{ kind: 'write', path: 'docs/text.md', content: text, mode: 0o644 }, { kind: 'write', path: 'bin.dat', content: Buffer.from([0, 255, 1, 254]), mode: 0o600 }], { fs });
+    expect(readFileSync(join(dir, 'docs/text.md'), 'utf8')).toBe(text);
+    expect(readFileSync(join(dir, 'bin.dat'))).toEqual(Buffer.from([0, 255, 1, 254]));
+    expect(mode(join(dir, 'bin.dat'))).toBe(0o600);
+    expect(leftovers(dir)).toEqual([]);
   });
 });
 

@@ -206,7 +206,7 @@ function stage(
   const fileOwner = existing && owner ? { uid: existing.uid, gid: existing.gid } : owner;
   const fd = fs.openSync(repoPath(root, file.temp!), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o777);
   try {
-    writeAll(fs, fd, Buffer.isBuffer(op.content) ? op.content : Buffer.from(op.content));
+    writeAll(fs, fd, op.content);
     if (fileOwner) fs.fchownSync(fd, fileOwner.uid, fileOwner.gid);
     // open gave it `mode` less the umask: set exactly when that took something (or a chown may have).
     if (fileOwner || mode !== (mode & 0o777 & ~umask())) fs.fchmodSync(fd, mode);

@@ -67,7 +67,7 @@ export function writeJournal(root: string, journal: Journal, fs: EngineFs): void
   const fd = fs.openSync(join(root, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     try {
-      writeAll(fs, fd, Buffer.from(JSON.stringify(journal) + '\n'));
+      writeAll(fs, fd, JSON.stringify(journal) + '\n');
     } finally {
       fs.closeSync(fd);
     }
@@ -78,9 +78,19 @@ export function writeJournal(root: string, journal: Journal, fs: EngineFs): void
   }
 }
 
-export function writeAll(fs: EngineFs, fd: number, bytes: Buffer): void {
+/**
+ * Writes all of `content`. A string goes as it is (Node encodes it into a scratch buffer, not a
+ * new Buffer per file); should the write be short, the rest goes from its bytes.
+ */
+export function writeAll(fs: EngineFs, fd: number, content: string | Buffer): void {
+  let bytes = content;
   let written = 0;
-  while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+  if (typeof content === 'string') {
+    written = fs.writeSync(fd, content);
+    if (written === Buffer.byteLength(content)) return;
+    bytes = Buffer.from(content);
+  }
+  while (written < bytes.length) written += fs.writeSync(fd, bytes as Buffer, written, bytes.length - written);
 }
 
 /**
