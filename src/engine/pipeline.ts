@@ -107,7 +107,7 @@ async function planAndApply(
   const isEmpty = previousText === undefined && (listDir(options.dir) ?? []).every((name) => name === STATE_DIR);
   // Skipped files are the person's: not even read.
   const tracked = Object.keys(previous.files).filter((path) => !isSkipped(config, path));
-  const bytes = isEmpty ? new Map<string, string | Buffer | undefined>() : readDisk(options.dir, [...tree.keys(), ...tracked]);
+  const bytes = isEmpty ? new Map<string, string | Buffer | undefined>() : readDisk(options.dir, [...tree.keys(), ...tracked], (path) => tree.get(path)?.content);
   const planned = plan(tree, bytes, previous, VERSION, config);
   // A proposal already beside a file is read with the rest: kept (keepProposals), and one that
   // appears before the run writes stops it, as any file the plan saw does.
