@@ -8,7 +8,7 @@
 //     hashing the same files (the read floor); peak memory of each;
 //   - the package: packed, unpacked and installed size, packages installed, `npm exec` from the
 //     tarball with an empty npm cache.
-// Usage: npm run bench [-- --runs 9 --services 200 --json]
+// Usage: npm run bench [-- --runs 9 --small-runs 25 --services 200 --json]
 // create-vite is installed once from the npm registry into .bench/ (git-ignored) and reused.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const runs = option('--runs', 9);
+// The default stack's rounds take a second: more of them, as a burst of load on a shared machine
+// moves a median of 9 by several percent.
+const smallRuns = option('--small-runs', 25);
 const serviceCount = option('--services', 200);
 const CREATE = join(root, 'dist', 'create-infra-stack.cjs');
 const INFRA_STACK = join(root, 'dist', 'infra-stack.cjs');
@@ -59,9 +62,9 @@ const settle = () => execFileSync('sync');
  * `pairs` of [label, setup, command]: each round runs every pair once, in turn, so drift hits all
  * alike; the first round only warms the caches. Returns the median ms of each label.
  */
-function race(pairs) {
+function race(pairs, rounds = runs) {
   const times = Object.fromEntries(pairs.map(([label]) => [label, []]));
-  for (let round = 0; round <= runs; round++) {
+  for (let round = 0; round <= rounds; round++) {
     for (const [label, setup, command] of pairs) {
       const nodeArgs = setup(round);
       const ms = timeNode(nodeArgs);
@@ -133,7 +136,7 @@ const small = race([
   ['ours', (r) => [CREATE, dirOf('ours', r), '--yes', '--no-git', '--no-install'], cleanup('ours')],
   ['vite', (r) => [viteBin, dirOf('vite', r), '--template', 'vanilla-ts', '--no-interactive'], cleanup('vite')],
   ['oursFirst', (r) => (withoutCodeCache(), [CREATE, dirOf('first', r), '--yes', '--no-git', '--no-install']), cleanup('first')],
-]);
+], smallRuns);
 timeNode([CREATE, dirOf('ours', 'files'), '--yes', '--no-git', '--no-install']);
 timeNode([viteBin, dirOf('vite', 'files'), '--template', 'vanilla-ts', '--no-interactive']);
 const files = { ours: walk(join(work, dirOf('ours', 'files'))).length, vite: walk(join(work, dirOf('vite', 'files'))).length };
@@ -202,6 +205,7 @@ rmSync(work, { recursive: true, force: true });
 const results = {
   node: process.version,
   runs,
+  smallRuns,
   createVite: viteVersion,
   defaultStack: {
     ms: small.ours,
@@ -243,7 +247,7 @@ const perFile = (v, n) => `${(v / n).toFixed(2)} ms/file`;
 const d = results.defaultStack;
 const l = results.large;
 const p = results.package;
-console.log(`create-infra-stack bench: node ${results.node}, median of ${runs} runs, create-vite ${viteVersion}
+console.log(`create-infra-stack bench: node ${results.node}, median of ${runs} runs (default stack: ${smallRuns}), create-vite ${viteVersion}
                                ours                         floor / create-vite          ratio
   default stack              ${ms(d.ms).padEnd(8)} ${String(d.files).padStart(5)} files ${perFile(d.ms, d.files).padEnd(14)} create-vite ${ms(d.createViteMs).padEnd(7)} ${String(d.createViteFiles).padStart(3)} files   ${x(d.ratio, 1.3)}
     its first run            ${ms(d.firstRunMs).padEnd(8)} (no code cache yet: the run that makes it)                ${d.firstRunRatio.toFixed(2)}x
