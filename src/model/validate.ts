@@ -103,7 +103,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
   config.services = services(raw.services, config);
   assertDerivedNames(config);
   assertHostPortsFree(config);
-  assertTemplateSafe(config, '');
+  assertTemplateSafe(config);
   return config;
 }
 
@@ -147,15 +147,24 @@ const UNSAFE = /[\n\r;{}"'`$\\]/;
  * The last line of defence behind the field rules above: no string that reaches a template
  * may carry a character that could break out of the file it is written into.
  */
-function assertTemplateSafe(value: unknown, field: string): void {
+function assertTemplateSafe(value: unknown, at: [container: object, key: string][] = []): void {
   if (typeof value === 'string' && UNSAFE.test(value)) {
-    throw new InputError(field, value, 'no newline, ";", "{", "}", quotes, "$" or "\\"');
+    throw new InputError(fieldAt(at), value, 'no newline, ";", "{", "}", quotes, "$" or "\\"');
   }
   if (typeof value === 'object' && value !== null) {
     for (const [key, inner] of Object.entries(value)) {
-      assertTemplateSafe(inner, Array.isArray(value) ? `${field}${itemLabel(inner, key)}` : field ? `${field}.${key}` : key);
+      at.push([value, key]);
+      assertTemplateSafe(inner, at);
+      at.pop();
     }
   }
+}
+
+/** The field a walk reached (`services.billing.path`), named only when it is refused: 200 services hold thousands of values. */
+function fieldAt(at: [container: object, key: string][]): string {
+  return at
+    .map(([container, key], i) => (Array.isArray(container) ? itemLabel(container[Number(key)], key) : i === 0 ? key : `.${key}`))
+    .join('');
 }
 
 /** A list item by its name where it has one (`services.billing`), else by position. */
