@@ -60,12 +60,15 @@ const settle = () => execFileSync('sync');
 
 /**
  * `pairs` of [label, setup, command]: each round runs every pair once, in turn, so drift hits all
- * alike; the first round only warms the caches. Returns the median ms of each label.
+ * alike, and in an order that rotates, so no command always runs right after the same one (the
+ * run right after a first run, whose 540 KB of code cache the disk was still taking, once
+ * measured 15% slower).
+ * The first round only warms the caches. Returns the median ms of each label.
  */
 function race(pairs, rounds = runs) {
   const times = Object.fromEntries(pairs.map(([label]) => [label, []]));
   for (let round = 0; round <= rounds; round++) {
-    for (const [label, setup, command] of pairs) {
+    for (const [label, setup, command] of pairs.map((_, i) => pairs[(i + round) % pairs.length])) {
       const nodeArgs = setup(round);
       const ms = timeNode(nodeArgs);
       if (round > 0) times[label].push(ms);
