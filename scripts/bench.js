@@ -63,7 +63,8 @@ const settle = () => execFileSync('sync');
  * alike, and in an order that rotates, so no command always runs right after the same one (the
  * run right after a first run, whose 540 KB of code cache the disk was still taking, once
  * measured 15% slower).
- * The first round only warms the caches. Returns the median ms of each label.
+ * The first round only warms the caches. Returns the median ms of each label, and of each
+ * label's time over another's in the same round (`ratio`: what drift between rounds cancels from).
  */
 function race(pairs, rounds = runs) {
   const times = Object.fromEntries(pairs.map(([label]) => [label, []]));
@@ -76,8 +77,13 @@ function race(pairs, rounds = runs) {
       settle();
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([label, t]) => [label, median(t)]));
+  const result = Object.fromEntries(Object.entries(times).map(([label, t]) => [label, median(t)]));
+  result.ratio = (a, b) => pairedRatio(times[a], times[b]);
+  return result;
 }
+
+/** The median of a[i] / b[i]: two commands' times taken in the same round, seconds apart. */
+const pairedRatio = (a, b) => median(a.map((v, i) => v / b[i]));
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -179,6 +185,7 @@ for (let round = 0; round <= runs; round++) {
 }
 big.add = median(addTimes);
 big.addReadFloor = median(readTimes);
+big.addRatio = pairedRatio(addTimes, readTimes);
 const memory = {
   create: peakMiB(createArgs(dirOf('mem', 0))),
   update: peakMiB([INFRA_STACK, 'update', '--dir', reference]),
@@ -215,23 +222,23 @@ const results = {
     files: files.ours,
     createViteMs: small.vite,
     createViteFiles: files.vite,
-    ratio: small.ours / small.vite,
+    ratio: small.ratio('ours', 'vite'),
     firstRunMs: small.oursFirst,
-    firstRunRatio: small.oursFirst / small.vite,
+    firstRunRatio: small.ratio('oursFirst', 'vite'),
   },
   large: {
     services: serviceCount,
     files: bigFiles.length,
     createMs: big.create,
     writeFloorMs: big.writeFloor,
-    createRatio: big.create / big.writeFloor,
+    createRatio: big.ratio('create', 'writeFloor'),
     half: { services: halfCount, files: halfFiles, createMs: big.createHalf },
     updateMs: big.update,
     readFloorMs: big.readFloor,
-    updateRatio: big.update / big.readFloor,
+    updateRatio: big.ratio('update', 'readFloor'),
     addServiceMs: big.add,
     addServiceReadFloorMs: big.addReadFloor,
-    addServiceRatio: big.add / big.addReadFloor,
+    addServiceRatio: big.addRatio,
     peakMiB: memory,
   },
   package: {
