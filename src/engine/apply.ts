@@ -71,7 +71,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
   const owner = repoOwner(root);
 
   const stateDirNew = kindOf(root, STATE_DIR) === 'missing';
-  if (stateDirNew) makeDir(fs, join(root, STATE_DIR), owner);
+  if (stateDirNew) makeDir(fs, repoPath(root, STATE_DIR), owner);
   const dirs = [...new Set(ops.flatMap((op) => missingParents(root, op.path, realFs, folderKind)))];
   const journal: Journal = {
     state: 'staging',
@@ -88,12 +88,12 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     writeJournal(root, journal, fs);
   } catch (error) {
     try {
-      removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
+      removeIfThere(fs, repoPath(root, JOURNAL_PATH));
+      if (stateDirNew) tryRmdir(repoPath(root, STATE_DIR), fs);
     } catch {
       // the next run removes a journal of nothing staged
     }
-    throw writeFailure(error, join(root, JOURNAL_PATH), true);
+    throw writeFailure(error, repoPath(root, JOURNAL_PATH), true);
   }
 
   let current = STATE_DIR;
@@ -110,7 +110,7 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     if (durable) {
       // The journal and every staged file are durable before the first rename, in one round.
       const staged = new Map(ops.flatMap((op, i) => (journal.files[i].temp ? [[repoPath(root, journal.files[i].temp!), op.path]] : [])));
-      staged.set(join(root, JOURNAL_PATH), JOURNAL_PATH).set(join(root, STATE_DIR), STATE_DIR);
+      staged.set(repoPath(root, JOURNAL_PATH), JOURNAL_PATH).set(repoPath(root, STATE_DIR), STATE_DIR);
       await syncAll(fs, [...staged.keys()]).catch((error: NodeJS.ErrnoException) => {
         current = staged.get(error.path ?? '') ?? '.'; // the file it was for, never our temp name
         throw error;
@@ -131,18 +131,18 @@ export async function apply(root: string, ops: Operation[], options: ApplyOption
     let undone = true;
     try {
       rollBack(root, journal, fs);
-      removeIfThere(fs, join(root, JOURNAL_PATH));
-      if (stateDirNew) tryRmdir(join(root, STATE_DIR), fs);
+      removeIfThere(fs, repoPath(root, JOURNAL_PATH));
+      if (stateDirNew) tryRmdir(repoPath(root, STATE_DIR), fs);
     } catch {
       undone = false; // the journal stays: the next run undoes what is left
     }
-    throw writeFailure(error, join(root, current), undone);
+    throw writeFailure(error, join(root, current), undone); // join: `current` may be '.'
   }
   try {
     // Every temp was renamed into place: only the backups made are left (not a failed unlink per file).
     for (const backup of backedUp) removeIfThere(fs, repoPath(root, backup));
     // Not synced: a removal the disk loses leaves the journal of a finished run, which the next run finishes again.
-    removeIfThere(fs, join(root, JOURNAL_PATH));
+    removeIfThere(fs, repoPath(root, JOURNAL_PATH));
   } catch {
     // Committed: what is left (backups) is removed by the next run, which reads the journal.
   }
@@ -157,7 +157,7 @@ function removeEmptied(fs: EngineFs, root: string, ops: Operation[]): void {
   for (const op of ops) {
     if (op.kind !== 'delete') continue;
     for (let dir = dirname(op.path); dir !== '.'; dir = dirname(dir)) {
-      if (!tryRmdir(join(root, dir), fs)) break; // not empty (or gone): its parents are not empty either
+      if (!tryRmdir(repoPath(root, dir), fs)) break; // not empty (or gone): its parents are not empty either
     }
   }
 }

@@ -256,7 +256,7 @@ export function readOpen(fd: number, shown: string): Buffer {
  * against. UTF-8 text as a string (a lossless round trip), any other bytes as they are.
  * `rendered`: what the run rendered for a path; a file holding exactly that is given as that
  * very string, so a re-run keeps one copy of each unchanged file, not two (at 200 services:
- * 10 MB less to hold, page in and copy through the garbage collector, ~15% of an add service).
+ * 10 MB less to hold, page in and copy through the garbage collector: add service 0.43 -> 0.39 s).
  */
 export function readDisk(root: string, paths: Iterable<string>, rendered: (path: string) => string | undefined = () => undefined): Map<string, string | Buffer | undefined> {
   // One run's reads, microseconds apart: a folder found real once is not lstat'ed for each of
