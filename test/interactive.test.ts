@@ -282,17 +282,19 @@ function flagsExcept(...asked: string[]): string[] {
 
 describe('create-infra-stack on a terminal: the edges', () => {
   it(
-    'lists every file with --verbose, and only the summary without it',
+    'lists every file with --verbose, and only the summary without it, with each step that ran and its time',
     async () => {
       const verbose = runCli([join(work, 'loud'), '--yes', '--verbose', '--no-git', '--no-install']);
       expect(await verbose.exit).toEqual({ code: 0, signal: null });
       expect(verbose.output()).toContain('CREATE    infra-stack.yaml');
       expect(verbose.output()).toContain('CREATE    compose.yaml');
 
-      const quiet = runCli([join(work, 'quiet'), '--yes', '--no-git', '--no-install']);
+      // With git: the step that ran ends on one line with its time (stdout is a terminal here).
+      const quiet = runCli([join(work, 'quiet'), '--yes', '--no-install']);
       expect(await quiet.exit).toEqual({ code: 0, signal: null });
       expect(quiet.output()).not.toContain('CREATE ');
       expect(quiet.output()).toMatch(/Created quiet in \S+: \d+ files/);
+      expect(quiet.output()).toMatch(/✔ git init and a first commit \(\d+\.\d s\)/);
     },
     TEST_MS,
   );
